@@ -1,0 +1,28 @@
+//===- AccelOps.h - Ops of the accel dialect --------------------*- C++ -*-===//
+#ifndef ACCEL_DIALECTS_ACCEL_ACCELOPS_H
+#define ACCEL_DIALECTS_ACCEL_ACCELOPS_H
+
+#include "dialects/Accel/AccelDialect.h"
+#include "dialects/Accel/AccelInterfaces.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialects/Accel/AccelEnums.h.inc"
+#define GET_ATTRDEF_CLASSES
+#include "dialects/Accel/AccelAttrs.h.inc"
+#define GET_OP_CLASSES
+#include "dialects/Accel/AccelOps.h.inc"
+
+namespace accel {
+/// True when `mask` (i1: true keeps; float: 0 keeps, <= -1e4 drops) is
+/// exactly the causal pattern for Sq queries over Sk keys: key j visible
+/// from query i iff j <= i + (Sk - Sq); leading dims must be 1.
+bool isCausalMask(mlir::DenseElementsAttr mask, int64_t sq, int64_t sk);
+} // namespace accel
+
+#endif // ACCEL_DIALECTS_ACCEL_ACCELOPS_H

@@ -1,0 +1,49 @@
+//===- Compiler.cpp - The compile steps the tools share ------------------===//
+#include "accel/Driver/Compiler.h"
+#include "accel/Evaluation/ConstantEvaluator.h"
+#include "accel/Target/ExecutableWriter.h"
+#include "dialects/Accel/AccelDialect.h"
+#include "passes/Memory/Passes.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+
+void accel::registerAccelDialects(DialectRegistry &registry) {
+  registry.insert<AccelDialect, func::FuncDialect, shard::ShardDialect>();
+  registerConstantEvaluation(registry);
+}
+
+OwningOpRef<ModuleOp> accel::parseMlirFile(const std::string &path,
+                                           MLIRContext &context) {
+  llvm::SourceMgr sourceMgr;
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path);
+  if (!buffer) {
+    llvm::errs() << path << ": cannot read: " << buffer.getError().message()
+                 << "\n";
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+LogicalResult accel::compileToExecutable(ModuleOp module,
+                                         std::vector<uint8_t> &bytes) {
+  bool planned = true;
+  module.walk([&](func::FuncOp f) {
+    planned &= f.isExternal() || f->hasAttr(kArenaSizeAttr);
+  });
+  if (!planned) {
+    PassManager pm(module.getContext());
+    buildLowerToRuntimePipeline(pm);
+    if (failed(pm.run(module)))
+      return failure();
+  }
+  return writeExecutable(module, bytes);
+}

@@ -1,0 +1,230 @@
+//===- GraphImporter.cpp - Building, verifying and folding ops -----------===//
+#include "lib/Importers/ONNX/GraphImporter.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+
+using namespace mlir;
+using namespace accel;
+using namespace accel::onnx;
+
+Value GraphImporter::lookup(const std::string &name) const {
+  auto it = values.find(name);
+  return it == values.end() ? Value() : it->second;
+}
+
+int64_t GraphImporter::opset() const {
+  for (const char *domain : {"", "ai.onnx"}) {
+    auto it = model.opsetImports.find(domain);
+    if (it != model.opsetImports.end())
+      return it->second;
+  }
+  return 0;
+}
+
+LogicalResult GraphImporter::fail(const Node &node, const Twine &message) {
+  errorMessage = (fileName + ": node '" + node.name + "' (" + node.opType +
+                  ", opset " + Twine(opset()) + "): " + message)
+                     .str();
+  return failure();
+}
+
+LogicalResult GraphImporter::convert(const Node &node) {
+  loc = NameLoc::get(b.getStringAttr(node.name.empty() ? node.opType
+                                                       : node.name));
+  if (!node.domain.empty() && node.domain != "ai.onnx")
+    return fail(node, "ops of domain '" + node.domain + "' are not supported");
+  for (size_t i = 0; i < node.inputs.size(); ++i)
+    if (!node.inputs[i].empty() && !lookup(node.inputs[i]))
+      return fail(node, "input '" + node.inputs[i] + "' is not defined before "
+                        "its use (or has an unsupported type)");
+  auto it = converters().find(node.opType);
+  if (it == converters().end())
+    return fail(node, "unsupported op");
+
+  // Shape and type errors of the ops built surface as diagnostics; keep the
+  // first and report it with the node.
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    if (diagnostic.empty())
+      diagnostic = d.str();
+    return success();
+  });
+  if (succeeded((this->*(it->second))(node)))
+    return success();
+  if (errorMessage.empty())
+    return fail(node, diagnostic.empty() ? "cannot be imported" : diagnostic);
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// Building blocks
+//===----------------------------------------------------------------------===//
+
+FailureOr<SmallVector<Value>>
+GraphImporter::createMulti(StringRef opName, ValueRange operands,
+                           ArrayRef<NamedAttribute> attrs,
+                           TypeRange resultTypes) {
+  OperationState state(loc, opName);
+  state.addOperands(operands);
+  state.addAttributes(attrs);
+  // Inferred ops get placeholder types, replaced right after creation by
+  // what the op's own shape rule says (ODS builders abort on failure).
+  bool infer = resultTypes.empty();
+  if (infer)
+    state.addTypes(NoneType::get(ctx));
+  else
+    state.addTypes(resultTypes);
+  Operation *op = Operation::create(state);
+  if (infer) {
+    auto iface = dyn_cast<InferTypeOpInterface>(op);
+    SmallVector<Type> types;
+    if (!iface ||
+        failed(iface.inferReturnTypes(ctx, loc, op->getOperands(),
+                                      op->getRawDictionaryAttrs(),
+                                      op->getPropertiesStorage(),
+                                      op->getRegions(), types))) {
+      op->destroy();
+      return failure();
+    }
+    op->getResult(0).setType(types.front());
+  }
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->destroy();
+    return failure();
+  }
+  b.insert(op);
+  SmallVector<Value> results;
+  if (succeeded(b.tryFold(op, results)) && !results.empty()) {
+    op->erase();
+    return results;
+  }
+  return SmallVector<Value>(op->getResults());
+}
+
+FailureOr<Value> GraphImporter::create(StringRef opName, ValueRange operands,
+                                       ArrayRef<NamedAttribute> attrs,
+                                       Type resultType) {
+  auto results =
+      createMulti(opName, operands, attrs,
+                  resultType ? TypeRange(resultType) : TypeRange());
+  if (failed(results))
+    return failure();
+  return results->front();
+}
+
+Value GraphImporter::constant(DenseElementsAttr value) {
+  return ConstantOp::create(b, loc, value.getType(), value);
+}
+
+FailureOr<Value> GraphImporter::reshape(Value v, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, typeOf(v).getElementType());
+  if (type == v.getType())
+    return v;
+  return create<ReshapeOp>(v, {}, type);
+}
+
+FailureOr<Value> GraphImporter::castTo(Value v, Type elementType) {
+  if (typeOf(v).getElementType() == elementType)
+    return v;
+  return create<CastOp>(v, {}, typeOf(v).clone(elementType));
+}
+
+FailureOr<Value> GraphImporter::broadcastTo(Value v, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, typeOf(v).getElementType());
+  if (type == v.getType())
+    return v;
+  return create<BroadcastOp>(v, {}, type);
+}
+
+Value GraphImporter::input(const Node &node, size_t index) const {
+  return hasInput(node, index) ? lookup(node.inputs[index]) : Value();
+}
+
+bool GraphImporter::hasInput(const Node &node, size_t index) const {
+  return index < node.inputs.size() && !node.inputs[index].empty();
+}
+
+FailureOr<DenseElementsAttr> GraphImporter::constantInput(const Node &node,
+                                                          size_t index) {
+  DenseElementsAttr attr;
+  Value v = input(node, index);
+  if (!v || !matchPattern(v, m_Constant(&attr))) {
+    (void)fail(node, "input " + Twine(index) + " ('" +
+                         (index < node.inputs.size() ? node.inputs[index] : "") +
+                         "') must be a constant given static input shapes");
+    return failure();
+  }
+  return attr;
+}
+
+FailureOr<SmallVector<int64_t>> GraphImporter::intsInput(const Node &node,
+                                                         size_t index) {
+  FailureOr<DenseElementsAttr> attr = constantInput(node, index);
+  if (failed(attr))
+    return failure();
+  if (!attr->getElementType().isInteger(64) &&
+      !attr->getElementType().isInteger(32)) {
+    (void)fail(node, "input " + Twine(index) + " must hold integers");
+    return failure();
+  }
+  SmallVector<int64_t> out;
+  for (APInt v : attr->getValues<APInt>())
+    out.push_back(v.getSExtValue());
+  return out;
+}
+
+LogicalResult GraphImporter::setOutput(const Node &node, size_t index,
+                                       Value v) {
+  if (index < node.outputs.size() && !node.outputs[index].empty())
+    values[node.outputs[index]] = v;
+  return success();
+}
+
+int64_t GraphImporter::attrInt(const Node &node, const char *name,
+                               int64_t dflt) const {
+  const onnx::Attribute *a = node.attr(name);
+  return a ? a->i : dflt;
+}
+
+float GraphImporter::attrFloat(const Node &node, const char *name,
+                               float dflt) const {
+  const onnx::Attribute *a = node.attr(name);
+  return a ? a->f : dflt;
+}
+
+Type GraphImporter::elementType(int32_t onnxType) const {
+  switch (static_cast<ElemType>(onnxType)) {
+  case ElemType::Float: return b.getF32Type();
+  case ElemType::Double: return b.getF64Type();
+  case ElemType::Float16: return b.getF16Type();
+  case ElemType::BFloat16: return b.getBF16Type();
+  case ElemType::Int64: return b.getI64Type();
+  case ElemType::Int32: return b.getI32Type();
+  case ElemType::Int16: return b.getI16Type();
+  case ElemType::Int8: return b.getI8Type();
+  case ElemType::Uint8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case ElemType::Bool: return b.getI1Type();
+  default: return {};
+  }
+}
+
+FailureOr<DenseElementsAttr> GraphImporter::tensorAttr(const Tensor &t) {
+  Type element = elementType(t.elemType);
+  if (!element)
+    return failure();
+  auto type = RankedTensorType::get(t.dims, element);
+  if (element.isInteger(1)) {
+    SmallVector<bool> bits;
+    for (char c : t.bytes)
+      bits.push_back(c != 0);
+    return DenseElementsAttr::get(type, bits);
+  }
+  bool splat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(type, ArrayRef<char>(t.bytes.data(), t.bytes.size()), splat))
+    return failure();
+  return DenseElementsAttr::getFromRawBuffer(
+      type, ArrayRef<char>(t.bytes.data(), t.bytes.size()));
+}

@@ -1,0 +1,845 @@
+//===- OnnxOpConverters.cpp - One converter per ONNX op family -----------===//
+//
+// Each converter maps an ONNX op (opset 13 and later semantics; the importer
+// accepts models of opset 13 to the newest onnx knows) to accel ops. Inputs
+// that ONNX takes as tensors but that must be static here (shapes, axes,
+// starts) are read as constants, which the importer's folding makes them
+// given static input shapes; when one is not, the node is reported.
+//
+//===----------------------------------------------------------------------===//
+#include "lib/Importers/ONNX/GraphImporter.h"
+
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+#include <numeric>
+
+using namespace mlir;
+using namespace accel;
+using namespace accel::onnx;
+
+const std::map<std::string, GraphImporter::Converter> &
+GraphImporter::converters() {
+  static const std::map<std::string, Converter> table = {
+      {"Add", &GraphImporter::convertBinary},
+      {"Sub", &GraphImporter::convertBinary},
+      {"Mul", &GraphImporter::convertBinary},
+      {"Div", &GraphImporter::convertBinary},
+      {"Pow", &GraphImporter::convertBinary},
+      {"Max", &GraphImporter::convertVariadic},
+      {"Min", &GraphImporter::convertVariadic},
+      {"Sum", &GraphImporter::convertVariadic},
+      {"Mean", &GraphImporter::convertVariadic},
+      {"Neg", &GraphImporter::convertUnary},
+      {"Abs", &GraphImporter::convertUnary},
+      {"Exp", &GraphImporter::convertUnary},
+      {"Log", &GraphImporter::convertUnary},
+      {"Sqrt", &GraphImporter::convertUnary},
+      {"Reciprocal", &GraphImporter::convertUnary},
+      {"Tanh", &GraphImporter::convertUnary},
+      {"Erf", &GraphImporter::convertUnary},
+      {"Relu", &GraphImporter::convertUnary},
+      {"Sigmoid", &GraphImporter::convertUnary},
+      {"Sin", &GraphImporter::convertUnary},
+      {"Cos", &GraphImporter::convertUnary},
+      {"Floor", &GraphImporter::convertUnary},
+      {"Ceil", &GraphImporter::convertUnary},
+      {"Not", &GraphImporter::convertUnary},
+      {"Equal", &GraphImporter::convertCompare},
+      {"Less", &GraphImporter::convertCompare},
+      {"LessOrEqual", &GraphImporter::convertCompare},
+      {"Greater", &GraphImporter::convertCompare},
+      {"GreaterOrEqual", &GraphImporter::convertCompare},
+      {"Where", &GraphImporter::convertWhere},
+      {"Cast", &GraphImporter::convertCast},
+      {"CastLike", &GraphImporter::convertCast},
+      {"Identity", &GraphImporter::convertIdentity},
+      {"Dropout", &GraphImporter::convertIdentity},
+      {"Gelu", &GraphImporter::convertGelu},
+      {"MatMul", &GraphImporter::convertMatMul},
+      {"Gemm", &GraphImporter::convertGemm},
+      {"Softmax", &GraphImporter::convertSoftmax},
+      {"LogSoftmax", &GraphImporter::convertSoftmax},
+      {"LayerNormalization", &GraphImporter::convertLayerNorm},
+      {"RMSNormalization", &GraphImporter::convertRmsNorm},
+      {"ReduceSum", &GraphImporter::convertReduce},
+      {"ReduceMean", &GraphImporter::convertReduce},
+      {"ReduceMax", &GraphImporter::convertReduce},
+      {"ReduceMin", &GraphImporter::convertReduce},
+      {"Shape", &GraphImporter::convertShape},
+      {"Size", &GraphImporter::convertSize},
+      {"Reshape", &GraphImporter::convertReshape},
+      {"Flatten", &GraphImporter::convertFlatten},
+      {"Squeeze", &GraphImporter::convertSqueeze},
+      {"Unsqueeze", &GraphImporter::convertUnsqueeze},
+      {"Transpose", &GraphImporter::convertTranspose},
+      {"Slice", &GraphImporter::convertSlice},
+      {"Concat", &GraphImporter::convertConcat},
+      {"Split", &GraphImporter::convertSplit},
+      {"Expand", &GraphImporter::convertExpand},
+      {"Gather", &GraphImporter::convertGather},
+      {"Constant", &GraphImporter::convertConstant},
+      {"ConstantOfShape", &GraphImporter::convertConstantOfShape},
+      {"Range", &GraphImporter::convertRange},
+      {"Trilu", &GraphImporter::convertTrilu},
+  };
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult GraphImporter::convertBinary(const Node &node) {
+  static const std::map<std::string, StringRef> ops = {
+      {"Add", AddOp::getOperationName()}, {"Sub", SubOp::getOperationName()},
+      {"Mul", MulOp::getOperationName()}, {"Div", DivOp::getOperationName()},
+      {"Pow", PowOp::getOperationName()}};
+  if (node.inputs.size() != 2)
+    return fail(node, "expects 2 inputs");
+  Value lhs = input(node, 0), rhs = input(node, 1);
+  // ONNX Pow may raise to an exponent of another type.
+  if (node.opType == "Pow") {
+    auto cast = castTo(rhs, typeOf(lhs).getElementType());
+    if (failed(cast))
+      return failure();
+    rhs = *cast;
+  }
+  auto r = create(ops.at(node.opType), {lhs, rhs}, {});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertVariadic(const Node &node) {
+  if (node.inputs.empty())
+    return fail(node, "expects at least one input");
+  StringRef op = node.opType == "Max"   ? MaxOp::getOperationName()
+                 : node.opType == "Min" ? MinOp::getOperationName()
+                                        : AddOp::getOperationName();
+  Value acc = input(node, 0);
+  for (size_t i = 1; i < node.inputs.size(); ++i) {
+    auto r = create(op, {acc, input(node, i)}, {});
+    if (failed(r))
+      return failure();
+    acc = *r;
+  }
+  if (node.opType == "Mean" && node.inputs.size() > 1) {
+    Type et = typeOf(acc).getElementType();
+    if (!isa<FloatType>(et))
+      return fail(node, "Mean needs floating-point inputs");
+    auto n = DenseElementsAttr::get(
+        RankedTensorType::get({}, et),
+        FloatAttr::get(et, double(node.inputs.size())).getValue());
+    auto r = create<DivOp>({acc, constant(n)});
+    if (failed(r))
+      return failure();
+    acc = *r;
+  }
+  return setOutput(node, 0, acc);
+}
+
+LogicalResult GraphImporter::convertUnary(const Node &node) {
+  static const std::map<std::string, StringRef> ops = {
+      {"Neg", NegOp::getOperationName()},
+      {"Abs", AbsOp::getOperationName()},
+      {"Exp", ExpOp::getOperationName()},
+      {"Log", LogOp::getOperationName()},
+      {"Sqrt", SqrtOp::getOperationName()},
+      {"Reciprocal", ReciprocalOp::getOperationName()},
+      {"Tanh", TanhOp::getOperationName()},
+      {"Erf", ErfOp::getOperationName()},
+      {"Relu", ReluOp::getOperationName()},
+      {"Sigmoid", SigmoidOp::getOperationName()},
+      {"Sin", SinOp::getOperationName()},
+      {"Cos", CosOp::getOperationName()},
+      {"Floor", FloorOp::getOperationName()},
+      {"Ceil", CeilOp::getOperationName()},
+      {"Not", NotOp::getOperationName()}};
+  Value x = input(node, 0);
+  if (!x)
+    return fail(node, "expects an input");
+  // Relu on integers (seen in node tests) is max(x, 0).
+  if (node.opType == "Relu" && !isa<FloatType>(typeOf(x).getElementType())) {
+    auto zero = DenseElementsAttr::get(
+        RankedTensorType::get({}, typeOf(x).getElementType()),
+        b.getIntegerAttr(typeOf(x).getElementType(), 0).getValue());
+    auto r = create<MaxOp>({x, constant(zero)});
+    return failed(r) ? failure() : setOutput(node, 0, *r);
+  }
+  auto r = create(ops.at(node.opType), {x}, {});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertCompare(const Node &node) {
+  static const std::map<std::string, CompareDirection> dirs = {
+      {"Equal", CompareDirection::EQ},
+      {"Less", CompareDirection::LT},
+      {"LessOrEqual", CompareDirection::LE},
+      {"Greater", CompareDirection::GT},
+      {"GreaterOrEqual", CompareDirection::GE}};
+  Value lhs = input(node, 0), rhs = input(node, 1);
+  if (!lhs || !rhs)
+    return fail(node, "expects 2 inputs");
+  if (typeOf(lhs).getElementType().isInteger(1))
+    return fail(node, "comparing booleans is not supported");
+  auto r = create<CompareOp>(
+      {lhs, rhs},
+      {named("direction",
+             CompareDirectionAttr::get(ctx, dirs.at(node.opType)))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertWhere(const Node &node) {
+  auto r = create<WhereOp>({input(node, 0), input(node, 1), input(node, 2)});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertCast(const Node &node) {
+  Type to = node.opType == "CastLike"
+                ? typeOf(input(node, 1)).getElementType()
+                : elementType(static_cast<int32_t>(attrInt(node, "to", 0)));
+  if (!to)
+    return fail(node, "casts to unsupported element type " +
+                          Twine(elemTypeName(attrInt(node, "to", 0))));
+  auto r = castTo(input(node, 0), to);
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertIdentity(const Node &node) {
+  // Dropout in an exported inference graph is the identity; its mask output
+  // has no producer here.
+  if (node.opType == "Dropout" && node.outputs.size() > 1 &&
+      !node.outputs[1].empty())
+    return fail(node, "the dropout mask output is not supported");
+  if (node.opType == "Dropout" && hasInput(node, 2)) {
+    DenseElementsAttr training;
+    if (!matchPattern(input(node, 2), m_Constant(&training)) ||
+        training.getValues<bool>()[0])
+      return fail(node, "training-mode dropout is not supported on import");
+  }
+  return setOutput(node, 0, input(node, 0));
+}
+
+LogicalResult GraphImporter::convertGelu(const Node &node) {
+  const onnx::Attribute *a = node.attr("approximate");
+  std::string approx = a ? a->s : "none";
+  if (approx != "none" && approx != "tanh")
+    return fail(node, "unknown approximation '" + approx + "'");
+  auto r = create<GeluOp>(
+      {input(node, 0)},
+      {named("approximate",
+             GeluApproximationAttr::get(ctx, approx == "tanh"
+                                                 ? GeluApproximation::Tanh
+                                                 : GeluApproximation::None))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and normalizations
+//===----------------------------------------------------------------------===//
+
+LogicalResult GraphImporter::convertMatMul(const Node &node) {
+  Value a = input(node, 0), bv = input(node, 1);
+  if (!a || !bv)
+    return fail(node, "expects 2 inputs");
+  // NumPy semantics for rank-1 operands: promote, multiply, drop the dim.
+  int64_t ra = typeOf(a).getRank(), rb = typeOf(bv).getRank();
+  if (ra == 0 || rb == 0)
+    return fail(node, "operands must have rank >= 1");
+  if (ra == 1) {
+    auto r = reshape(a, {1, typeOf(a).getDimSize(0)});
+    if (failed(r))
+      return failure();
+    a = *r;
+  }
+  if (rb == 1) {
+    auto r = reshape(bv, {typeOf(bv).getDimSize(0), 1});
+    if (failed(r))
+      return failure();
+    bv = *r;
+  }
+  auto m = create<MatmulOp>({a, bv});
+  if (failed(m))
+    return failure();
+  Value result = *m;
+  if (ra == 1 || rb == 1) {
+    SmallVector<int64_t> shape(typeOf(result).getShape());
+    if (rb == 1)
+      shape.pop_back();
+    if (ra == 1)
+      shape.erase(shape.end() - (rb == 1 ? 1 : 2));
+    auto r = reshape(result, shape);
+    if (failed(r))
+      return failure();
+    result = *r;
+  }
+  return setOutput(node, 0, result);
+}
+
+LogicalResult GraphImporter::convertGemm(const Node &node) {
+  Value a = input(node, 0), w = input(node, 1), c = input(node, 2);
+  float alpha = attrFloat(node, "alpha", 1.0f), beta = attrFloat(node, "beta", 1.0f);
+  bool transA = attrInt(node, "transA", 0), transB = attrInt(node, "transB", 0);
+  if (!a || !w || typeOf(a).getRank() != 2 || typeOf(w).getRank() != 2)
+    return fail(node, "expects 2-D A and B");
+  auto scaled = [&](Value v, float s) -> FailureOr<Value> {
+    if (s == 1.0f)
+      return v;
+    Type et = typeOf(v).getElementType();
+    auto k = DenseElementsAttr::get(RankedTensorType::get({}, et),
+                                    FloatAttr::get(et, s).getValue());
+    return create<MulOp>({v, constant(k)});
+  };
+  // The common case, a torch.nn.Linear or Conv1D layer, is one linear op.
+  int64_t n = typeOf(w).getDimSize(transB ? 0 : 1);
+  bool biasIsRow = c && typeOf(c).getNumElements() == n &&
+                   (typeOf(c).getRank() == 1 ||
+                    (typeOf(c).getRank() == 2 && typeOf(c).getDimSize(0) == 1));
+  if (!transA && alpha == 1.0f && (!c || (beta == 1.0f && biasIsRow))) {
+    SmallVector<Value> operands = {a, w};
+    if (c) {
+      auto bias = reshape(c, {n});
+      if (failed(bias))
+        return failure();
+      operands.push_back(*bias);
+    }
+    SmallVector<NamedAttribute> attrs;
+    if (!transB)
+      attrs.push_back(named("weight_in_out", b.getUnitAttr()));
+    auto r = create<LinearOp>(operands, attrs);
+    return failed(r) ? failure() : setOutput(node, 0, *r);
+  }
+  SmallVector<NamedAttribute> attrs;
+  if (transA)
+    attrs.push_back(named("transpose_lhs", b.getUnitAttr()));
+  if (transB)
+    attrs.push_back(named("transpose_rhs", b.getUnitAttr()));
+  auto m = create<MatmulOp>({a, w}, attrs);
+  if (failed(m))
+    return failure();
+  auto r = scaled(*m, alpha);
+  if (failed(r))
+    return failure();
+  if (c && beta != 0.0f) {
+    auto sc = scaled(c, beta);
+    if (failed(sc))
+      return failure();
+    r = create<AddOp>({*r, *sc});
+    if (failed(r))
+      return failure();
+  }
+  return setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertSoftmax(const Node &node) {
+  Value x = input(node, 0);
+  if (opset() < 13)
+    return fail(node, "opset < 13 softmax (flattening semantics) is not "
+                      "supported");
+  int64_t axis = normalizeAxis(attrInt(node, "axis", -1), typeOf(x).getRank());
+  StringRef op = node.opType == "Softmax" ? SoftmaxOp::getOperationName()
+                                          : LogSoftmaxOp::getOperationName();
+  auto r = create(op, {x}, {named("axis", b.getI64IntegerAttr(axis))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertLayerNorm(const Node &node) {
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty())
+      return fail(node, "the Mean and InvStdDev outputs are not supported");
+  Value x = input(node, 0), scale = input(node, 1), bias = input(node, 2);
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = normalizeAxis(attrInt(node, "axis", -1), rank);
+  if (axis < 0 || axis >= rank)
+    return fail(node, "axis out of range");
+  // ONNX lets scale and bias broadcast; accel wants the normalized shape.
+  ArrayRef<int64_t> normShape = typeOf(x).getShape().drop_front(axis);
+  for (Value *p : {&scale, &bias}) {
+    if (!*p)
+      continue;
+    auto r = broadcastTo(*p, normShape);
+    if (failed(r))
+      return failure();
+    *p = *r;
+  }
+  SmallVector<Value> operands = {x};
+  if (scale)
+    operands.push_back(scale);
+  if (bias)
+    operands.push_back(bias);
+  auto r = create<LayerNormOp>(
+      operands, {named("axis", b.getI64IntegerAttr(axis)),
+                 named("epsilon", b.getF32FloatAttr(
+                                      attrFloat(node, "epsilon", 1e-5f))),
+                 named("operandSegmentSizes",
+                       b.getDenseI32ArrayAttr({1, scale ? 1 : 0, bias ? 1 : 0}))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertRmsNorm(const Node &node) {
+  Value x = input(node, 0), scale = input(node, 1);
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = normalizeAxis(attrInt(node, "axis", -1), rank);
+  if (axis < 0 || axis >= rank)
+    return fail(node, "axis out of range");
+  SmallVector<Value> operands = {x};
+  if (scale) {
+    auto r = broadcastTo(scale, typeOf(x).getShape().drop_front(axis));
+    if (failed(r))
+      return failure();
+    operands.push_back(*r);
+  }
+  auto r = create<RmsNormOp>(
+      operands, {named("axis", b.getI64IntegerAttr(axis)),
+                 named("epsilon", b.getF32FloatAttr(
+                                      attrFloat(node, "epsilon", 1e-5f)))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertReduce(const Node &node) {
+  Value x = input(node, 0);
+  int64_t rank = typeOf(x).getRank();
+  // Axes moved from an attribute to an input: ReduceSum at opset 13, the
+  // others at 18.
+  SmallVector<int64_t> axes;
+  if (const onnx::Attribute *a = node.attr("axes")) {
+    axes.assign(a->ints.begin(), a->ints.end());
+  } else if (hasInput(node, 1)) {
+    auto given = intsInput(node, 1);
+    if (failed(given))
+      return failure();
+    axes = *given;
+  }
+  if (axes.empty()) {
+    if (attrInt(node, "noop_with_empty_axes", 0))
+      return setOutput(node, 0, x);
+    axes.resize(rank);
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  for (int64_t &a : axes) {
+    a = normalizeAxis(a, rank);
+    if (a < 0 || a >= rank)
+      return fail(node, "axis out of range for rank " + Twine(rank));
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  static const std::map<std::string, StringRef> ops = {
+      {"ReduceSum", ReduceSumOp::getOperationName()},
+      {"ReduceMean", ReduceMeanOp::getOperationName()},
+      {"ReduceMax", ReduceMaxOp::getOperationName()},
+      {"ReduceMin", ReduceMinOp::getOperationName()}};
+  SmallVector<NamedAttribute> attrs = {
+      named("axes", b.getDenseI64ArrayAttr(axes))};
+  if (attrInt(node, "keepdims", 1))
+    attrs.push_back(named("keep_dims", b.getUnitAttr()));
+  auto r = create(ops.at(node.opType), {x}, attrs);
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes and data movement
+//===----------------------------------------------------------------------===//
+
+namespace {
+DenseElementsAttr i64Tensor(Builder &b, ArrayRef<int64_t> values,
+                            bool scalar = false) {
+  auto type = RankedTensorType::get(
+      scalar ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{int64_t(values.size())},
+      b.getI64Type());
+  return DenseElementsAttr::get(type, values);
+}
+} // namespace
+
+LogicalResult GraphImporter::convertShape(const Node &node) {
+  auto type = typeOf(input(node, 0));
+  int64_t rank = type.getRank();
+  int64_t start = attrInt(node, "start", 0), end = attrInt(node, "end", rank);
+  start = std::clamp<int64_t>(normalizeAxis(start, rank), 0, rank);
+  end = std::clamp<int64_t>(normalizeAxis(end, rank), 0, rank);
+  SmallVector<int64_t> dims;
+  for (int64_t d = start; d < end; ++d)
+    dims.push_back(type.getDimSize(d));
+  return setOutput(node, 0, constant(i64Tensor(b, dims)));
+}
+
+LogicalResult GraphImporter::convertSize(const Node &node) {
+  int64_t n = typeOf(input(node, 0)).getNumElements();
+  return setOutput(node, 0, constant(i64Tensor(b, {n}, /*scalar=*/true)));
+}
+
+LogicalResult GraphImporter::convertReshape(const Node &node) {
+  Value x = input(node, 0);
+  auto shape = intsInput(node, 1);
+  if (failed(shape))
+    return failure();
+  auto in = typeOf(x);
+  bool allowZero = attrInt(node, "allowzero", 0);
+  int64_t known = 1, inferAt = -1;
+  SmallVector<int64_t> out(*shape);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 0 && !allowZero) {
+      if (static_cast<int64_t>(i) >= in.getRank())
+        return fail(node, "shape entry 0 copies a dim the input lacks");
+      out[i] = in.getDimSize(i);
+    }
+    if (out[i] == -1) {
+      if (inferAt >= 0)
+        return fail(node, "more than one -1 in the shape");
+      inferAt = i;
+      continue;
+    }
+    if (out[i] < 0)
+      return fail(node, "negative dim " + Twine(out[i]) + " in the shape");
+    known *= out[i];
+  }
+  if (inferAt >= 0) {
+    if (known == 0 || in.getNumElements() % known)
+      return fail(node, "cannot infer the -1 dim");
+    out[inferAt] = in.getNumElements() / known;
+  }
+  auto r = reshape(x, out);
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertFlatten(const Node &node) {
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  int64_t axis = normalizeAxis(attrInt(node, "axis", 1), type.getRank());
+  if (axis < 0 || axis > type.getRank())
+    return fail(node, "axis out of range");
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= type.getDimSize(d);
+  int64_t inner = outer ? type.getNumElements() / outer : 0;
+  auto r = reshape(x, {outer, inner});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertSqueeze(const Node &node) {
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  SmallVector<int64_t> axes;
+  if (const onnx::Attribute *a = node.attr("axes"))
+    axes.assign(a->ints.begin(), a->ints.end());
+  else if (hasInput(node, 1)) {
+    auto given = intsInput(node, 1);
+    if (failed(given))
+      return failure();
+    axes = *given;
+  } else {
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.getDimSize(d) == 1)
+        axes.push_back(d);
+  }
+  for (int64_t &a : axes) {
+    a = normalizeAxis(a, type.getRank());
+    if (a < 0 || a >= type.getRank() || type.getDimSize(a) != 1)
+      return fail(node, "cannot squeeze axis " + Twine(a));
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(type.getDimSize(d));
+  auto r = reshape(x, shape);
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertUnsqueeze(const Node &node) {
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  SmallVector<int64_t> axes;
+  if (const onnx::Attribute *a = node.attr("axes"))
+    axes.assign(a->ints.begin(), a->ints.end());
+  else {
+    auto given = intsInput(node, 1);
+    if (failed(given))
+      return failure();
+    axes = *given;
+  }
+  int64_t outRank = type.getRank() + axes.size();
+  for (int64_t &a : axes) {
+    a = normalizeAxis(a, outRank);
+    if (a < 0 || a >= outRank)
+      return fail(node, "axis out of range");
+  }
+  SmallVector<int64_t> shape;
+  int64_t next = 0;
+  for (int64_t d = 0; d < outRank; ++d)
+    shape.push_back(llvm::is_contained(axes, d) ? 1 : type.getDimSize(next++));
+  if (next != type.getRank())
+    return fail(node, "repeated axes");
+  auto r = reshape(x, shape);
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertTranspose(const Node &node) {
+  Value x = input(node, 0);
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> perm;
+  if (const onnx::Attribute *a = node.attr("perm"))
+    perm.assign(a->ints.begin(), a->ints.end());
+  else
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  auto r = create<TransposeOp>({x}, {named("permutation",
+                                          b.getDenseI64ArrayAttr(perm))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertSlice(const Node &node) {
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  int64_t rank = type.getRank();
+  auto starts = intsInput(node, 1), ends = intsInput(node, 2);
+  if (failed(starts) || failed(ends))
+    return failure();
+  SmallVector<int64_t> axes, steps;
+  if (hasInput(node, 3)) {
+    auto a = intsInput(node, 3);
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (size_t i = 0; i < starts->size(); ++i)
+      axes.push_back(i);
+  }
+  if (hasInput(node, 4)) {
+    auto s = intsInput(node, 4);
+    if (failed(s))
+      return failure();
+    steps = *s;
+  } else {
+    steps.assign(starts->size(), 1);
+  }
+  if (starts->size() != ends->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return fail(node, "starts, ends, axes and steps differ in length");
+  SmallVector<int64_t> start(rank, 0), limit(type.getShape()), stride(rank, 1);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t axis = normalizeAxis(axes[i], rank);
+    if (axis < 0 || axis >= rank)
+      return fail(node, "axis " + Twine(axes[i]) + " out of range");
+    int64_t dim = type.getDimSize(axis), st = steps[i];
+    if (st == 0)
+      return fail(node, "step is zero");
+    // Clamp as ONNX specifies: [0, dim] for positive steps, [-1, dim-1] for
+    // negative ones.
+    int64_t s = (*starts)[i], e = (*ends)[i];
+    if (s < 0)
+      s += dim;
+    if (e < 0 && e > std::numeric_limits<int64_t>::min() / 2)
+      e += dim;
+    if (st > 0) {
+      s = std::clamp<int64_t>(s, 0, dim);
+      e = std::clamp<int64_t>(e, 0, dim);
+      e = std::max(e, s);
+    } else {
+      s = std::clamp<int64_t>(s, 0, dim - 1);
+      e = std::clamp<int64_t>(e, -1, dim - 1);
+      e = std::min(e, s);
+    }
+    start[axis] = s;
+    limit[axis] = e;
+    stride[axis] = st;
+  }
+  auto r = create<SliceOp>({x}, {named("start", b.getDenseI64ArrayAttr(start)),
+                                 named("limit", b.getDenseI64ArrayAttr(limit)),
+                                 named("stride", b.getDenseI64ArrayAttr(stride))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertConcat(const Node &node) {
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < node.inputs.size(); ++i)
+    if (Value v = input(node, i); v && typeOf(v).getNumElements() != 0)
+      operands.push_back(v);
+  if (operands.empty())
+    operands.push_back(input(node, 0));
+  int64_t axis =
+      normalizeAxis(attrInt(node, "axis", 0), typeOf(operands[0]).getRank());
+  if (operands.size() == 1 && operands[0] == input(node, 0) &&
+      node.inputs.size() == 1)
+    return setOutput(node, 0, operands[0]);
+  auto r = create<ConcatOp>(operands, {named("axis", b.getI64IntegerAttr(axis))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertSplit(const Node &node) {
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  int64_t axis = normalizeAxis(attrInt(node, "axis", 0), type.getRank());
+  if (axis < 0 || axis >= type.getRank())
+    return fail(node, "axis out of range");
+  int64_t dim = type.getDimSize(axis);
+  SmallVector<int64_t> sizes;
+  if (const onnx::Attribute *a = node.attr("split"))
+    sizes.assign(a->ints.begin(), a->ints.end());
+  else if (hasInput(node, 1)) {
+    auto given = intsInput(node, 1);
+    if (failed(given))
+      return failure();
+    sizes = *given;
+  } else {
+    // Even pieces; with num_outputs (opset 18) the last may be smaller.
+    int64_t n = attrInt(node, "num_outputs", node.outputs.size());
+    if (n <= 0)
+      return fail(node, "needs at least one output");
+    int64_t piece = (dim + n - 1) / n;
+    for (int64_t i = 0; i < n; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(piece, dim - i * piece)));
+  }
+  if (sizes.size() != node.outputs.size())
+    return fail(node, Twine(sizes.size()) + " pieces for " +
+                          Twine(node.outputs.size()) + " outputs");
+  SmallVector<Type> types;
+  for (int64_t s : sizes) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = s;
+    types.push_back(RankedTensorType::get(shape, type.getElementType()));
+  }
+  auto r = createMulti(SplitOp::getOperationName(), {x},
+                       {named("axis", b.getI64IntegerAttr(axis))}, types);
+  if (failed(r))
+    return failure();
+  for (size_t i = 0; i < r->size(); ++i)
+    (void)setOutput(node, i, (*r)[i]);
+  return success();
+}
+
+LogicalResult GraphImporter::convertExpand(const Node &node) {
+  Value x = input(node, 0);
+  auto shape = intsInput(node, 1);
+  if (failed(shape))
+    return failure();
+  // Expand broadcasts both ways: a 1 in `shape` keeps the input's dim.
+  SmallVector<int64_t> in(typeOf(x).getShape());
+  size_t rank = std::max(in.size(), shape->size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t a = i < rank - in.size() ? 1 : in[i - (rank - in.size())];
+    int64_t s = i < rank - shape->size() ? 1 : (*shape)[i - (rank - shape->size())];
+    if (a != s && a != 1 && s != 1)
+      return fail(node, "input dim " + Twine(a) + " cannot expand to " +
+                            Twine(s));
+    out[i] = a == 1 ? s : a;
+  }
+  auto r = broadcastTo(x, out);
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertGather(const Node &node) {
+  Value x = input(node, 0), idx = input(node, 1);
+  int64_t axis = normalizeAxis(attrInt(node, "axis", 0), typeOf(x).getRank());
+  auto r = create<GatherOp>({x, idx}, {named("axis", b.getI64IntegerAttr(axis))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertConstant(const Node &node) {
+  if (node.attributes.size() != 1)
+    return fail(node, "expects exactly one value attribute");
+  const onnx::Attribute &a = node.attributes.front();
+  DenseElementsAttr value;
+  if (a.name == "value") {
+    auto t = tensorAttr(a.t);
+    if (failed(t))
+      return fail(node, "tensor of unsupported type " +
+                            Twine(elemTypeName(a.t.elemType)));
+    value = *t;
+  } else if (a.name == "value_float" || a.name == "value_floats") {
+    SmallVector<float> v = a.name == "value_float"
+                               ? SmallVector<float>{a.f}
+                               : SmallVector<float>(a.floats.begin(), a.floats.end());
+    auto type = RankedTensorType::get(
+        a.name == "value_float" ? ArrayRef<int64_t>{}
+                                : ArrayRef<int64_t>{int64_t(v.size())},
+        b.getF32Type());
+    value = DenseElementsAttr::get(type, ArrayRef<float>(v));
+  } else if (a.name == "value_int") {
+    value = i64Tensor(b, {a.i}, /*scalar=*/true);
+  } else if (a.name == "value_ints") {
+    value = i64Tensor(b, a.ints);
+  } else {
+    return fail(node, "constant attribute '" + a.name + "' is not supported");
+  }
+  return setOutput(node, 0, constant(value));
+}
+
+LogicalResult GraphImporter::convertConstantOfShape(const Node &node) {
+  auto shape = intsInput(node, 0);
+  if (failed(shape))
+    return failure();
+  Type et = b.getF32Type();
+  mlir::Attribute fill = b.getF32FloatAttr(0);
+  if (const onnx::Attribute *a = node.attr("value")) {
+    auto t = tensorAttr(a->t);
+    if (failed(t) || t->getNumElements() != 1)
+      return fail(node, "value must be a one-element tensor of a supported type");
+    et = t->getElementType();
+    fill = t->getValues<mlir::Attribute>()[0];
+  }
+  auto type = RankedTensorType::get(*shape, et);
+  return setOutput(node, 0, constant(SplatElementsAttr::get(type, fill)));
+}
+
+LogicalResult GraphImporter::convertRange(const Node &node) {
+  FailureOr<DenseElementsAttr> start = constantInput(node, 0),
+                               limit = constantInput(node, 1),
+                               delta = constantInput(node, 2);
+  if (failed(start) || failed(limit) || failed(delta))
+    return failure();
+  Type et = start->getElementType();
+  auto scalar = [](DenseElementsAttr a) -> double {
+    if (isa<FloatType>(a.getElementType()))
+      return (*a.getValues<APFloat>().begin()).convertToDouble();
+    return double((*a.getValues<APInt>().begin()).getSExtValue());
+  };
+  double s = scalar(*start), l = scalar(*limit), d = scalar(*delta);
+  if (d == 0)
+    return fail(node, "delta is zero");
+  int64_t n = std::max<int64_t>(0, int64_t(std::ceil((l - s) / d)));
+  auto type = RankedTensorType::get({n}, et);
+  if (isa<FloatType>(et)) {
+    SmallVector<APFloat> v;
+    for (int64_t i = 0; i < n; ++i) {
+      APFloat f(s + i * d);
+      bool lost;
+      f.convert(cast<FloatType>(et).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &lost);
+      v.push_back(f);
+    }
+    return setOutput(node, 0, constant(DenseElementsAttr::get(type, v)));
+  }
+  SmallVector<APInt> v;
+  for (int64_t i = 0; i < n; ++i)
+    v.push_back(APInt(et.getIntOrFloatBitWidth(), int64_t(s) + i * int64_t(d),
+                      /*isSigned=*/true));
+  return setOutput(node, 0, constant(DenseElementsAttr::get(type, v)));
+}
+
+LogicalResult GraphImporter::convertTrilu(const Node &node) {
+  // Exporters build causal masks with Trilu on constants; evaluate it here.
+  FailureOr<DenseElementsAttr> x = constantInput(node, 0);
+  if (failed(x))
+    return failure();
+  int64_t k = 0;
+  if (hasInput(node, 1)) {
+    auto kv = intsInput(node, 1);
+    if (failed(kv) || kv->size() != 1)
+      return fail(node, "k must be one integer");
+    k = (*kv)[0];
+  }
+  bool upper = attrInt(node, "upper", 1);
+  auto type = cast<RankedTensorType>(x->getType());
+  if (type.getRank() < 2)
+    return fail(node, "input must have rank >= 2");
+  int64_t rows = type.getDimSize(type.getRank() - 2),
+          cols = type.getDimSize(type.getRank() - 1);
+  SmallVector<mlir::Attribute> v(x->getValues<mlir::Attribute>());
+  mlir::Attribute zero = b.getZeroAttr(type.getElementType());
+  for (size_t i = 0; i < v.size(); ++i) {
+    int64_t r = (i / cols) % rows, c = i % cols;
+    bool keep = upper ? c - r >= k : c - r <= k;
+    if (!keep)
+      v[i] = zero;
+  }
+  return setOutput(node, 0, constant(DenseElementsAttr::get(type, v)));
+}

@@ -1,0 +1,209 @@
+//===- ExecutableWriter.cpp - accel IR to the runtime's executable -------===//
+#include "accel/Target/ExecutableWriter.h"
+#include "accel/runtime/Executable.h"
+#include "dialects/Accel/AccelOps.h"
+#include "lib/Target/Executable/InstructionEncoding.h"
+#include "passes/Memory/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace accel;
+namespace fb = accel::rt::fb;
+
+namespace {
+
+std::string locationString(Location loc) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  loc.print(os);
+  return s;
+}
+
+/// Little-endian bytes of a constant, one byte per i1.
+std::vector<uint8_t> constantBytes(DenseElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  int64_t n = type.getNumElements();
+  if (type.getElementType().isInteger(1)) {
+    std::vector<uint8_t> out;
+    for (bool b : attr.getValues<bool>())
+      out.push_back(b);
+    return out;
+  }
+  ArrayRef<char> raw = attr.getRawData();
+  size_t elementBytes = type.getElementTypeBitWidth() / 8;
+  std::vector<uint8_t> out(n * elementBytes);
+  for (int64_t i = 0; i < n; ++i) {
+    size_t from = attr.isSplat() ? 0 : i * elementBytes;
+    std::memcpy(out.data() + i * elementBytes, raw.data() + from, elementBytes);
+  }
+  return out;
+}
+
+class FunctionWriter {
+public:
+  FunctionWriter(flatbuffers::FlatBufferBuilder &b,
+                 std::vector<flatbuffers::Offset<fb::ConstantData>> &constants)
+      : b(b), constants(constants) {}
+
+  FailureOr<flatbuffers::Offset<fb::Function>> write(func::FuncOp func) {
+    auto arenaSize = func->getAttrOfType<IntegerAttr>(kArenaSizeAttr);
+    if (!arenaSize)
+      return func.emitOpError("has no memory plan; run accel-lower-to-runtime "
+                              "(or accel-plan-buffers) first");
+    std::vector<int> params, inputs, outputs;
+    std::vector<flatbuffers::Offset<flatbuffers::String>> outputNames;
+
+    for (BlockArgument arg : func.getArguments()) {
+      auto param = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kParamAttr);
+      auto input = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kInputAttr);
+      if (!param && !input)
+        return func.emitOpError("argument ")
+               << arg.getArgNumber() << " is neither an accel.param nor an "
+               << "accel.input";
+      FailureOr<int> index =
+          addValue(arg, func.getLoc(), param ? param.getValue() : input.getValue(),
+                   param ? fb::Storage::Parameter : fb::Storage::Input);
+      if (failed(index))
+        return failure();
+      (param ? params : inputs).push_back(*index);
+    }
+
+    for (Operation &op : func.getBody().front()) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+          outputs.push_back(indexOf.lookup(v));
+          auto name = func.getResultAttrOfType<StringAttr>(i, kOutputAttr);
+          outputNames.push_back(b.CreateString(
+              name ? name.str() : "output_" + std::to_string(i)));
+        }
+        continue;
+      }
+      if (failed(writeOp(op)))
+        return failure();
+    }
+
+    auto name = b.CreateString(func.getSymName().str());
+    return fb::CreateFunction(
+        b, name, b.CreateVector(values), b.CreateVector(params),
+        b.CreateVector(inputs), b.CreateVector(outputs),
+        b.CreateVector(outputNames), b.CreateVector(instructions),
+        arenaSize.getInt());
+  }
+
+private:
+  FailureOr<int> addValue(Value v, Location loc, StringRef name,
+                          fb::Storage storage, int64_t offset = 0,
+                          int constant = -1, int aliasOf = -1) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape())
+      return emitError(loc) << "value of type " << v.getType()
+                            << " needs a static shape to run";
+    std::optional<uint8_t> dtype = encodeDType(type.getElementType());
+    if (!dtype)
+      return emitError(loc) << "element type " << type.getElementType()
+                            << " has no runtime counterpart";
+    int index = static_cast<int>(values.size());
+    values.push_back(fb::CreateValue(
+        b, b.CreateString(name.str()), *dtype,
+        b.CreateVector(std::vector<int64_t>(type.getShape().begin(),
+                                            type.getShape().end())),
+        storage, offset, constant, aliasOf));
+    indexOf[v] = index;
+    return index;
+  }
+
+  LogicalResult writeOp(Operation &op) {
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+      if (!dense)
+        return c.emitOpError("needs a dense value to be serialized");
+      std::vector<uint8_t> bytes = constantBytes(dense);
+      b.ForceVectorAlignment(bytes.size(), 1, 64);
+      auto data = b.CreateVector(bytes);
+      constants.push_back(fb::CreateConstantData(b, data));
+      return addValue(c.getResult(), c.getLoc(), "", fb::Storage::Constant, 0,
+                      static_cast<int>(constants.size()) - 1);
+    }
+    auto offsets = op.getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+    if (!offsets || offsets.size() != static_cast<int64_t>(op.getNumResults()))
+      return op.emitOpError("has no buffer plan (accel.offsets)");
+
+    if (auto reshape = dyn_cast<ReshapeOp>(op); reshape && offsets[0] == -1)
+      return addValue(reshape.getResult(), op.getLoc(), "", fb::Storage::Alias,
+                      0, -1, indexOf.lookup(reshape.getOperand()));
+
+    FailureOr<EncodedInstruction> inst = encodeInstruction(&op);
+    if (failed(inst))
+      return failure();
+    std::vector<int> operands, results;
+    for (Value v : inst->operands)
+      operands.push_back(v ? indexOf.lookup(v) : -1);
+    for (auto [i, result] : llvm::enumerate(op.getResults())) {
+      FailureOr<int> index = addValue(result, op.getLoc(), "",
+                                      fb::Storage::Arena, offsets[i]);
+      if (failed(index))
+        return failure();
+      results.push_back(*index);
+    }
+    instructions.push_back(fb::CreateInstruction(
+        b, b.CreateString(inst->kernel), b.CreateVector(operands),
+        b.CreateVector(results), buildAttrs(b, *inst),
+        b.CreateString(locationString(op.getLoc()))));
+    return success();
+  }
+
+  flatbuffers::FlatBufferBuilder &b;
+  std::vector<flatbuffers::Offset<fb::ConstantData>> &constants;
+  std::vector<flatbuffers::Offset<fb::Value>> values;
+  std::vector<flatbuffers::Offset<fb::Instruction>> instructions;
+  DenseMap<Value, int> indexOf;
+};
+
+} // namespace
+
+LogicalResult accel::writeExecutable(ModuleOp module,
+                                     std::vector<uint8_t> &bytes) {
+  flatbuffers::FlatBufferBuilder b(1 << 16);
+  std::vector<flatbuffers::Offset<fb::ConstantData>> constants;
+  std::vector<flatbuffers::Offset<fb::Function>> functions;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal())
+      continue;
+    FunctionWriter writer(b, constants);
+    FailureOr<flatbuffers::Offset<fb::Function>> f = writer.write(func);
+    if (failed(f))
+      return failure();
+    functions.push_back(*f);
+  }
+  if (functions.empty())
+    return module.emitError("no function to write into the executable");
+  auto exe = fb::CreateExecutable(b, rt::kFormatVersion,
+                                  b.CreateString("accel"),
+                                  b.CreateVector(functions),
+                                  b.CreateVector(constants));
+  fb::FinishExecutableBuffer(b, exe);
+  bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  return success();
+}
+
+void accel::registerExecutableTranslation() {
+  TranslateFromMLIRRegistration reg(
+      "mlir-to-executable",
+      "Serialize planned accel IR as a runtime executable (.accx)",
+      [](Operation *op, raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("expects a module");
+        std::vector<uint8_t> bytes;
+        if (failed(writeExecutable(module, bytes)))
+          return failure();
+        os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+        return success();
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<AccelDialect, func::FuncDialect>();
+      });
+}

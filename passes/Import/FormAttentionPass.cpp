@@ -1,0 +1,234 @@
+//===- FormAttentionPass.cpp - matmul/softmax/matmul to attention --------===//
+//
+// Walks back from `matmul(probabilities, value)` through the softmax and the
+// elementwise ops on the scores to `matmul(query, key^T)`, collecting the
+// scale factors and masks on the way. Anything unexpected leaves the
+// subgraph as it is: the pattern only ever fires when the rewrite is exact.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Accel/AccelOps.h"
+#include "passes/Import/Passes.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cfloat>
+
+namespace accel {
+#define GEN_PASS_DEF_FORMATTENTIONPASS
+#include "passes/Import/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+/// A constant with a single value (a scalar or a splat), as a double.
+std::optional<double> scalarConstant(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// A mask met on the way back, and the product of the scale factors that
+/// the forward computation applies after it.
+struct Mask {
+  Value value;
+  bool isKeep;  // an i1 mask (else an additive float mask)
+  bool negated; // for i1 masks: true marks the dropped positions
+  double scaleAfter;
+};
+
+bool isSwapLastTwo(TransposeOp t) {
+  ArrayRef<int64_t> p = t.getPermutation();
+  return p.size() == 4 && p[0] == 0 && p[1] == 1 && p[2] == 3 && p[3] == 2;
+}
+
+/// Strips constant scalar multiplications off `v`, folding them into scale.
+Value stripScale(Value v, double &scale) {
+  while (auto mul = v.getDefiningOp<MulOp>()) {
+    std::optional<double> c;
+    Value other;
+    if ((c = scalarConstant(mul.getRhs())))
+      other = mul.getLhs();
+    else if ((c = scalarConstant(mul.getLhs())))
+      other = mul.getRhs();
+    else
+      break;
+    if (other.getType() != v.getType())
+      break;
+    scale *= *c;
+    v = other;
+  }
+  return v;
+}
+
+struct FormAttention : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatmulOp out,
+                                PatternRewriter &rewriter) const override {
+    if (out.getTransposeLhs() || out.getTransposeRhs() ||
+        out.getType().getRank() != 4)
+      return failure();
+    auto softmax = out.getLhs().getDefiningOp<SoftmaxOp>();
+    if (!softmax || softmax.getAxis() != 3 || !softmax->hasOneUse())
+      return failure();
+    Value value = out.getRhs();
+    auto scoreType = softmax.getType();
+
+    // Walk back from the softmax input to the scores matmul.
+    double scale = 1.0;
+    SmallVector<Mask> masks;
+    Value s = softmax.getOperand();
+    MatmulOp scores;
+    while (!scores) {
+      Operation *def = s.getDefiningOp();
+      if (!def || !def->hasOneUse())
+        return failure();
+      if (auto m = dyn_cast<MatmulOp>(def)) {
+        scores = m;
+      } else if (auto mul = dyn_cast<MulOp>(def)) {
+        double before = scale;
+        Value rest = stripScale(s, scale);
+        if (scale == before)
+          return failure();
+        s = rest;
+      } else if (auto div = dyn_cast<DivOp>(def)) {
+        std::optional<double> c = scalarConstant(div.getRhs());
+        if (!c || *c == 0 || div.getLhs().getType() != scoreType)
+          return failure();
+        scale /= *c;
+        s = div.getLhs();
+      } else if (auto add = dyn_cast<AddOp>(def)) {
+        // The scores side has the scores' full type and is computed; the
+        // mask broadcasts.
+        Value lhs = add.getLhs(), rhs = add.getRhs();
+        bool lhsScores = lhs.getType() == scoreType &&
+                         !matchPattern(lhs, m_Constant()) &&
+                         lhs.getDefiningOp() && lhs.getDefiningOp()->hasOneUse();
+        Value next = lhsScores ? lhs : rhs, mask = lhsScores ? rhs : lhs;
+        if (next.getType() != scoreType)
+          return failure();
+        masks.push_back({mask, false, false, scale});
+        s = next;
+      } else if (auto where = dyn_cast<WhereOp>(def)) {
+        std::optional<double> fill;
+        Value next;
+        bool negated = false;
+        if ((fill = scalarConstant(where.getOnFalse()))) {
+          next = where.getOnTrue();
+        } else if ((fill = scalarConstant(where.getOnTrue()))) {
+          next = where.getOnFalse();
+          negated = true;
+        } else {
+          return failure();
+        }
+        // Only a select that drops scores (to a very negative value after
+        // scaling) is a mask.
+        if (*fill * scale > -1e4 || next.getType() != scoreType)
+          return failure();
+        masks.push_back({where.getCondition(), true, negated, scale});
+        s = next;
+      } else {
+        return failure();
+      }
+    }
+    if (scores.getTransposeLhs())
+      return failure();
+
+    // Query and key, with scale factors applied to them before the matmul.
+    Value query = stripScale(scores.getLhs(), scale);
+    // The key is the matmul's rhs read transposed, an explicit transpose's
+    // operand, or else (keyTransposed) the rhs itself, transposed below.
+    Value key = stripScale(scores.getRhs(), scale);
+    bool keyTransposed = false;
+    if (!scores.getTransposeRhs()) {
+      if (auto t = key.getDefiningOp<TransposeOp>(); t && isSwapLastTwo(t))
+        key = stripScale(t.getOperand(), scale);
+      else
+        keyTransposed = true;
+    }
+    auto qType = cast<RankedTensorType>(query.getType());
+    auto kType = cast<RankedTensorType>(key.getType());
+    if (qType.getRank() != 4 || kType.getRank() != 4 ||
+        cast<RankedTensorType>(value.getType()).getRank() != 4 ||
+        scale <= 0)
+      return failure();
+    int64_t sq = qType.getDimSize(2);
+    int64_t sk = kType.getDimSize(keyTransposed ? 3 : 2);
+    Type et = scoreType.getElementType();
+    for (const Mask &m : masks) {
+      auto mt = cast<RankedTensorType>(m.value.getType());
+      if (m.isKeep != mt.getElementType().isInteger(1) ||
+          (!m.isKeep && mt.getElementType() != et))
+        return failure();
+    }
+
+    // Everything matched; build.
+    Location loc = out.getLoc();
+    if (keyTransposed)
+      key = TransposeOp::create(rewriter, scores.getLoc(), key,
+                                ArrayRef<int64_t>{0, 1, 3, 2});
+
+    // A constant causal mask becomes the flag; the rest combine additively.
+    bool causal = false;
+    SmallVector<Mask> rest;
+    for (const Mask &m : masks) {
+      DenseElementsAttr c;
+      if (!causal && !m.negated && matchPattern(m.value, m_Constant(&c)) &&
+          isCausalMask(c, sq, sk)) {
+        causal = true;
+        continue;
+      }
+      rest.push_back(m);
+    }
+    Value mask;
+    auto scalar = [&](double v) -> Value {
+      auto type = RankedTensorType::get({}, et);
+      return ConstantOp::create(
+          rewriter, loc, type,
+          DenseElementsAttr::get(type, FloatAttr::get(et, v).getValue()));
+    };
+    if (rest.size() == 1 && rest[0].isKeep) {
+      mask = rest[0].value;
+      if (rest[0].negated)
+        mask = NotOp::create(rewriter, loc, mask);
+    } else {
+      for (const Mask &m : rest) {
+        Value additive = m.value;
+        if (m.isKeep)
+          additive = WhereOp::create(
+              rewriter, loc, m.value, scalar(m.negated ? -FLT_MAX : 0.0),
+              scalar(m.negated ? 0.0 : -FLT_MAX));
+        else if (m.scaleAfter != scale) // mask added before some factor
+          additive = MulOp::create(rewriter, loc, additive,
+                                   scalar(m.scaleAfter / scale));
+        mask = mask ? AddOp::create(rewriter, loc, mask, additive).getResult()
+                    : additive;
+      }
+    }
+    auto attention = AttentionOp::create(
+        rewriter, loc, out.getType(), query, key, value, mask,
+        causal ? rewriter.getUnitAttr() : UnitAttr(),
+        rewriter.getF32FloatAttr(static_cast<float>(scale)));
+    rewriter.replaceOp(out, attention.getResult());
+    return success();
+  }
+};
+
+struct FormAttentionPass
+    : accel::impl::FormAttentionPassBase<FormAttentionPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FormAttention>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,62 @@
+//===- Passes.td - Passes that give imported IR its accel form -*- tablegen -*-===//
+//
+// Exporters spell one concept many ways; these passes rewrite the spellings
+// into the single accel op that later passes (sharding, recomputation,
+// fusion) and the runtime understand. The importer runs them by default.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ACCEL_PASSES_IMPORT_PASSES
+#define ACCEL_PASSES_IMPORT_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def FormLinearPass : Pass<"accel-form-linear", "mlir::func::FuncOp"> {
+  let summary = "Forms accel.linear from a matmul by a 2-D weight and its bias add";
+  let description = [{
+    `torch.nn.Linear` on a 3-D activation exports as `MatMul` by a
+    transposed 2-D initializer plus `Add` of the bias. This pass rewrites a
+    `accel.matmul` whose right operand is 2-D into `accel.linear` (with
+    `weight_in_out` unless the matmul transposed it), then folds a following
+    add of a 1-D bias into the linear op when nothing else reads the product.
+
+    Before:
+    ```mlir
+    %0 = accel.matmul %x, %w : (tensor<2x8x16xf32>, tensor<16x32xf32>) -> tensor<2x8x32xf32>
+    %1 = accel.add %0, %b : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+    ```
+    After:
+    ```mlir
+    %1 = accel.linear %x, %w, %b {weight_in_out} : (tensor<2x8x16xf32>, tensor<16x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+    ```
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+def FormAttentionPass : Pass<"accel-form-attention", "mlir::func::FuncOp"> {
+  let summary = "Forms accel.attention from the matmul-softmax-matmul subgraph";
+  let description = [{
+    Recognizes scaled dot-product attention as the exporters write it:
+    `matmul(softmax(mask(scale * matmul(q, k^T))), v)` on rank-4 tensors,
+    where the scale is any product of constant multiplications and
+    divisions (on the scores, or split between q and k), and masks are
+    additive float tensors or `where(keep, scores, very-negative)` selects.
+    A constant mask that is exactly causal becomes the `causal` flag; the
+    remaining masks are combined into one additive mask operand.
+
+    Before:
+    ```mlir
+    %kt = accel.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+    %s = accel.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+    %d = accel.div %s, %c : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+    %p = accel.softmax %d {axis = 3 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %o = accel.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+    ```
+    After:
+    ```mlir
+    %o = accel.attention %q, %k, %v {scale = 0.353553385 : f32} : (...) -> tensor<1x2x4x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+#endif // ACCEL_PASSES_IMPORT_PASSES

@@ -1,0 +1,46 @@
+//===- Passes.td - Memory planning passes ---------------------*- tablegen -*-===//
+#ifndef ACCEL_PASSES_MEMORY_PASSES
+#define ACCEL_PASSES_MEMORY_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def PlanBuffersPass : Pass<"accel-plan-buffers", "mlir::func::FuncOp"> {
+  let summary = "Assigns every temporary an arena offset, reusing dead buffers";
+  let description = [{
+    Plans where each intermediate tensor of a function lives while it runs.
+    A tensor's buffer is live from the op that defines it to its last use
+    (to the end for function results); buffers whose lifetimes do not overlap
+    share bytes, placed first-fit at 64-byte aligned offsets in one arena.
+    `accel.reshape` results share their operand's bytes (no copy) and
+    extend its lifetime; constants and function arguments need no arena.
+
+    The plan is recorded as attributes that the executable writer reads:
+    `accel.offsets` on each op (one entry per result, -1 where the result
+    shares its operand's bytes) and `accel.arena_size` on the function.
+
+    Before:
+    ```mlir
+    func.func @f(%x: tensor<4x4xf32> {accel.input = "x"}) -> tensor<16xf32> {
+      %0 = accel.exp %x : (tensor<4x4xf32>) -> tensor<4x4xf32>
+      %1 = accel.tanh %0 : (tensor<4x4xf32>) -> tensor<4x4xf32>
+      %2 = accel.exp %1 : (tensor<4x4xf32>) -> tensor<4x4xf32>
+      %3 = accel.reshape %2 : (tensor<4x4xf32>) -> tensor<16xf32>
+      return %3 : tensor<16xf32>
+    }
+    ```
+    After (`%2` reuses `%0`'s bytes, dead once `%1` is computed):
+    ```mlir
+    func.func @f(...) -> tensor<16xf32> attributes {accel.arena_size = 128 : i64} {
+      %0 = accel.exp %x {accel.offsets = array<i64: 0>} : ...
+      %1 = accel.tanh %0 {accel.offsets = array<i64: 64>} : ...
+      %2 = accel.exp %1 {accel.offsets = array<i64: 0>} : ...
+      %3 = accel.reshape %2 {accel.offsets = array<i64: -1>} : ...
+      return %3 : tensor<16xf32>
+    }
+    ```
+    Fails, naming the value, when a tensor has a dynamic shape.
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+#endif // ACCEL_PASSES_MEMORY_PASSES

@@ -1,0 +1,152 @@
+//===- Attention.cpp - Fused scaled dot-product attention -----------------===//
+//
+// Per (batch, head) pair, and per block of query rows when there are too few
+// pairs to occupy the pool: scores = scale * Q K^T by sgemm into a per-thread
+// scratch buffer, masking and a stable softmax per row, then O = P V by
+// sgemm. Causal blocks only compute the key columns some row of the block
+// can see.
+//
+//===----------------------------------------------------------------------===//
+#include "CpuKernels.h"
+#include "KernelUtils.h"
+#include "VectorMath.h"
+
+#include <cblas.h>
+
+#include <cstring>
+#include <limits>
+
+namespace accel::rt::cpu {
+
+using namespace detail;
+
+namespace {
+
+/// Query rows per block when blocks are needed; a multiple of the sgemm
+/// kernel height.
+constexpr int64_t kMinRowBlock = 16;
+
+/// In-place softmax of a score row; a row whose scores are all -inf (fully
+/// masked) becomes zeros.
+void softmaxScores(float *__restrict s, int64_t n) {
+  float m = rowMax(s, n);
+  if (m == -std::numeric_limits<float>::infinity()) {
+    std::memset(s, 0, n * sizeof(float));
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j)
+    s[j] = fastExp(s[j] - m);
+  float inv = static_cast<float>(1.0 / rowSum(s, n));
+  for (int64_t j = 0; j < n; ++j)
+    s[j] *= inv;
+}
+
+} // namespace
+
+void attention(const TensorView &q, const TensorView &k, const TensorView &v,
+               const TensorView &mask, const TensorView &out, bool causal,
+               float scale, ThreadPool &pool) {
+  const char *kernel = "attention";
+  for (const TensorView *t : {&q, &k, &v, &out})
+    if (t->dtype != DType::F32)
+      unsupportedType(kernel, t->dtype);
+  require(q.rank() == 4 && k.rank() == 4 && v.rank() == 4 && out.rank() == 4,
+          kernel, "q, k, v and out must have rank 4");
+  int64_t b = q.shape[0], h = q.shape[1], sq = q.shape[2], d = q.shape[3];
+  int64_t sk = k.shape[2], dv = v.shape[3];
+  require(k.shape == Shape({b, h, sk, d}) && v.shape == Shape({b, h, sk, dv}) &&
+              out.shape == Shape({b, h, sq, dv}),
+          kernel,
+          "shapes q " + shapeToString(q.shape) + ", k " +
+              shapeToString(k.shape) + ", v " + shapeToString(v.shape) +
+              ", out " + shapeToString(out.shape) + " do not match");
+  const bool hasMask = mask.data != nullptr;
+  std::vector<int64_t> maskStrides(4, 0);
+  if (hasMask) {
+    require(mask.dtype == DType::Bool || mask.dtype == DType::F32, kernel,
+            std::string("mask must be bool or f32, got ") +
+                dtypeName(mask.dtype));
+    maskStrides = broadcastStrides(kernel, mask.shape, {b, h, sq, sk});
+  }
+  if (out.numel() == 0)
+    return;
+  ensureBlasSingleThreaded();
+
+  int64_t pairs = b * h;
+  int64_t threads = pool.size();
+  int64_t rowBlock = sq;
+  if (pairs < 4 * threads) {
+    int64_t blocks = (4 * threads + pairs - 1) / pairs;
+    rowBlock = std::max(kMinRowBlock, (sq + blocks - 1) / blocks);
+  }
+  int64_t blocksPerPair = (sq + rowBlock - 1) / rowBlock;
+  const float *pq = q.as<float>();
+  const float *pk = k.as<float>();
+  const float *pv = v.as<float>();
+  float *po = out.as<float>();
+  const bool boolMask = hasMask && mask.dtype == DType::Bool;
+  const char *pm = static_cast<const char *>(mask.data);
+  const int64_t maskElem = hasMask ? dtypeSize(mask.dtype) : 0;
+  const int64_t causalShift = sk - sq; // row i sees keys j <= i + shift
+
+  pool.parallelFor(pairs * blocksPerPair, 1, [&](int64_t u0, int64_t u1) {
+    thread_local std::vector<float> scratch;
+    for (int64_t u = u0; u < u1; ++u) {
+      int64_t pair = u / blocksPerPair;
+      int64_t i0 = (u % blocksPerPair) * rowBlock;
+      int64_t rows = std::min(rowBlock, sq - i0);
+      int64_t bi = pair / h, hi = pair % h;
+      float *o = po + (pair * sq + i0) * dv;
+      int64_t kLen = sk;
+      if (causal)
+        kLen = std::clamp<int64_t>(i0 + rows + causalShift, 0, sk);
+      if (kLen == 0) { // every key is in the future of every row
+        std::memset(o, 0, rows * dv * sizeof(float));
+        continue;
+      }
+      if (scratch.size() < static_cast<size_t>(rows * kLen))
+        scratch.resize(rows * kLen);
+      float *s = scratch.data();
+      if (d == 0) // empty dot products (BLAS would not write s)
+        std::memset(s, 0, rows * kLen * sizeof(float));
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                  static_cast<int>(rows), static_cast<int>(kLen),
+                  static_cast<int>(d), scale, pq + (pair * sq + i0) * d,
+                  static_cast<int>(d), pk + pair * sk * d, static_cast<int>(d),
+                  0.0f, s, static_cast<int>(kLen));
+      for (int64_t r = 0; r < rows; ++r) {
+        int64_t i = i0 + r;
+        float *row = s + r * kLen;
+        if (hasMask) {
+          const char *m = pm + (bi * maskStrides[0] + hi * maskStrides[1] +
+                                i * maskStrides[2]) *
+                                   maskElem;
+          int64_t mj = maskStrides[3];
+          if (boolMask) {
+            const uint8_t *mb = reinterpret_cast<const uint8_t *>(m);
+            for (int64_t j = 0; j < kLen; ++j)
+              row[j] = mb[j * mj] ? row[j]
+                                  : -std::numeric_limits<float>::infinity();
+          } else {
+            const float *mf = reinterpret_cast<const float *>(m);
+            for (int64_t j = 0; j < kLen; ++j)
+              row[j] += mf[j * mj];
+          }
+        }
+        if (causal)
+          for (int64_t j = std::max<int64_t>(i + causalShift + 1, 0); j < kLen;
+               ++j)
+            row[j] = -std::numeric_limits<float>::infinity();
+        softmaxScores(row, kLen);
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                  static_cast<int>(rows), static_cast<int>(dv),
+                  static_cast<int>(kLen), 1.0f, s, static_cast<int>(kLen),
+                  pv + pair * sk * dv, static_cast<int>(dv), 0.0f, o,
+                  static_cast<int>(dv));
+    }
+  });
+}
+
+} // namespace accel::rt::cpu

@@ -1,0 +1,151 @@
+//===- CpuKernels.h - Host kernels of the CPU backend -----------*- C++ -*-===//
+//
+// One function per kernel family. Every kernel takes views whose shapes the
+// compiler has already checked and computed (static shapes), so kernels only
+// assert cheap invariants. Outputs never alias inputs unless stated.
+//
+// Element types: floating-point math is float32; data movement (transpose,
+// slice, concat, gather, broadcast, reshape copies) works on any element size;
+// elementwise add/sub/mul/div/max/min/neg/abs, compare, where and reductions
+// sum/max also accept int64 and int32. A kernel given a type it does not
+// handle throws KernelError naming the kernel and the type.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ACCEL_RUNTIME_BACKENDS_CPU_CPUKERNELS_H
+#define ACCEL_RUNTIME_BACKENDS_CPU_CPUKERNELS_H
+
+#include "accel/runtime/Tensor.h"
+#include "accel/runtime/ThreadPool.h"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace accel::rt::cpu {
+
+struct KernelError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, Mod };
+enum class UnaryKind {
+  Neg, Abs, Exp, Log, Sqrt, Rsqrt, Reciprocal, Tanh, Erf, Relu, Sigmoid,
+  Silu, GeluErf, GeluTanh, Sin, Cos, Floor, Ceil, Sign, Not /*bool only*/
+};
+enum class CompareKind { Eq, Ne, Lt, Le, Gt, Ge };
+enum class ReduceKind { Sum, Mean, Max, Min, Prod };
+
+/// out = a (op) b with NumPy broadcasting; out.shape is the broadcast shape.
+/// a, b and out share one element type.
+void binary(BinaryKind kind, const TensorView &a, const TensorView &b,
+            const TensorView &out, ThreadPool &pool);
+
+/// out = op(x), same shape and type.
+void unary(UnaryKind kind, const TensorView &x, const TensorView &out,
+           ThreadPool &pool);
+
+/// out (Bool) = a (cmp) b with broadcasting.
+void compare(CompareKind kind, const TensorView &a, const TensorView &b,
+             const TensorView &out, ThreadPool &pool);
+
+/// out = cond ? a : b with broadcasting over all three; cond is Bool.
+void where(const TensorView &cond, const TensorView &a, const TensorView &b,
+           const TensorView &out, ThreadPool &pool);
+
+/// Element-type conversion (any numeric/bool type to any other), same shape.
+/// Float to int truncates toward zero; to Bool is (x != 0).
+void cast(const TensorView &x, const TensorView &out, ThreadPool &pool);
+
+/// Batched matrix product, float32. a: [..., M, K] (or [..., K, M] when
+/// transposeA), b: [..., K, N] (or [..., N, K] when transposeB); rank >= 2
+/// each; batch dims broadcast to out's batch dims. out: [..., M, N].
+/// Uses BLAS sgemm.
+void matmul(const TensorView &a, const TensorView &b, const TensorView &out,
+            bool transposeA, bool transposeB, ThreadPool &pool);
+
+/// A fully connected layer, float32: out[..., N] = x[..., K] W^T + bias,
+/// with W [N, K], or x W with W [K, N] when weightInOut. bias (optional,
+/// data == nullptr when absent) is [N]. Implemented in Linear.cpp as one
+/// sgemm over all leading rows, the bias preloaded into the output.
+void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
+            const TensorView &out, bool weightInOut, ThreadPool &pool);
+
+/// softmax (or log-softmax) of x along `axis` (non-negative).
+void softmax(const TensorView &x, const TensorView &out, int64_t axis,
+             bool log, ThreadPool &pool);
+
+/// Normalizes over the trailing `normalizedRank` dims:
+/// (x - mean) / sqrt(var + eps) * scale + bias. scale/bias may be null (data
+/// == nullptr) and otherwise have the trailing shape. var is biased (1/N).
+void layerNorm(const TensorView &x, const TensorView &scale,
+               const TensorView &bias, const TensorView &out,
+               int64_t normalizedRank, float epsilon, ThreadPool &pool);
+
+/// x / sqrt(mean(x^2) + eps) * scale over the trailing `normalizedRank` dims;
+/// scale may be null.
+void rmsNorm(const TensorView &x, const TensorView &scale,
+             const TensorView &out, int64_t normalizedRank, float epsilon,
+             ThreadPool &pool);
+
+/// out = take(data, indices, axis): out.shape = data.shape[:axis] +
+/// indices.shape + data.shape[axis+1:]. indices are I64 or I32; negative
+/// indices count from the end. An index out of range throws KernelError
+/// naming the index and its position.
+void gather(const TensorView &data, const TensorView &indices,
+            const TensorView &out, int64_t axis, ThreadPool &pool);
+
+/// out[i_perm[0], ...] = x[i_0, ...]: out.shape[k] = x.shape[perm[k]].
+void transpose(const TensorView &x, const TensorView &out,
+               const std::vector<int64_t> &perm, ThreadPool &pool);
+
+/// out[i] = x[start + i * step] per dim; steps may be negative; out.shape
+/// gives the count per dim.
+void slice(const TensorView &x, const TensorView &out,
+           const std::vector<int64_t> &starts,
+           const std::vector<int64_t> &steps, ThreadPool &pool);
+
+/// Concatenates inputs along `axis`.
+void concat(const std::vector<TensorView> &inputs, const TensorView &out,
+            int64_t axis, ThreadPool &pool);
+
+/// Replicates x to out.shape by NumPy broadcasting rules (x's rank <= out's).
+void broadcastTo(const TensorView &x, const TensorView &out, ThreadPool &pool);
+
+/// Reduces x over `axes` (sorted, non-negative). out has x's rank with the
+/// reduced dims set to 1 (keepdims form; the caller reshapes for free).
+void reduce(ReduceKind kind, const TensorView &x, const TensorView &out,
+            const std::vector<int64_t> &axes, ThreadPool &pool);
+
+/// Scaled dot-product attention, float32, one head per (batch, head) pair.
+/// q: [B, H, Sq, D], k: [B, H, Sk, D], v: [B, H, Sk, Dv], out: [B, H, Sq, Dv].
+/// mask (optional, data == nullptr when absent) broadcasts to [B, H, Sq, Sk]:
+/// Bool (true = keep) or F32 (added to the scores). causal masks j > i +
+/// (Sk - Sq). Rows with every score masked give zeros.
+void attention(const TensorView &q, const TensorView &k, const TensorView &v,
+               const TensorView &mask, const TensorView &out, bool causal,
+               float scale, ThreadPool &pool);
+
+/// Inverted dropout with a counter-based generator: element i is kept with
+/// probability 1 - p from (seed, i) alone, so results do not depend on the
+/// thread count. Kept elements are scaled by 1 / (1 - p). p == 0 copies.
+void dropout(const TensorView &x, const TensorView &out, float p,
+             uint64_t seed, ThreadPool &pool);
+
+/// Element `counter` of the counter-based uniform [0, 1) stream of `seed`
+/// (the generator dropout uses; element i is kept when it is >= p); exposed
+/// for tests.
+float uniformFromCounter(uint64_t seed, uint64_t counter);
+
+/// Copies bytes (reshape, identity).
+void copy(const TensorView &x, const TensorView &out, ThreadPool &pool);
+
+/// Selects the BLAS thread count; called once by the executor. GEMMs are
+/// split over the pool and each pool thread runs single-threaded BLAS on its
+/// share, so n caps the pool threads one GEMM uses (n <= 0: the whole pool)
+/// and BLAS's own threading stays off.
+void setBlasThreads(int n);
+
+} // namespace accel::rt::cpu
+
+#endif // ACCEL_RUNTIME_BACKENDS_CPU_CPUKERNELS_H

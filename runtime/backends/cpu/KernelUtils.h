@@ -1,0 +1,167 @@
+//===- KernelUtils.h - Shared helpers of the CPU kernels --------*- C++ -*-===//
+//
+// Errors, broadcasting strides and the strided loop nest the elementwise and
+// data-movement kernels walk. Internal to the CPU backend.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ACCEL_RUNTIME_BACKENDS_CPU_KERNELUTILS_H
+#define ACCEL_RUNTIME_BACKENDS_CPU_KERNELUTILS_H
+
+#include "CpuKernels.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace accel::rt::cpu::detail {
+
+[[noreturn]] inline void fail(const char *kernel, const std::string &what) {
+  throw KernelError(std::string("cpu.") + kernel + ": " + what);
+}
+
+[[noreturn]] inline void unsupportedType(const char *kernel, DType t) {
+  fail(kernel, std::string("unsupported element type ") + dtypeName(t));
+}
+
+inline void require(bool ok, const char *kernel, const std::string &what) {
+  if (!ok)
+    fail(kernel, what);
+}
+
+inline void requireSameType(const char *kernel, const TensorView &a,
+                            const TensorView &b) {
+  require(a.dtype == b.dtype, kernel,
+          std::string("element types differ: ") + dtypeName(a.dtype) +
+              " vs " + dtypeName(b.dtype));
+}
+
+/// Row-major element strides of a contiguous shape.
+inline std::vector<int64_t> contiguousStrides(const Shape &shape) {
+  std::vector<int64_t> strides(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/// Strides that read `in` at every index of `out` under NumPy broadcasting:
+/// aligned to out's rank, 0 where `in` has size 1 (or no dim).
+inline std::vector<int64_t> broadcastStrides(const char *kernel,
+                                             const Shape &in,
+                                             const Shape &out) {
+  require(in.size() <= out.size(), kernel,
+          "cannot broadcast " + shapeToString(in) + " to " +
+              shapeToString(out));
+  std::vector<int64_t> strides(out.size(), 0);
+  std::vector<int64_t> inStrides = contiguousStrides(in);
+  size_t offset = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == out[i + offset])
+      strides[i + offset] = in[i] == 1 ? 0 : inStrides[i];
+    else
+      require(in[i] == 1, kernel,
+              "cannot broadcast " + shapeToString(in) + " to " +
+                  shapeToString(out));
+  }
+  return strides;
+}
+
+constexpr int kMaxOperands = 3;
+
+/// A row-major walk over a contiguous output with up to kMaxOperands operands
+/// read at per-dim strides. Size-1 dims are dropped and adjacent dims merged
+/// whenever every operand allows it, so same-shape operands become one flat
+/// loop and scalar or row broadcasts one or two loops.
+struct LoopNest {
+  std::vector<int64_t> shape; // never empty: rank 0 becomes [1]
+  std::vector<std::array<int64_t, kMaxOperands>> strides;
+  int numOperands = 0;
+
+  LoopNest(const Shape &outShape,
+           const std::vector<std::vector<int64_t>> &operandStrides)
+      : numOperands(static_cast<int>(operandStrides.size())) {
+    for (size_t d = 0; d < outShape.size(); ++d) {
+      if (outShape[d] == 1)
+        continue;
+      std::array<int64_t, kMaxOperands> s{};
+      for (int k = 0; k < numOperands; ++k)
+        s[k] = operandStrides[k][d];
+      if (!shape.empty()) {
+        bool mergeable = true;
+        for (int k = 0; k < numOperands; ++k)
+          mergeable &= strides.back()[k] == s[k] * outShape[d];
+        if (mergeable) {
+          shape.back() *= outShape[d];
+          strides.back() = s;
+          continue;
+        }
+      }
+      shape.push_back(outShape[d]);
+      strides.push_back(s);
+    }
+    if (shape.empty()) {
+      shape.push_back(1);
+      strides.push_back({});
+    }
+  }
+
+  int rank() const { return static_cast<int>(shape.size()); }
+  int64_t inner() const { return shape.back(); }
+  int64_t innerStride(int k) const { return strides.back()[k]; }
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+
+  /// Calls fn(outIndex, offsets, len) for the runs of the innermost dim that
+  /// cover output elements [begin, end); offsets[k] is operand k's element
+  /// offset at outIndex.
+  template <typename Fn> void forEachRun(int64_t begin, int64_t end, Fn &&fn) const {
+    int r = rank();
+    std::vector<int64_t> idx(r);
+    std::array<int64_t, kMaxOperands> off{};
+    int64_t rest = begin;
+    for (int d = r - 1; d >= 0; --d) {
+      idx[d] = rest % shape[d];
+      rest /= shape[d];
+      for (int k = 0; k < numOperands; ++k)
+        off[k] += idx[d] * strides[d][k];
+    }
+    int64_t pos = begin;
+    while (pos < end) {
+      int64_t len = std::min(shape[r - 1] - idx[r - 1], end - pos);
+      fn(pos, off, len);
+      pos += len;
+      // Advance the odometer by len along the innermost dim, then carry.
+      idx[r - 1] += len;
+      for (int k = 0; k < numOperands; ++k)
+        off[k] += len * strides[r - 1][k];
+      for (int d = r - 1; d > 0 && idx[d] == shape[d]; --d) {
+        idx[d] = 0;
+        ++idx[d - 1];
+        for (int k = 0; k < numOperands; ++k)
+          off[k] += strides[d - 1][k] - shape[d] * strides[d][k];
+      }
+    }
+  }
+};
+
+/// Puts OpenBLAS in single-threaded mode (once): the kernels call it from
+/// pool threads, each on its own share of the work.
+void ensureBlasSingleThreaded();
+
+/// Grain sizes (elements per chunk) by per-element cost, chosen so a chunk
+/// takes a few microseconds and pool overhead stays negligible.
+constexpr int64_t kGrainCheap = 32768;
+constexpr int64_t kGrainMedium = 8192;
+constexpr int64_t kGrainExpensive = 2048;
+
+} // namespace accel::rt::cpu::detail
+
+#endif // ACCEL_RUNTIME_BACKENDS_CPU_KERNELUTILS_H

@@ -1,0 +1,231 @@
+//===- Normalization.cpp - Softmax, layer norm and RMS norm kernels -------===//
+//
+// Row-wise kernels: rows are split over the thread pool, and each row is
+// reduced with the vectorized double-accumulating helpers of VectorMath.h.
+// Softmax subtracts the row maximum before exponentiating; layer norm uses a
+// two-pass (mean, then squared deviations) variance.
+//
+//===----------------------------------------------------------------------===//
+#include "CpuKernels.h"
+#include "KernelUtils.h"
+#include "VectorMath.h"
+
+#include <cmath>
+#include <vector>
+
+namespace accel::rt::cpu {
+
+using namespace detail;
+
+namespace {
+
+/// Rows per chunk so a chunk covers about kGrainMedium elements.
+int64_t rowGrain(int64_t rowLen) {
+  return std::max<int64_t>(1, kGrainMedium / std::max<int64_t>(rowLen, 1));
+}
+
+/// Softmax of one contiguous row.
+void softmaxRow(const float *__restrict x, float *__restrict y, int64_t n,
+                bool log) {
+  float m = rowMax(x, n);
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = fastExp(x[i] - m);
+  double sum = rowSum(y, n);
+  if (log) {
+    float shift = static_cast<float>(static_cast<double>(m) + std::log(sum));
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = x[i] - shift;
+  } else {
+    float inv = static_cast<float>(1.0 / sum);
+    for (int64_t i = 0; i < n; ++i)
+      y[i] *= inv;
+  }
+}
+
+/// Softmax along a non-innermost axis: x is [axisLen, innerStride] and only
+/// columns [c0, c1) are processed, each column being one softmax. Work runs
+/// across columns so the loops vectorize.
+void softmaxColumns(const float *__restrict x, float *__restrict y,
+                    int64_t axisLen, int64_t innerStride, int64_t c0,
+                    int64_t c1, bool log, std::vector<float> &maxBuf,
+                    std::vector<double> &sumBuf) {
+  int64_t w = c1 - c0;
+  maxBuf.assign(w, -__builtin_inff());
+  sumBuf.assign(w, 0.0);
+  float *mx = maxBuf.data();
+  double *sum = sumBuf.data();
+  for (int64_t a = 0; a < axisLen; ++a) {
+    const float *row = x + a * innerStride + c0;
+    for (int64_t j = 0; j < w; ++j)
+      mx[j] = mx[j] < row[j] ? row[j] : mx[j];
+  }
+  for (int64_t a = 0; a < axisLen; ++a) {
+    const float *row = x + a * innerStride + c0;
+    float *out = y + a * innerStride + c0;
+    for (int64_t j = 0; j < w; ++j) {
+      out[j] = fastExp(row[j] - mx[j]);
+      sum[j] += out[j];
+    }
+  }
+  if (log) {
+    for (int64_t j = 0; j < w; ++j)
+      mx[j] = static_cast<float>(static_cast<double>(mx[j]) + std::log(sum[j]));
+    for (int64_t a = 0; a < axisLen; ++a) {
+      const float *row = x + a * innerStride + c0;
+      float *out = y + a * innerStride + c0;
+      for (int64_t j = 0; j < w; ++j)
+        out[j] = row[j] - mx[j];
+    }
+  } else {
+    for (int64_t j = 0; j < w; ++j)
+      mx[j] = static_cast<float>(1.0 / sum[j]);
+    for (int64_t a = 0; a < axisLen; ++a) {
+      float *out = y + a * innerStride + c0;
+      for (int64_t j = 0; j < w; ++j)
+        out[j] *= mx[j];
+    }
+  }
+}
+
+/// Rows and row length of a normalization over the trailing dims; checks
+/// the optional affine parameters.
+std::pair<int64_t, int64_t>
+normalizedRows(const char *kernel, const TensorView &x, const TensorView &out,
+               int64_t normalizedRank,
+               std::initializer_list<const TensorView *> params) {
+  if (x.dtype != DType::F32)
+    unsupportedType(kernel, x.dtype);
+  require(out.dtype == DType::F32 && out.shape == x.shape, kernel,
+          "output must match the input");
+  require(normalizedRank >= 1 && normalizedRank <= x.rank(), kernel,
+          "normalized rank out of range");
+  int64_t n = 1;
+  for (int64_t d = x.rank() - normalizedRank; d < x.rank(); ++d)
+    n *= x.shape[d];
+  for (const TensorView *p : params) {
+    if (!p->data)
+      continue;
+    if (p->dtype != DType::F32)
+      unsupportedType(kernel, p->dtype);
+    require(p->numel() == n, kernel,
+            "parameter shape " + shapeToString(p->shape) +
+                " does not match the normalized size");
+  }
+  return {n == 0 ? 0 : x.numel() / n, n};
+}
+
+/// y = d * scale + bias over a row, with d given per element by delta(i)
+/// and the affine terms optional.
+template <bool HasScale, bool HasBias, typename Delta>
+inline void affineRow(float *__restrict y, const float *__restrict scale,
+                      const float *__restrict bias, int64_t n, Delta delta) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = delta(i);
+    if constexpr (HasScale)
+      v *= scale[i];
+    if constexpr (HasBias)
+      v += bias[i];
+    y[i] = v;
+  }
+}
+
+template <typename Delta>
+inline void affineRowDispatch(float *y, const float *scale, const float *bias,
+                              int64_t n, Delta delta) {
+  if (scale && bias)
+    affineRow<true, true>(y, scale, bias, n, delta);
+  else if (scale)
+    affineRow<true, false>(y, scale, bias, n, delta);
+  else if (bias)
+    affineRow<false, true>(y, scale, bias, n, delta);
+  else
+    affineRow<false, false>(y, scale, bias, n, delta);
+}
+
+} // namespace
+
+void softmax(const TensorView &x, const TensorView &out, int64_t axis,
+             bool log, ThreadPool &pool) {
+  if (x.dtype != DType::F32)
+    unsupportedType("softmax", x.dtype);
+  require(out.dtype == DType::F32 && out.shape == x.shape, "softmax",
+          "output must match the input");
+  require(axis >= 0 && axis < x.rank(), "softmax", "axis out of range");
+  int64_t axisLen = x.shape[axis];
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < x.rank(); ++d)
+    inner *= x.shape[d];
+  int64_t outer = axisLen * inner == 0 ? 0 : x.numel() / (axisLen * inner);
+  const float *px = x.as<float>();
+  float *po = out.as<float>();
+
+  if (inner == 1) {
+    pool.parallelFor(outer, rowGrain(axisLen), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        softmaxRow(px + r * axisLen, po + r * axisLen, axisLen, log);
+    });
+    return;
+  }
+  // Column blocks wide enough to vectorize, narrow enough to balance.
+  constexpr int64_t kBlock = 256;
+  int64_t blocks = (inner + kBlock - 1) / kBlock;
+  int64_t grain = std::max<int64_t>(1, kGrainMedium / (axisLen * kBlock));
+  pool.parallelFor(outer * blocks, grain, [&](int64_t u0, int64_t u1) {
+    std::vector<float> maxBuf;
+    std::vector<double> sumBuf;
+    for (int64_t u = u0; u < u1; ++u) {
+      int64_t o = u / blocks, c0 = (u % blocks) * kBlock;
+      int64_t base = o * axisLen * inner;
+      softmaxColumns(px + base, po + base, axisLen, inner, c0,
+                     std::min(inner, c0 + kBlock), log, maxBuf, sumBuf);
+    }
+  });
+}
+
+void layerNorm(const TensorView &x, const TensorView &scale,
+               const TensorView &bias, const TensorView &out,
+               int64_t normalizedRank, float epsilon, ThreadPool &pool) {
+  auto [rows, n] =
+      normalizedRows("layerNorm", x, out, normalizedRank, {&scale, &bias});
+  const float *px = x.as<float>();
+  const float *ps = scale.as<float>();
+  const float *pb = bias.as<float>();
+  float *po = out.as<float>();
+  pool.parallelFor(rows, rowGrain(n), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *xr = px + r * n;
+      double mean = rowSum(xr, n) / n;
+      double var = rowSumOf(xr, n, [mean](auto v) {
+                     auto d = v - mean;
+                     return d * d;
+                   }) /
+                   n;
+      double inv = 1.0 / std::sqrt(var + epsilon);
+      // The centring runs in double: subtracting a float-rounded mean would
+      // lose relative accuracy when |mean| >> stddev.
+      affineRowDispatch(po + r * n, ps, pb, n, [&](int64_t i) {
+        return static_cast<float>((static_cast<double>(xr[i]) - mean) * inv);
+      });
+    }
+  });
+}
+
+void rmsNorm(const TensorView &x, const TensorView &scale,
+             const TensorView &out, int64_t normalizedRank, float epsilon,
+             ThreadPool &pool) {
+  auto [rows, n] = normalizedRows("rmsNorm", x, out, normalizedRank, {&scale});
+  const float *px = x.as<float>();
+  const float *ps = scale.as<float>();
+  float *po = out.as<float>();
+  pool.parallelFor(rows, rowGrain(n), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *xr = px + r * n;
+      double meanSquare = rowSumOf(xr, n, [](auto v) { return v * v; }) / n;
+      float inv = static_cast<float>(1.0 / std::sqrt(meanSquare + epsilon));
+      affineRowDispatch(po + r * n, ps, nullptr, n,
+                        [&](int64_t i) { return xr[i] * inv; });
+    }
+  });
+}
+
+} // namespace accel::rt::cpu

@@ -1,0 +1,144 @@
+//===- Executable.cpp - Loading and checking executables -----------------===//
+#include "accel/runtime/Executable.h"
+#include "accel/runtime/Tensor.h"
+#include "accel/runtime/schema/executable_generated.h"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace accel::rt {
+
+std::unique_ptr<Executable> Executable::loadFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(path + ": cannot open the executable");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  return fromBytes(std::move(bytes), path);
+}
+
+std::unique_ptr<Executable> Executable::fromBytes(std::vector<uint8_t> bytes,
+                                                  const std::string &origin) {
+  std::unique_ptr<Executable> exe(new Executable());
+  exe->storage = std::move(bytes);
+  exe->origin_ = origin;
+  exe->verify();
+  return exe;
+}
+
+void Executable::verify() {
+  auto fail = [&](const std::string &what) {
+    throw Error(origin_ + ": " + what);
+  };
+  if (storage.size() < 8 ||
+      !flatbuffers::BufferHasIdentifier(storage.data(),
+                                        fb::ExecutableIdentifier()))
+    fail("not an accel executable (missing the ACCX identifier)");
+  flatbuffers::Verifier verifier(storage.data(), storage.size());
+  if (!fb::VerifyExecutableBuffer(verifier))
+    fail("corrupt executable: the FlatBuffers verifier rejected it");
+  root_ = fb::GetExecutable(storage.data());
+  if (root_->version() != kFormatVersion)
+    fail("executable format version " + std::to_string(root_->version()) +
+         ", this runtime reads version " + std::to_string(kFormatVersion) +
+         "; recompile it with a matching accel");
+  if (!root_->functions() || root_->functions()->size() == 0)
+    fail("the executable has no functions");
+
+  // Every index the executor will follow must be in range.
+  int numConstants = root_->constants() ? root_->constants()->size() : 0;
+  for (const fb::Function *f : *root_->functions()) {
+    std::string fname = f->name() ? f->name()->str() : "?";
+    auto ffail = [&](const std::string &what) {
+      fail("function '" + fname + "': " + what);
+    };
+    int numValues = f->values() ? f->values()->size() : 0;
+    auto checkIndex = [&](int index, bool optional, const char *what) {
+      if ((optional && index == -1) || (index >= 0 && index < numValues))
+        return;
+      ffail(std::string(what) + " refers to value " + std::to_string(index) +
+            " of " + std::to_string(numValues));
+    };
+    if (f->arena_size() < 0)
+      ffail("negative arena size");
+    for (int i = 0; i < numValues; ++i) {
+      const fb::Value *v = f->values()->Get(i);
+      std::string vname = "value " + std::to_string(i);
+      if (v->dtype() > static_cast<uint8_t>(DType::Bool))
+        ffail(vname + " has unknown dtype " + std::to_string(v->dtype()));
+      Shape shape;
+      if (v->shape())
+        for (int64_t d : *v->shape()) {
+          if (d < 0 || d > (int64_t(1) << 40))
+            ffail(vname + " has an invalid dim " + std::to_string(d));
+          shape.push_back(d);
+        }
+      int64_t bytes = numElements(shape) *
+                      static_cast<int64_t>(dtypeSize(DType(v->dtype())));
+      switch (v->storage()) {
+      case fb::Storage::Arena:
+        if (v->arena_offset() < 0 || v->arena_offset() % 64 != 0 ||
+            v->arena_offset() + bytes > f->arena_size())
+          ffail(vname + " lies outside the arena");
+        break;
+      case fb::Storage::Constant: {
+        if (v->constant() < 0 || v->constant() >= numConstants)
+          ffail(vname + " names a missing constant");
+        const auto *data = root_->constants()->Get(v->constant())->data();
+        if (!data || static_cast<int64_t>(data->size()) != bytes)
+          ffail(vname + " has a constant of the wrong size");
+        break;
+      }
+      case fb::Storage::Alias:
+        // Aliases point backwards, so following them always terminates.
+        if (v->alias_of() < 0 || v->alias_of() >= i)
+          ffail(vname + " aliases an invalid value");
+        break;
+      case fb::Storage::Parameter:
+      case fb::Storage::Input:
+        if (!v->name() || v->name()->size() == 0)
+          ffail(vname + " is a parameter or input without a name");
+        break;
+      default:
+        ffail(vname + " has an unknown storage kind");
+      }
+    }
+    for (auto *list : {f->parameters(), f->inputs(), f->outputs()})
+      if (list)
+        for (int index : *list)
+          checkIndex(index, false, "a signature entry");
+    if (f->outputs() && (!f->output_names() ||
+                         f->output_names()->size() != f->outputs()->size()))
+      ffail("outputs and output names differ in count");
+    if (f->instructions())
+      for (const fb::Instruction *inst : *f->instructions()) {
+        if (!inst->kernel())
+          ffail("an instruction has no kernel name");
+        if (inst->operands())
+          for (int index : *inst->operands())
+            checkIndex(index, true, inst->kernel()->c_str());
+        if (inst->results())
+          for (int index : *inst->results())
+            checkIndex(index, false, inst->kernel()->c_str());
+      }
+  }
+}
+
+const fb::Function &Executable::function(const std::string &name) const {
+  std::ostringstream names;
+  for (const fb::Function *f : *root_->functions()) {
+    std::string n = f->name() ? f->name()->str() : "";
+    if (n == name)
+      return *f;
+    names << (names.tellp() ? ", " : "") << n;
+  }
+  throw Error(origin_ + ": no function '" + name + "' (it has: " +
+              names.str() + ")");
+}
+
+const fb::Function &Executable::mainFunction() const {
+  return *root_->functions()->Get(0);
+}
+
+} // namespace accel::rt

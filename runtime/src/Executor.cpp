@@ -1,0 +1,172 @@
+//===- Executor.cpp - Runs one function of an executable -----------------===//
+#include "accel/runtime/Executor.h"
+#include "accel/runtime/KernelTable.h"
+#include "accel/runtime/schema/executable_generated.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <sys/resource.h>
+
+namespace accel::rt {
+
+namespace {
+Shape shapeOf(const fb::Value &v) {
+  Shape shape;
+  if (v.shape())
+    shape.assign(v.shape()->begin(), v.shape()->end());
+  return shape;
+}
+
+std::string describe(const fb::Value &v, int index) {
+  if (v.name() && v.name()->size())
+    return "'" + v.name()->str() + "'";
+  return "value " + std::to_string(index);
+}
+} // namespace
+
+Executor::Executor(const Executable &executable, const fb::Function &function,
+                   const SafetensorsFile *weights, ThreadPool &pool)
+    : function(function), pool(pool) {
+  const std::string where =
+      executable.origin() + ": function '" +
+      (function.name() ? function.name()->str() : std::string("?")) + "'";
+  arenaSize = function.arena_size();
+  if (arenaSize > 0) {
+    arena = std::aligned_alloc(64, (arenaSize + 63) / 64 * 64);
+    if (!arena)
+      throw Error(where + ": cannot allocate the " +
+                  std::to_string(arenaSize) + "-byte arena");
+  }
+
+  int numValues = function.values() ? function.values()->size() : 0;
+  values.resize(numValues);
+  aliasOf.assign(numValues, -1);
+  for (int i = 0; i < numValues; ++i) {
+    const fb::Value &v = *function.values()->Get(i);
+    TensorView &view = values[i];
+    view.dtype = DType(v.dtype());
+    view.shape = shapeOf(v);
+    switch (v.storage()) {
+    case fb::Storage::Arena:
+      view.data = static_cast<char *>(arena) + v.arena_offset();
+      break;
+    case fb::Storage::Constant:
+      view.data = const_cast<uint8_t *>(
+          executable.root().constants()->Get(v.constant())->data()->data());
+      break;
+    case fb::Storage::Alias:
+      aliasOf[i] = v.alias_of();
+      view.data = values[v.alias_of()].data;
+      if (view.bytes() != values[v.alias_of()].bytes())
+        throw Error(where + ": " + describe(v, i) +
+                    " aliases a value of another size");
+      break;
+    case fb::Storage::Parameter: {
+      std::string name = v.name()->str();
+      if (!weights)
+        throw Error(where + ": parameter '" + name +
+                    "' needs a weights file (--weights)");
+      TensorView w = weights->tensor(name); // throws naming file and tensor
+      if (w.dtype != view.dtype || w.shape != view.shape)
+        throw Error(weights->path() + ": tensor '" + name + "' is " +
+                    dtypeName(w.dtype) + " " + shapeToString(w.shape) +
+                    ", the model expects " + dtypeName(view.dtype) + " " +
+                    shapeToString(view.shape));
+      view.data = w.data;
+      break;
+    }
+    case fb::Storage::Input:
+      break; // bound per run
+    }
+  }
+  if (function.inputs())
+    for (int index : *function.inputs()) {
+      const fb::Value &v = *function.values()->Get(index);
+      inputSpecs.push_back({v.name()->str(), DType(v.dtype()), shapeOf(v)});
+      inputValues.push_back(index);
+    }
+  if (function.outputs())
+    for (size_t i = 0; i < function.outputs()->size(); ++i) {
+      outputValues.push_back(function.outputs()->Get(i));
+      outputNames_.push_back(function.output_names()->Get(i)->str());
+    }
+  if (function.instructions())
+    for (const fb::Instruction *inst : *function.instructions()) {
+      Step step;
+      step.kernelName = inst->kernel()->str();
+      step.location = inst->location() ? inst->location()->str() : "";
+      try {
+        step.kernel = bindKernel(*inst);
+      } catch (const std::exception &e) {
+        throw Error(where + ": instruction '" + step.kernelName + "'" +
+                    (step.location.empty() ? "" : " at " + step.location) +
+                    ": " + e.what());
+      }
+      if (inst->operands())
+        step.operands.assign(inst->operands()->begin(),
+                             inst->operands()->end());
+      if (inst->results())
+        step.results.assign(inst->results()->begin(), inst->results()->end());
+      steps.push_back(std::move(step));
+    }
+}
+
+Executor::~Executor() { std::free(arena); }
+
+std::vector<TensorView>
+Executor::run(const std::map<std::string, TensorView> &inputs) {
+  for (size_t i = 0; i < inputSpecs.size(); ++i) {
+    const InputSpec &spec = inputSpecs[i];
+    auto it = inputs.find(spec.name);
+    if (it == inputs.end())
+      throw Error("missing input '" + spec.name + "' (" +
+                  dtypeName(spec.dtype) + " " + shapeToString(spec.shape) +
+                  ")");
+    const TensorView &given = it->second;
+    if (given.dtype != spec.dtype || given.shape != spec.shape)
+      throw Error("input '" + spec.name + "' is " + dtypeName(given.dtype) +
+                  " " + shapeToString(given.shape) + ", the model expects " +
+                  dtypeName(spec.dtype) + " " + shapeToString(spec.shape));
+    values[inputValues[i]].data = given.data;
+  }
+  for (const auto &[name, view] : inputs) {
+    bool known = false;
+    for (const InputSpec &spec : inputSpecs)
+      known |= spec.name == name;
+    if (!known)
+      throw Error("the model has no input '" + name + "'");
+  }
+  // Aliases of inputs follow the caller's buffers.
+  for (size_t i = 0; i < values.size(); ++i)
+    if (aliasOf[i] >= 0)
+      values[i].data = values[aliasOf[i]].data;
+
+  std::vector<TensorView> operands, results;
+  for (const Step &step : steps) {
+    operands.clear();
+    results.clear();
+    for (int index : step.operands)
+      operands.push_back(index < 0 ? TensorView{} : values[index]);
+    for (int index : step.results)
+      results.push_back(values[index]);
+    try {
+      step.kernel(operands, results, pool);
+    } catch (const std::exception &e) {
+      throw Error("kernel '" + step.kernelName + "'" +
+                  (step.location.empty() ? "" : " at " + step.location) +
+                  ": " + e.what());
+    }
+  }
+  std::vector<TensorView> outputs;
+  for (int index : outputValues)
+    outputs.push_back(values[index]);
+  return outputs;
+}
+
+int64_t peakResidentBytes() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+} // namespace accel::rt

@@ -1,0 +1,272 @@
+//===- KernelTable.cpp - Kernel names to bound host kernels --------------===//
+//
+// Attributes are decoded once, when the executor binds an instruction; the
+// returned closure only forwards views. Names and attributes here are the
+// contract with lib/Target/Executable/InstructionEncoding.cpp.
+//
+//===----------------------------------------------------------------------===//
+#include "accel/runtime/KernelTable.h"
+#include "backends/cpu/CpuKernels.h"
+
+#include <map>
+
+namespace accel::rt {
+
+namespace {
+using cpu::BinaryKind;
+using cpu::CompareKind;
+using cpu::ReduceKind;
+using cpu::UnaryKind;
+using Views = std::vector<TensorView>;
+
+/// Typed access to an instruction's named attributes.
+class Attrs {
+public:
+  explicit Attrs(const fb::Instruction &inst) : inst(inst) {}
+
+  std::vector<int64_t> ints(const char *name) const {
+    const fb::Attr *a = find(name);
+    if (!a->ints())
+      throw Error(std::string("attribute '") + name + "' holds no integers");
+    return {a->ints()->begin(), a->ints()->end()};
+  }
+  int64_t integer(const char *name) const {
+    std::vector<int64_t> v = ints(name);
+    if (v.size() != 1)
+      throw Error(std::string("attribute '") + name + "' must be one integer");
+    return v[0];
+  }
+  double number(const char *name) const {
+    const fb::Attr *a = find(name);
+    if (!a->floats() || a->floats()->size() != 1)
+      throw Error(std::string("attribute '") + name + "' must be one number");
+    return a->floats()->Get(0);
+  }
+  std::string str(const char *name) const {
+    const fb::Attr *a = find(name);
+    if (!a->str())
+      throw Error(std::string("attribute '") + name + "' holds no string");
+    return a->str()->str();
+  }
+
+private:
+  const fb::Attr *find(const char *name) const {
+    if (inst.attrs())
+      for (const fb::Attr *a : *inst.attrs())
+        if (a->name() && a->name()->str() == name)
+          return a;
+    throw Error(std::string("missing attribute '") + name + "'");
+  }
+  const fb::Instruction &inst;
+};
+
+void expectArity(const fb::Instruction &inst, size_t operands,
+                 size_t results) {
+  size_t haveOps = inst.operands() ? inst.operands()->size() : 0;
+  size_t haveRes = inst.results() ? inst.results()->size() : 0;
+  if (haveOps != operands || haveRes != results)
+    throw Error("expects " + std::to_string(operands) + " operands and " +
+                std::to_string(results) + " results, has " +
+                std::to_string(haveOps) + " and " + std::to_string(haveRes));
+}
+
+/// A view of `v` with the shape given (same bytes).
+TensorView reshaped(const TensorView &v, Shape shape) {
+  TensorView r = v;
+  r.shape = std::move(shape);
+  return r;
+}
+
+const std::map<std::string, BinaryKind> kBinary = {
+    {"add", BinaryKind::Add}, {"sub", BinaryKind::Sub},
+    {"mul", BinaryKind::Mul}, {"div", BinaryKind::Div},
+    {"pow", BinaryKind::Pow}, {"max", BinaryKind::Max},
+    {"min", BinaryKind::Min}};
+const std::map<std::string, UnaryKind> kUnary = {
+    {"neg", UnaryKind::Neg},       {"abs", UnaryKind::Abs},
+    {"exp", UnaryKind::Exp},       {"log", UnaryKind::Log},
+    {"sqrt", UnaryKind::Sqrt},     {"rsqrt", UnaryKind::Rsqrt},
+    {"reciprocal", UnaryKind::Reciprocal},
+    {"tanh", UnaryKind::Tanh},     {"erf", UnaryKind::Erf},
+    {"relu", UnaryKind::Relu},     {"sigmoid", UnaryKind::Sigmoid},
+    {"silu", UnaryKind::Silu},     {"sin", UnaryKind::Sin},
+    {"cos", UnaryKind::Cos},       {"floor", UnaryKind::Floor},
+    {"ceil", UnaryKind::Ceil},     {"not", UnaryKind::Not}};
+const std::map<std::string, CompareKind> kCompare = {
+    {"eq", CompareKind::Eq}, {"ne", CompareKind::Ne}, {"lt", CompareKind::Lt},
+    {"le", CompareKind::Le}, {"gt", CompareKind::Gt}, {"ge", CompareKind::Ge}};
+const std::map<std::string, ReduceKind> kReduce = {
+    {"reduce_sum", ReduceKind::Sum}, {"reduce_mean", ReduceKind::Mean},
+    {"reduce_max", ReduceKind::Max}, {"reduce_min", ReduceKind::Min}};
+
+template <typename Map>
+typename Map::mapped_type lookup(const Map &map, const std::string &key,
+                                 const char *what) {
+  auto it = map.find(key);
+  if (it == map.end())
+    throw Error(std::string("unknown ") + what + " '" + key + "'");
+  return it->second;
+}
+} // namespace
+
+BoundKernel bindKernel(const fb::Instruction &inst) {
+  const std::string kernel = inst.kernel()->str();
+  Attrs attrs(inst);
+
+  if (auto it = kBinary.find(kernel); it != kBinary.end()) {
+    expectArity(inst, 2, 1);
+    return [kind = it->second](const Views &o, const Views &r,
+                               ThreadPool &p) {
+      cpu::binary(kind, o[0], o[1], r[0], p);
+    };
+  }
+  if (auto it = kUnary.find(kernel); it != kUnary.end()) {
+    expectArity(inst, 1, 1);
+    return [kind = it->second](const Views &o, const Views &r,
+                               ThreadPool &p) { cpu::unary(kind, o[0], r[0], p); };
+  }
+  if (auto it = kReduce.find(kernel); it != kReduce.end()) {
+    expectArity(inst, 1, 1);
+    std::vector<int64_t> axes = attrs.ints("axes");
+    return [kind = it->second, axes](const Views &o, const Views &r,
+                                     ThreadPool &p) {
+      // The kernel writes the keep-dims form; the result's bytes are the same.
+      Shape kept = o[0].shape;
+      for (int64_t a : axes)
+        kept[a] = 1;
+      cpu::reduce(kind, o[0], reshaped(r[0], kept), axes, p);
+    };
+  }
+  if (kernel == "gelu") {
+    expectArity(inst, 1, 1);
+    std::string approx = attrs.str("approximate");
+    if (approx != "none" && approx != "tanh")
+      throw Error("unknown gelu approximation '" + approx + "'");
+    UnaryKind kind = approx == "tanh" ? UnaryKind::GeluTanh : UnaryKind::GeluErf;
+    return [kind](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::unary(kind, o[0], r[0], p);
+    };
+  }
+  if (kernel == "compare") {
+    expectArity(inst, 2, 1);
+    CompareKind kind = lookup(kCompare, attrs.str("direction"), "comparison");
+    return [kind](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::compare(kind, o[0], o[1], r[0], p);
+    };
+  }
+  if (kernel == "where") {
+    expectArity(inst, 3, 1);
+    return [](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::where(o[0], o[1], o[2], r[0], p);
+    };
+  }
+  if (kernel == "cast" || kernel == "copy" || kernel == "broadcast") {
+    expectArity(inst, 1, 1);
+    if (kernel == "cast")
+      return [](const Views &o, const Views &r, ThreadPool &p) {
+        cpu::cast(o[0], r[0], p);
+      };
+    if (kernel == "copy")
+      return [](const Views &o, const Views &r, ThreadPool &p) {
+        cpu::copy(reshaped(o[0], r[0].shape), r[0], p);
+      };
+    return [](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::broadcastTo(o[0], r[0], p);
+    };
+  }
+  if (kernel == "dropout") {
+    expectArity(inst, 1, 1);
+    float ratio = static_cast<float>(attrs.number("ratio"));
+    uint64_t seed = static_cast<uint64_t>(attrs.integer("seed"));
+    return [ratio, seed](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::dropout(o[0], r[0], ratio, seed, p);
+    };
+  }
+  if (kernel == "matmul") {
+    expectArity(inst, 2, 1);
+    bool ta = attrs.integer("transpose_lhs"), tb = attrs.integer("transpose_rhs");
+    return [ta, tb](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::matmul(o[0], o[1], r[0], ta, tb, p);
+    };
+  }
+  if (kernel == "linear") {
+    expectArity(inst, 3, 1);
+    bool inOut = attrs.integer("weight_in_out");
+    return [inOut](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::linear(o[0], o[1], o[2], r[0], inOut, p);
+    };
+  }
+  if (kernel == "attention") {
+    expectArity(inst, 4, 1);
+    bool causal = attrs.integer("causal");
+    float scale = static_cast<float>(attrs.number("scale"));
+    return [causal, scale](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::attention(o[0], o[1], o[2], o[3], r[0], causal, scale, p);
+    };
+  }
+  if (kernel == "softmax" || kernel == "log_softmax") {
+    expectArity(inst, 1, 1);
+    int64_t axis = attrs.integer("axis");
+    bool log = kernel == "log_softmax";
+    return [axis, log](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::softmax(o[0], r[0], axis, log, p);
+    };
+  }
+  if (kernel == "layer_norm") {
+    expectArity(inst, 3, 1);
+    int64_t axis = attrs.integer("axis");
+    float eps = static_cast<float>(attrs.number("epsilon"));
+    return [axis, eps](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::layerNorm(o[0], o[1], o[2], r[0], o[0].rank() - axis, eps, p);
+    };
+  }
+  if (kernel == "rms_norm") {
+    expectArity(inst, 2, 1);
+    int64_t axis = attrs.integer("axis");
+    float eps = static_cast<float>(attrs.number("epsilon"));
+    return [axis, eps](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::rmsNorm(o[0], o[1], r[0], o[0].rank() - axis, eps, p);
+    };
+  }
+  if (kernel == "transpose") {
+    expectArity(inst, 1, 1);
+    std::vector<int64_t> perm = attrs.ints("permutation");
+    return [perm](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::transpose(o[0], r[0], perm, p);
+    };
+  }
+  if (kernel == "slice") {
+    expectArity(inst, 1, 1);
+    std::vector<int64_t> start = attrs.ints("start"),
+                         stride = attrs.ints("stride");
+    return [start, stride](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::slice(o[0], r[0], start, stride, p);
+    };
+  }
+  if (kernel == "split") {
+    int64_t axis = attrs.integer("axis");
+    return [axis](const Views &o, const Views &r, ThreadPool &p) {
+      std::vector<int64_t> start(o[0].rank(), 0), stride(o[0].rank(), 1);
+      for (const TensorView &piece : r) {
+        cpu::slice(o[0], piece, start, stride, p);
+        start[axis] += piece.shape[axis];
+      }
+    };
+  }
+  if (kernel == "concat") {
+    int64_t axis = attrs.integer("axis");
+    return [axis](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::concat(o, r[0], axis, p);
+    };
+  }
+  if (kernel == "gather") {
+    expectArity(inst, 2, 1);
+    int64_t axis = attrs.integer("axis");
+    return [axis](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::gather(o[0], o[1], r[0], axis, p);
+    };
+  }
+  throw Error("unknown kernel '" + kernel + "'");
+}
+
+} // namespace accel::rt

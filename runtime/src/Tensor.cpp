@@ -1,0 +1,74 @@
+//===- Tensor.cpp - Element type and shape helpers ------------------------===//
+//
+// Sizes and names of element types (the names are the ones the compiler and
+// the executable format's tools print and parse) and shape utilities.
+//
+//===----------------------------------------------------------------------===//
+#include "accel/runtime/Tensor.h"
+
+namespace accel::rt {
+
+namespace {
+struct DTypeInfo {
+  DType type;
+  size_t size;
+  const char *name;
+};
+
+constexpr DTypeInfo kDTypes[] = {
+    {DType::F32, 4, "f32"}, {DType::F64, 8, "f64"},  {DType::F16, 2, "f16"},
+    {DType::BF16, 2, "bf16"}, {DType::I64, 8, "i64"}, {DType::I32, 4, "i32"},
+    {DType::I16, 2, "i16"}, {DType::I8, 1, "i8"},     {DType::U8, 1, "u8"},
+    {DType::Bool, 1, "bool"},
+};
+
+const DTypeInfo *lookup(DType t) {
+  for (const DTypeInfo &info : kDTypes)
+    if (info.type == t)
+      return &info;
+  return nullptr;
+}
+} // namespace
+
+size_t dtypeSize(DType t) {
+  const DTypeInfo *info = lookup(t);
+  // An unknown value can only come from a corrupt executable; a size of 0
+  // makes every byte count derived from it visibly wrong instead of UB.
+  return info ? info->size : 0;
+}
+
+const char *dtypeName(DType t) {
+  const DTypeInfo *info = lookup(t);
+  return info ? info->name : "invalid";
+}
+
+bool parseDType(const std::string &name, DType &out) {
+  for (const DTypeInfo &info : kDTypes) {
+    if (name == info.name) {
+      out = info.type;
+      return true;
+    }
+  }
+  return false;
+}
+
+int64_t numElements(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string shapeToString(const Shape &shape) {
+  if (shape.empty())
+    return "scalar";
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += 'x';
+    s += std::to_string(shape[i]);
+  }
+  return s;
+}
+
+} // namespace accel::rt

@@ -1,0 +1,102 @@
+//===- MatmulTest.cpp - Conformance of the batched matrix product ---------===//
+//
+// Plain, transposed, batched, batch-broadcast and collapsed products, small
+// and large enough to be split over the pool, against a double reference.
+// Each element is checked relative to sum |a_ik b_kj|, the scale of its
+// rounding error, so cancellation does not need a loose tolerance.
+//
+//===----------------------------------------------------------------------===//
+#include "Backend.h"
+#include "Reference.h"
+
+using namespace accel::rt;
+using namespace accel::rt::conformance;
+
+namespace {
+
+struct MatmulCase {
+  Shape a, b;
+  bool transA, transB;
+};
+
+void checkMatmul(const MatmulCase &c, std::mt19937_64 &rng) {
+  HostTensor a = randomF32(c.a, rng), b = randomF32(c.b, rng);
+  Shape outShape;
+  std::vector<double> magnitude;
+  auto expected = refMatmul(a, b, c.transA, c.transB, outShape, magnitude);
+  std::string what = shapeToString(c.a) + (c.transA ? "^T" : "") + " x " +
+                     shapeToString(c.b) + (c.transB ? "^T" : "");
+  forEachPool([&](ThreadPool &pool) {
+    HostTensor out(DType::F32, outShape);
+    backend::matmul(a.view(), b.view(), out.view(), c.transA, c.transB, pool);
+    auto got = toDoubles(out);
+    int bad = 0;
+    for (size_t i = 0; i < got.size() && bad < 5; ++i)
+      if (!(std::fabs(got[i] - expected[i]) <= 1e-5 * magnitude[i] + 1e-6)) {
+        ++bad;
+        ADD_FAILURE() << what << " element " << i << ": got " << got[i]
+                      << ", expected " << expected[i];
+      }
+  });
+}
+
+TEST(Matmul, ShapesTransposesAndBatches) {
+  std::mt19937_64 rng(21);
+  std::vector<MatmulCase> cases = {
+      {{3, 4}, {4, 5}, false, false},
+      {{1, 1}, {1, 1}, false, false},
+      {{4, 3}, {4, 5}, true, false},
+      {{3, 4}, {5, 4}, false, true},
+      {{4, 3}, {5, 4}, true, true},
+      {{2, 3, 4}, {4, 5}, false, false},          // batch folded into M
+      {{2, 3, 4}, {1, 4, 5}, false, false},       // size-1 batch of b
+      {{2, 3, 4}, {5, 4}, false, true},           // folded, b transposed
+      {{2, 4, 3}, {4, 5}, true, false},           // not foldable: a^T
+      {{2, 3, 4}, {2, 4, 5}, false, false},
+      {{2, 1, 3, 4}, {1, 5, 4, 6}, false, false}, // both batches broadcast
+      {{3, 4}, {2, 4, 5}, false, false},          // a broadcast
+      {{2, 3, 5, 4}, {3, 6, 4}, true, true},
+      {{64, 300}, {300, 200}, false, false},      // split along N
+      {{300, 64}, {64, 40}, false, false},        // split along M
+      {{300, 64}, {40, 64}, false, true},
+      {{64, 300}, {64, 200}, true, false},
+      {{1, 768}, {768, 100}, false, false},
+      {{3, 40, 50}, {3, 50, 60}, false, false},   // odd batch: split products
+      {{12, 33, 17}, {12, 29, 17}, false, true},
+  };
+  for (const MatmulCase &c : cases)
+    checkMatmul(c, rng);
+}
+
+TEST(Matmul, ThreadLimitAndEmptyReduction) {
+  std::mt19937_64 rng(22);
+  backend::setBlasThreads(1);
+  checkMatmul({{70, 90}, {90, 110}, false, false}, rng);
+  backend::setBlasThreads(0);
+  checkMatmul({{70, 90}, {90, 110}, false, false}, rng);
+
+  HostTensor a(DType::F32, {3, 0}), b(DType::F32, {0, 4});
+  HostTensor out = randomF32({3, 4}, rng);
+  ThreadPool pool(2);
+  backend::matmul(a.view(), b.view(), out.view(), false, false, pool);
+  for (float v : out.values<float>())
+    EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Matmul, RejectsMismatchedShapesAndTypes) {
+  ThreadPool pool(1);
+  HostTensor a(DType::F32, {3, 4}), b(DType::F32, {5, 6}), out(DType::F32, {3, 6});
+  EXPECT_THROW(backend::matmul(a.view(), b.view(), out.view(), false, false, pool),
+               KernelError);
+  HostTensor v(DType::F32, {4});
+  EXPECT_THROW(backend::matmul(v.view(), b.view(), out.view(), false, false, pool),
+               KernelError);
+  HostTensor i(DType::I32, {4, 6}), o2(DType::F32, {3, 6});
+  EXPECT_THROW(backend::matmul(a.view(), i.view(), o2.view(), false, false, pool),
+               KernelError);
+  HostTensor b3(DType::F32, {2, 4, 6}), o3(DType::F32, {3, 3, 6});
+  EXPECT_THROW(backend::matmul(a.view(), b3.view(), o3.view(), false, false, pool),
+               KernelError);
+}
+
+} // namespace

@@ -1,0 +1,155 @@
+//===- accel-run.cpp - Run a model on the accel runtime -------------------===//
+//
+//   accel-run model.mlir|model.accx [--weights model.safetensors]
+//       [--input NAME=x.npy]... [--output-dir DIR] [--threads N]
+//
+// A .mlir input is compiled in-process first; an .accx executable runs as it
+// is. Each output is written to DIR/<output name>.npy.
+//
+//===----------------------------------------------------------------------===//
+#include "accel/Driver/Compiler.h"
+#include "accel/runtime/Executor.h"
+#include "accel/runtime/Npy.h"
+#include "accel/runtime/Safetensors.h"
+#include "backends/cpu/CpuKernels.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <thread>
+
+using namespace llvm;
+namespace rt = accel::rt;
+
+static cl::OptionCategory category("accel-run options");
+static cl::opt<std::string> modelFile(cl::Positional,
+                                      cl::desc("<model.mlir | model.accx>"),
+                                      cl::Required, cl::cat(category));
+static cl::opt<std::string> weightsFile(
+    "weights",
+    cl::desc("Safetensors weights (default: the model's path with "
+             ".safetensors, if present)"),
+    cl::value_desc("path"), cl::cat(category));
+static cl::list<std::string> inputSpecs("input",
+                                        cl::desc("An input: NAME=file.npy"),
+                                        cl::value_desc("spec"),
+                                        cl::cat(category));
+static cl::opt<std::string> outputDir("output-dir",
+                                      cl::desc("Where to write outputs"),
+                                      cl::value_desc("dir"), cl::cat(category));
+static cl::opt<std::string> functionName("function",
+                                         cl::desc("Function to run"),
+                                         cl::init(""), cl::cat(category));
+static cl::opt<int> numThreads("num-threads",
+                               cl::desc("Threads (default: all cores)"),
+                               cl::init(0), cl::cat(category));
+static cl::opt<int> repeat("repeat",
+                           cl::desc("Run this many times (timing)"),
+                           cl::init(1), cl::cat(category));
+static cl::opt<bool> quiet("quiet", cl::desc("No summary on stderr"),
+                           cl::cat(category));
+
+static int fail(const std::string &message) {
+  errs() << "accel-run: error: " << message << "\n";
+  return 1;
+}
+
+/// Output names may hold '/' or ':' (ONNX value names); file names may not.
+static std::string fileNameFor(const std::string &name) {
+  std::string out = name;
+  for (char &c : out)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' &&
+        c != '.')
+      c = '_';
+  return out.empty() ? "output" : out;
+}
+
+static std::unique_ptr<rt::Executable> loadModel(const std::string &path) {
+  if (!StringRef(path).ends_with(".mlir"))
+    return rt::Executable::loadFile(path);
+  mlir::DialectRegistry registry;
+  accel::registerAccelDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      accel::parseMlirFile(path, context);
+  std::vector<uint8_t> bytes;
+  if (!module || failed(accel::compileToExecutable(*module, bytes)))
+    throw rt::Error(path + ": compilation failed (see above)");
+  return rt::Executable::fromBytes(std::move(bytes), path);
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "accel runtime driver\n");
+  try {
+    auto start = std::chrono::steady_clock::now();
+    std::unique_ptr<rt::Executable> exe = loadModel(modelFile);
+    const auto &function = functionName.empty()
+                               ? exe->mainFunction()
+                               : exe->function(functionName);
+
+    std::string weightsPath = weightsFile;
+    if (weightsPath.empty()) {
+      SmallString<256> guess(modelFile);
+      sys::path::replace_extension(guess, ".safetensors");
+      if (sys::fs::exists(guess))
+        weightsPath = std::string(guess);
+    }
+    std::unique_ptr<rt::SafetensorsFile> weights;
+    if (!weightsPath.empty())
+      weights = std::make_unique<rt::SafetensorsFile>(weightsPath);
+
+    int threads = numThreads > 0 ? numThreads
+                                 : std::max(1u, std::thread::hardware_concurrency());
+    rt::ThreadPool pool(threads);
+    rt::cpu::setBlasThreads(threads);
+    rt::Executor executor(*exe, function, weights.get(), pool);
+
+    std::vector<rt::NpyArray> arrays;
+    arrays.reserve(inputSpecs.size());
+    std::map<std::string, rt::TensorView> inputs;
+    for (const std::string &spec : inputSpecs) {
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return fail("--input '" + spec + "' is not NAME=file.npy");
+      arrays.push_back(rt::readNpy(spec.substr(eq + 1)));
+      inputs[spec.substr(0, eq)] = arrays.back().view();
+    }
+    auto loaded = std::chrono::steady_clock::now();
+    std::vector<rt::TensorView> outputs;
+    for (int i = 0; i < std::max(1, int(repeat)); ++i)
+      outputs = executor.run(inputs);
+    auto ran = std::chrono::steady_clock::now();
+
+    if (!outputDir.empty()) {
+      if (std::error_code ec = sys::fs::create_directories(outputDir))
+        return fail(outputDir + ": cannot create: " + ec.message());
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        SmallString<256> path(outputDir);
+        sys::path::append(path, fileNameFor(executor.outputNames()[i]) + ".npy");
+        rt::writeNpy(std::string(path), outputs[i]);
+      }
+    }
+    if (!quiet) {
+      using ms = std::chrono::duration<double, std::milli>;
+      errs() << formatv("accel-run: load {0:f1} ms, run {1:f2} ms/iteration "
+                        "({2} threads), arena {3:f1} MiB, peak RSS {4:f1} MiB\n",
+                        ms(loaded - start).count(),
+                        ms(ran - loaded).count() / std::max(1, int(repeat)),
+                        threads, executor.arenaBytes() / 1048576.0,
+                        rt::peakResidentBytes() / 1048576.0);
+    }
+  } catch (const std::exception &e) {
+    return fail(e.what());
+  }
+  return 0;
+}
