@@ -378,9 +378,6 @@ bool accel::isCausalMask(DenseElementsAttr mask, int64_t sq, int64_t sk) {
   if (rank < 2 || type.getDimSize(rank - 2) != sq ||
       type.getDimSize(rank - 1) != sk)
     return false;
-  for (int64_t d = 0; d < rank - 2; ++d)
-    if (type.getDimSize(d) != 1)
-      return false;
   auto keep = [&](int64_t flat) -> std::optional<bool> {
     if (type.getElementType().isInteger(1))
       return mask.getValues<bool>()[flat];
@@ -391,12 +388,13 @@ bool accel::isCausalMask(DenseElementsAttr mask, int64_t sq, int64_t sk) {
       return false;
     return std::nullopt;
   };
-  for (int64_t i = 0; i < sq; ++i)
-    for (int64_t j = 0; j < sk; ++j) {
-      std::optional<bool> k = keep(i * sk + j);
-      if (!k || *k != (j <= i + (sk - sq)))
-        return false;
-    }
+  // Every [Sq, Sk] slice (one per batch and head) must be the pattern.
+  for (int64_t flat = 0, n = type.getNumElements(); flat < n; ++flat) {
+    int64_t i = (flat / sk) % sq, j = flat % sk;
+    std::optional<bool> k = keep(flat);
+    if (!k || *k != (j <= i + (sk - sq)))
+      return false;
+  }
   return true;
 }
 
@@ -568,6 +566,15 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
 }
 
 OpFoldResult TransposeOp::fold(FoldAdaptor) {
+  // transpose(transpose(x, inner), outer) is one transpose of x.
+  if (auto producer = getOperand().getDefiningOp<TransposeOp>()) {
+    SmallVector<int64_t> composed;
+    for (int64_t p : getPermutation())
+      composed.push_back(producer.getPermutation()[p]);
+    getOperandMutable().assign(producer.getOperand());
+    setPermutation(composed);
+    return getResult();
+  }
   for (auto [i, p] : llvm::enumerate(getPermutation()))
     if (static_cast<int64_t>(i) != p)
       return {};

@@ -21,7 +21,7 @@
 namespace accel {
 /// True when `mask` (i1: true keeps; float: 0 keeps, <= -1e4 drops) is
 /// exactly the causal pattern for Sq queries over Sk keys: key j visible
-/// from query i iff j <= i + (Sk - Sq); leading dims must be 1.
+/// from query i iff j <= i + (Sk - Sq), in every [Sq, Sk] slice.
 bool isCausalMask(mlir::DenseElementsAttr mask, int64_t sq, int64_t sk);
 } // namespace accel
 

@@ -205,9 +205,9 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
           additive = WhereOp::create(
               rewriter, loc, m.value, scalar(m.negated ? -FLT_MAX : 0.0),
               scalar(m.negated ? 0.0 : -FLT_MAX));
-        else if (m.scaleAfter != scale) // mask added before some factor
+        else if (m.scaleAfter != 1.0) // scaled by the factors after it
           additive = MulOp::create(rewriter, loc, additive,
-                                   scalar(m.scaleAfter / scale));
+                                   scalar(m.scaleAfter));
         mask = mask ? AddOp::create(rewriter, loc, mask, additive).getResult()
                     : additive;
       }

@@ -244,8 +244,8 @@ NpyArray accel::rt::readNpy(const std::string &path) {
   if (fileSize < kMagicSize + 4)
     throw FormatError(path + ": file of " + std::to_string(fileSize) +
                       " bytes is too small for a .npy header");
-  size_t preambleSize = static_cast<size_t>(
-      std::min<uint64_t>(sizeof(preamble), fileSize));
+  size_t preambleSize =
+      static_cast<size_t>(std::min<uint64_t>(sizeof(preamble), fileSize));
   readAt(preamble, preambleSize, 0);
   if (std::memcmp(preamble, kMagic, kMagicSize) != 0)
     throw FormatError(path + ": not a .npy file (bad magic)");

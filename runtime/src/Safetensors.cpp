@@ -89,9 +89,9 @@ struct SafetensorsDType {
 };
 
 constexpr SafetensorsDType kDTypes[] = {
-    {DType::Bool, "BOOL", 0}, {DType::U8, "U8", 1},    {DType::I8, "I8", 2},
-    {DType::I16, "I16", 3},   {DType::F16, "F16", 4},  {DType::BF16, "BF16", 5},
-    {DType::I32, "I32", 6},   {DType::F32, "F32", 7},  {DType::F64, "F64", 8},
+    {DType::Bool, "BOOL", 0}, {DType::U8, "U8", 1},   {DType::I8, "I8", 2},
+    {DType::I16, "I16", 3},   {DType::F16, "F16", 4}, {DType::BF16, "BF16", 5},
+    {DType::I32, "I32", 6},   {DType::F32, "F32", 7}, {DType::F64, "F64", 8},
     {DType::I64, "I64", 9},
 };
 
@@ -472,7 +472,8 @@ void SafetensorsFile::parseHeader() {
                       std::to_string(kMaxHeaderSize) + " bytes");
   if (headerSize > mappingSize - 8)
     throw FormatError(filePath + ": header length " +
-                      std::to_string(headerSize) + " runs past the end of the " +
+                      std::to_string(headerSize) +
+                      " runs past the end of the " +
                       std::to_string(mappingSize) + "-byte file");
   size_t dataStart = 8 + static_cast<size_t>(headerSize);
   uint64_t dataSize = mappingSize - dataStart;
@@ -533,8 +534,8 @@ void SafetensorsFile::parseHeader() {
     for (int64_t dim : entry.shape) {
       if (empty)
         break;
-      if (numel > std::numeric_limits<uint64_t>::max() / 8 /
-                      static_cast<uint64_t>(dim))
+      if (numel >
+          std::numeric_limits<uint64_t>::max() / 8 / static_cast<uint64_t>(dim))
         throw FormatError(where + "shape " + shapeToString(entry.shape) +
                           " has too many elements");
       numel *= static_cast<uint64_t>(dim);
@@ -549,9 +550,8 @@ void SafetensorsFile::parseHeader() {
                                   "non-negative integers");
     uint64_t begin = static_cast<uint64_t>(offsets->items[0].integer);
     uint64_t end = static_cast<uint64_t>(offsets->items[1].integer);
-    std::string rangeText =
-        "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-        "]";
+    std::string rangeText = "data_offsets [" + std::to_string(begin) + ", " +
+                            std::to_string(end) + "]";
     if (begin > end || end > dataSize)
       throw FormatError(where + rangeText +
                         " are not within the data section of " +
@@ -568,9 +568,8 @@ void SafetensorsFile::parseHeader() {
       ranges.push_back({begin, end, &name});
   }
 
-  std::sort(ranges.begin(), ranges.end(), [](const Range &a, const Range &b) {
-    return a.begin < b.begin;
-  });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range &a, const Range &b) { return a.begin < b.begin; });
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].begin < ranges[i - 1].end)
       throw FormatError(filePath + ": tensor '" + *ranges[i].name +

@@ -28,19 +28,20 @@ bool isFloatType(int32_t t) {
          e == ElemType::Float16 || e == ElemType::BFloat16;
 }
 
-/// Float initializers are trainable parameters, except small ones whose
-/// names show the exporter made them ("onnx::Div_12", "_val_3"): those are
-/// constants that shape and scale computations must see.
+/// Float initializers named like a module path ("h.0.attn.c_attn.weight",
+/// "0.bias", or a bare "weight"/"bias") are trainable parameters. Exporters
+/// name the constants they make otherwise ("onnx::Div_12", "val_3",
+/// "/h.0/Constant_output_0", "where"): those become accel.constant ops, so
+/// that shape, scale and mask computations can be folded.
 bool isParameter(const onnx::Tensor &t) {
   if (!isFloatType(t.elemType))
     return false;
-  int64_t n = 1;
-  for (int64_t d : t.dims)
-    n *= d;
-  bool exporterName = t.name.find("::") != std::string::npos ||
-                      t.name.rfind("_val", 0) == 0 ||
-                      t.name.rfind("val_", 0) == 0;
-  return !(exporterName && n <= 64);
+  StringRef name = t.name;
+  if (name.contains("::") || name.contains('/') || name.starts_with("val_") ||
+      name.starts_with("_val"))
+    return false;
+  StringRef leaf = name.rsplit('.').second.empty() ? name : name.rsplit('.').second;
+  return name.contains('.') || leaf == "weight" || leaf == "bias";
 }
 
 rt::DType runtimeDType(int32_t t) {

@@ -11,7 +11,6 @@
 
 #include "lib/Importers/ONNX/OnnxModel.h"
 
-#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -32,16 +31,16 @@ struct ElemTypeInfo {
 
 /// Indexed by TensorProto.DataType.
 static const ElemTypeInfo kElemTypes[] = {
-    {"UNDEFINED", 0},     {"FLOAT", 32},          {"UINT8", 8},
-    {"INT8", 8},          {"UINT16", 16},         {"INT16", 16},
-    {"INT32", 32},        {"INT64", 64},          {"STRING", 0},
-    {"BOOL", 8},          {"FLOAT16", 16},        {"DOUBLE", 64},
-    {"UINT32", 32},       {"UINT64", 64},         {"COMPLEX64", 64},
-    {"COMPLEX128", 128},  {"BFLOAT16", 16},       {"FLOAT8E4M3FN", 8},
-    {"FLOAT8E4M3FNUZ", 8}, {"FLOAT8E5M2", 8},     {"FLOAT8E5M2FNUZ", 8},
-    {"UINT4", 4},         {"INT4", 4},            {"FLOAT4E2M1", 4},
-    {"FLOAT8E8M0", 8},    {"UINT2", 2},           {"INT2", 2},
-    {"FLOAT6E2M3", 6},    {"FLOAT6E3M2", 6},
+    {"UNDEFINED", 0},      {"FLOAT", 32},     {"UINT8", 8},
+    {"INT8", 8},           {"UINT16", 16},    {"INT16", 16},
+    {"INT32", 32},         {"INT64", 64},     {"STRING", 0},
+    {"BOOL", 8},           {"FLOAT16", 16},   {"DOUBLE", 64},
+    {"UINT32", 32},        {"UINT64", 64},    {"COMPLEX64", 64},
+    {"COMPLEX128", 128},   {"BFLOAT16", 16},  {"FLOAT8E4M3FN", 8},
+    {"FLOAT8E4M3FNUZ", 8}, {"FLOAT8E5M2", 8}, {"FLOAT8E5M2FNUZ", 8},
+    {"UINT4", 4},          {"INT4", 4},       {"FLOAT4E2M1", 4},
+    {"FLOAT8E8M0", 8},     {"UINT2", 2},      {"INT2", 2},
+    {"FLOAT6E2M3", 6},     {"FLOAT6E3M2", 6},
 };
 static constexpr int32_t kNumElemTypes =
     static_cast<int32_t>(sizeof(kElemTypes) / sizeof(kElemTypes[0]));
@@ -108,7 +107,7 @@ constexpr unsigned kMaxDepth = 64;
 struct Field {
   uint32_t number = 0;
   unsigned wire = WireVarint;
-  size_t offset = 0; // of the field's key
+  size_t offset = 0;  // of the field's key
   uint64_t value = 0; // varint and fixed-width values
   size_t begin = 0;   // [begin, end) holds the value's bytes, except varints
   size_t end = 0;
@@ -354,8 +353,8 @@ void Decoder::fixedBytes(const Field &f, const char *name, unsigned width,
     checkWire(f, WireLen, name);
     if (!failed() && (f.end - f.begin) % width != 0)
       fail(std::string("packed field '") + name + "' has " +
-               std::to_string(f.end - f.begin) +
-               " bytes, not a multiple of " + std::to_string(width),
+               std::to_string(f.end - f.begin) + " bytes, not a multiple of " +
+               std::to_string(width),
            f.offset);
   }
   if (!failed())
@@ -578,8 +577,7 @@ static void finishTensor(Decoder &d, TensorPayload &p, Tensor &t,
     if (!c.present)
       continue;
     if (used)
-      return d.fail(what + " has data in both " + used->name + " and " +
-                        c.name,
+      return d.fail(what + " has data in both " + used->name + " and " + c.name,
                     offset);
     used = &c;
   }
@@ -816,12 +814,14 @@ static void decodeGraph(Decoder &d, const Field &msg, Graph &g);
 
 static void decodeAttribute(Decoder &d, const Field &msg, Attribute &a) {
   MessageReader r(d, msg);
-  // Fields seen, for attributes written before `type` was mandatory.
-  std::vector<uint32_t> seen;
+  // Value fields seen (all numbered below 32), for attributes written before
+  // `type` was mandatory.
+  uint32_t seen = 0;
   std::string floatBytes;
   Field f;
   while (r.next(f)) {
-    seen.push_back(f.number);
+    if (f.number < 32)
+      seen |= 1u << f.number;
     switch (f.number) {
     case 1:
       d.string(f, "name", a.name);
@@ -887,14 +887,14 @@ static void decodeAttribute(Decoder &d, const Field &msg, Attribute &a) {
   if (a.kind != Attribute::Undefined)
     return;
   static const std::pair<uint32_t, Attribute::Kind> kFieldKinds[] = {
-      {2, Attribute::Float},      {3, Attribute::Int},
-      {4, Attribute::String},     {5, Attribute::TensorKind},
-      {6, Attribute::GraphKind},  {7, Attribute::Floats},
-      {8, Attribute::Ints},       {9, Attribute::Strings},
-      {10, Attribute::Tensors},   {11, Attribute::Graphs},
+      {2, Attribute::Float},     {3, Attribute::Int},
+      {4, Attribute::String},    {5, Attribute::TensorKind},
+      {6, Attribute::GraphKind}, {7, Attribute::Floats},
+      {8, Attribute::Ints},      {9, Attribute::Strings},
+      {10, Attribute::Tensors},  {11, Attribute::Graphs},
   };
   for (const auto &[number, kind] : kFieldKinds)
-    if (std::find(seen.begin(), seen.end(), number) != seen.end()) {
+    if (seen & (1u << number)) {
       a.kind = kind;
       return;
     }
@@ -964,29 +964,33 @@ static void decodeSparseName(Decoder &d, const Field &msg, std::string &name) {
   }
 }
 
-/// Whether a node of `g` or of its subgraphs reads `name`, or `g` outputs it.
-static bool graphUses(const Graph &g, const std::string &name) {
+/// The first of `names` that a node of `g` or of its subgraphs reads or that
+/// `g` outputs; null when none is used.
+static const std::string *findUse(const Graph &g,
+                                  const std::map<std::string, size_t> &names) {
   for (const ValueInfo &out : g.outputs)
-    if (out.name == name)
-      return true;
+    if (names.count(out.name))
+      return &out.name;
   for (const Node &node : g.nodes) {
-    if (std::find(node.inputs.begin(), node.inputs.end(), name) !=
-        node.inputs.end())
-      return true;
+    for (const std::string &in : node.inputs)
+      if (names.count(in))
+        return &in;
     for (const Attribute &a : node.attributes) {
-      if (a.g && graphUses(*a.g, name))
-        return true;
+      if (a.g)
+        if (const std::string *use = findUse(*a.g, names))
+          return use;
       for (const auto &sub : a.graphs)
-        if (graphUses(*sub, name))
-          return true;
+        if (const std::string *use = findUse(*sub, names))
+          return use;
     }
   }
-  return false;
+  return nullptr;
 }
 
 static void decodeGraph(Decoder &d, const Field &msg, Graph &g) {
   MessageReader r(d, msg);
-  std::vector<std::pair<std::string, size_t>> sparse; // name, offset
+  std::map<std::string, size_t> sparse; // name -> offset
+  size_t numSparse = 0;
   Field f;
   while (r.next(f)) {
     switch (f.number) {
@@ -1019,10 +1023,10 @@ static void decodeGraph(Decoder &d, const Field &msg, Graph &g) {
       break;
     }
     case 15: {
-      Nested n(d, "sparse_initializer", sparse.size());
+      Nested n(d, "sparse_initializer", numSparse++);
       std::string name;
       decodeSparseName(d, f, name);
-      sparse.emplace_back(std::move(name), f.offset);
+      sparse.emplace(std::move(name), f.offset);
       break;
     }
     default:
@@ -1033,10 +1037,11 @@ static void decodeGraph(Decoder &d, const Field &msg, Graph &g) {
     return;
   // An unused sparse initializer is harmless; a used one would be a missing
   // value to the importer, so it is rejected here with its position.
-  for (const auto &[name, offset] : sparse)
-    if (graphUses(g, name))
-      return d.fail("sparse initializer '" + name + "' is not supported",
-                    offset);
+  if (sparse.empty())
+    return;
+  if (const std::string *use = findUse(g, sparse))
+    d.fail("sparse initializer '" + *use + "' is not supported",
+           sparse.at(*use));
 }
 
 static void decodeFunction(Decoder &d, const Field &msg, Function &fn) {

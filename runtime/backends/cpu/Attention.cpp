@@ -28,14 +28,13 @@ constexpr int64_t kMinRowBlock = 16;
 
 /// In-place softmax of a score row; a row whose scores are all -inf (fully
 /// masked) becomes zeros.
-void softmaxScores(float *__restrict s, int64_t n) {
+void softmaxScores(float *s, int64_t n) {
   float m = rowMax(s, n);
   if (m == -std::numeric_limits<float>::infinity()) {
     std::memset(s, 0, n * sizeof(float));
     return;
   }
-  for (int64_t j = 0; j < n; ++j)
-    s[j] = fastExp(s[j] - m);
+  mapFloat8(s, s, n, [m](Float8 v) { return expVec(v - m); });
   float inv = static_cast<float>(1.0 / rowSum(s, n));
   for (int64_t j = 0; j < n; ++j)
     s[j] *= inv;

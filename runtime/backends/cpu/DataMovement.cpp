@@ -39,13 +39,20 @@ void gatherRun(const T *__restrict src, T *__restrict dst, int64_t len,
 }
 
 /// Tile of a transpose: dst[i * dstRow + j] = src[i + j * srcStride] for
-/// i < rows, j < cols.
+/// i < rows, j < cols (both <= kTile). The tile goes through a small
+/// contiguous buffer: reading the source lines directly column by column
+/// would keep kTile lines a power-of-two stride apart live at once, which
+/// collide in one L1 set and thrash.
 template <typename T>
 void transposeTile(const T *__restrict src, T *__restrict dst, int64_t rows,
                    int64_t cols, int64_t srcStride, int64_t dstRow) {
+  T buf[kTile][kTile];
+  for (int64_t j = 0; j < cols; ++j)
+    for (int64_t i = 0; i < rows; ++i)
+      buf[j][i] = src[i + j * srcStride];
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
-      dst[i * dstRow + j] = src[i + j * srcStride];
+      dst[i * dstRow + j] = buf[j][i];
 }
 
 template <typename Fn> void withElementType(const char *kernel, size_t size, Fn fn) {

@@ -201,6 +201,17 @@ void runUnary(const TensorView &x, const TensorView &out, int64_t grain,
   });
 }
 
+/// Like runUnary for an op written on 8-lane vectors (VectorMath.h).
+template <typename Op>
+void runUnaryVec(const TensorView &x, const TensorView &out, ThreadPool &pool,
+                 Op op) {
+  const float *px = x.as<float>();
+  float *po = out.as<float>();
+  pool.parallelFor(x.numel(), kGrainMedium, [&](int64_t begin, int64_t end) {
+    mapFloat8(px + begin, po + begin, end - begin, op);
+  });
+}
+
 void unaryF32(UnaryKind kind, const TensorView &x, const TensorView &out,
               ThreadPool &pool) {
   auto run = [&](int64_t grain, auto op) {
@@ -212,7 +223,7 @@ void unaryF32(UnaryKind kind, const TensorView &x, const TensorView &out,
   case UnaryKind::Abs:
     return run(kGrainCheap, [](float v) { return std::fabs(v); });
   case UnaryKind::Exp:
-    return run(kGrainMedium, [](float v) { return fastExp(v); });
+    return runUnaryVec(x, out, pool, [](Float8 v) { return expVec(v); });
   case UnaryKind::Log:
     return run(kGrainExpensive, [](float v) { return std::log(v); });
   case UnaryKind::Sqrt:
@@ -222,28 +233,26 @@ void unaryF32(UnaryKind kind, const TensorView &x, const TensorView &out,
   case UnaryKind::Reciprocal:
     return run(kGrainCheap, [](float v) { return 1.0f / v; });
   case UnaryKind::Tanh:
-    return run(kGrainMedium, [](float v) { return fastTanh(v); });
+    return runUnaryVec(x, out, pool, [](Float8 v) { return tanhVec(v); });
   case UnaryKind::Erf:
     return run(kGrainExpensive, [](float v) { return std::erf(v); });
   case UnaryKind::Relu:
     return run(kGrainCheap, [](float v) { return v < 0.0f ? 0.0f : v; });
   case UnaryKind::Sigmoid:
-    return run(kGrainMedium, [](float v) { return fastSigmoid(v); });
+    return runUnaryVec(x, out, pool, [](Float8 v) { return sigmoidVec(v); });
   case UnaryKind::Silu:
-    return run(kGrainMedium,
-               [](float v) { return v / (1.0f + fastExp(-v)); });
+    return runUnaryVec(x, out, pool,
+                       [](Float8 v) { return v * sigmoidVec(v); });
   case UnaryKind::GeluErf:
-    // 1 + erf(z) == erfc(-z), which keeps full relative accuracy in the far
-    // negative tail where 1 + erf(z) cancels.
+    // 1 + erf(z) == erfc(-z), which does not cancel in the negative tail;
+    // z is formed in double because erfc there amplifies the relative error
+    // of its argument by 2z^2.
     return run(kGrainExpensive, [](float v) {
-      return 0.5f * v * std::erfc(v * -0.70710678118654752f);
+      return static_cast<float>(0.5 * v *
+                                std::erfc(v * -0.70710678118654752));
     });
   case UnaryKind::GeluTanh:
-    // 0.5 (1 + tanh(u)) == 1 / (1 + e^-2u): no cancellation, one exp.
-    return run(kGrainMedium, [](float v) {
-      float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
-      return v / (1.0f + fastExp(-2.0f * u));
-    });
+    return runUnaryVec(x, out, pool, [](Float8 v) { return geluTanhVec(v); });
   case UnaryKind::Sin:
     return run(kGrainExpensive, [](float v) { return std::sin(v); });
   case UnaryKind::Cos:

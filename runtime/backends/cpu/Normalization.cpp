@@ -25,16 +25,17 @@ int64_t rowGrain(int64_t rowLen) {
 }
 
 /// Softmax of one contiguous row.
-void softmaxRow(const float *__restrict x, float *__restrict y, int64_t n,
+void softmaxRow(const float *x, float *y, int64_t n,
                 bool log) {
   float m = rowMax(x, n);
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = fastExp(x[i] - m);
+  mapFloat8(x, y, n, [m](Float8 v) { return expVec(v - m); });
   double sum = rowSum(y, n);
   if (log) {
-    float shift = static_cast<float>(static_cast<double>(m) + std::log(sum));
+    // (x - max) first: it is exact for the large entries, where folding
+    // max and log(sum) into one float would round away the result.
+    float logSum = static_cast<float>(std::log(sum));
     for (int64_t i = 0; i < n; ++i)
-      y[i] = x[i] - shift;
+      y[i] = (x[i] - m) - logSum;
   } else {
     float inv = static_cast<float>(1.0 / sum);
     for (int64_t i = 0; i < n; ++i)
@@ -62,19 +63,21 @@ void softmaxColumns(const float *__restrict x, float *__restrict y,
   for (int64_t a = 0; a < axisLen; ++a) {
     const float *row = x + a * innerStride + c0;
     float *out = y + a * innerStride + c0;
-    for (int64_t j = 0; j < w; ++j) {
-      out[j] = fastExp(row[j] - mx[j]);
+    for (int64_t j = 0; j < w; ++j)
+      out[j] = row[j] - mx[j];
+    mapFloat8(out, out, w, expVec);
+    for (int64_t j = 0; j < w; ++j)
       sum[j] += out[j];
-    }
   }
   if (log) {
+    std::vector<float> logSum(w);
     for (int64_t j = 0; j < w; ++j)
-      mx[j] = static_cast<float>(static_cast<double>(mx[j]) + std::log(sum[j]));
+      logSum[j] = static_cast<float>(std::log(sum[j]));
     for (int64_t a = 0; a < axisLen; ++a) {
       const float *row = x + a * innerStride + c0;
       float *out = y + a * innerStride + c0;
       for (int64_t j = 0; j < w; ++j)
-        out[j] = row[j] - mx[j];
+        out[j] = (row[j] - mx[j]) - logSum[j];
     }
   } else {
     for (int64_t j = 0; j < w; ++j)

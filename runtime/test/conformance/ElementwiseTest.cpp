@@ -317,10 +317,11 @@ TEST(Unary, TranscendentalsAcrossTheRange) {
       {UnaryKind::Tanh, true, [](double v) { return std::tanh(v); }},
       {UnaryKind::Sigmoid, true, [](double v) { return 1 / (1 + std::exp(-v)); }},
       {UnaryKind::Silu, false, [](double v) { return v / (1 + std::exp(-v)); }},
+      // 0.5 (1 + tanh(u)) written as 1 / (1 + e^-2u): in the negative tail
+      // 1 + tanh(u) cancels to 0 even in double.
       {UnaryKind::GeluTanh, false,
        [=](double v) {
-         return 0.5 * v *
-                (1 + std::tanh(kSqrt2OverPi * (v + 0.044715 * v * v * v)));
+         return v / (1 + std::exp(-2 * kSqrt2OverPi * (v + 0.044715 * v * v * v)));
        }},
       {UnaryKind::GeluErf, false,
        [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},

@@ -55,7 +55,7 @@ TEST(Matmul, ShapesTransposesAndBatches) {
       {{2, 3, 4}, {2, 4, 5}, false, false},
       {{2, 1, 3, 4}, {1, 5, 4, 6}, false, false}, // both batches broadcast
       {{3, 4}, {2, 4, 5}, false, false},          // a broadcast
-      {{2, 3, 5, 4}, {3, 6, 4}, true, true},
+      {{2, 3, 5, 4}, {3, 6, 5}, true, true},
       {{64, 300}, {300, 200}, false, false},      // split along N
       {{300, 64}, {64, 40}, false, false},        // split along M
       {{300, 64}, {40, 64}, false, true},

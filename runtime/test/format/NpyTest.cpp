@@ -106,9 +106,9 @@ std::string f32Bytes(std::vector<float> v) {
 } // namespace
 
 TEST_F(NpyTest, RoundTripsEveryDType) {
-  const DType types[] = {DType::F32, DType::F64, DType::F16, DType::I64,
-                         DType::I32, DType::I16, DType::I8,  DType::U8,
-                         DType::Bool};
+  const DType types[] = {DType::F32, DType::F64, DType::F16,
+                         DType::I64, DType::I32, DType::I16,
+                         DType::I8,  DType::U8,  DType::Bool};
   const Shape shapes[] = {{2, 3}, {}, {5}, {0, 3}, {1, 2, 1, 2}};
   for (DType t : types) {
     for (const Shape &shape : shapes) {
@@ -135,8 +135,9 @@ TEST_F(NpyTest, WritesNumPyLayout) {
   std::string bytes = readAll(path("a.npy"));
   ASSERT_GE(bytes.size(), 10u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
-  size_t headerSize = static_cast<uint8_t>(bytes[8]) |
-                      (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
+  size_t headerSize =
+      static_cast<uint8_t>(bytes[8]) |
+      (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
   EXPECT_EQ((10 + headerSize) % 64, 0u);
   ASSERT_EQ(bytes.size(), 10 + headerSize + sizeof(v));
   std::string header = bytes.substr(10, headerSize);
@@ -149,8 +150,9 @@ TEST_F(NpyTest, WritesNumPyLayout) {
   EXPECT_EQ(std::memcmp(bytes.data() + 10 + headerSize, v, sizeof(v)), 0);
 
   writeNpy(path("s.npy"), TensorView{v, DType::Bool, {}});
-  EXPECT_NE(readAll(path("s.npy")).find("'descr': '|b1', 'fortran_order': "
-                                        "False, 'shape': (), }"),
+  EXPECT_NE(readAll(path("s.npy"))
+                .find("'descr': '|b1', 'fortran_order': "
+                      "False, 'shape': (), }"),
             std::string::npos);
   writeNpy(path("o.npy"), TensorView{v, DType::I8, {3}});
   EXPECT_NE(readAll(path("o.npy")).find("'shape': (3,), }"), std::string::npos);
@@ -163,7 +165,8 @@ TEST_F(NpyTest, RejectsBF16AndBadTensors) {
     ADD_FAILURE();
   } catch (const FormatError &e) {
     EXPECT_EQ(std::string(e.what()),
-              path("b.npy") + ": .npy has no bf16 dtype; cast the tensor first");
+              path("b.npy") +
+                  ": .npy has no bf16 dtype; cast the tensor first");
   }
   EXPECT_THROW(writeNpy(path("n.npy"), TensorView{v, DType::I16, {-1}}),
                FormatError);
@@ -198,11 +201,12 @@ TEST_F(NpyTest, ReadsHeaderVariants) {
   // Older NumPy padded to 16 bytes; Python 2 wrote longs; keys in any order,
   // either quote style, no trailing comma.
   check(writeNpyFile(kF32Dict, data, 1, 16));
-  check(writeNpyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2L,), }",
-                     data));
-  check(writeNpyFile("{\"shape\": (2,), \"descr\": \"<f4\", \"fortran_order\": False}",
-                     data));
-  check(writeNpyFile("{'fortran_order':False,'shape':(2,),'descr':'<f4'}", data));
+  check(writeNpyFile(
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2L,), }", data));
+  check(writeNpyFile(
+      "{\"shape\": (2,), \"descr\": \"<f4\", \"fortran_order\": False}", data));
+  check(
+      writeNpyFile("{'fortran_order':False,'shape':(2,),'descr':'<f4'}", data));
 
   NpyArray big = readNpy(writeNpyFile(
       "{'descr': '<i8', 'fortran_order': False, 'shape': (1, 1, 1), }",
@@ -282,7 +286,8 @@ TEST_F(NpyTest, RejectsBadHeaderDicts) {
       {"{'descr': '<f4', 'fortran_order': False}", "lacks one of"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}",
        "unexpected key 'x'"},
-      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",
+      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': "
+       "(2,)}",
        "duplicate key 'descr'"},
       {"{'descr': '<f4', 'fortran_order': Nope, 'shape': (2,)}",
        "expected True or False"},
@@ -293,7 +298,8 @@ TEST_F(NpyTest, RejectsBadHeaderDicts) {
       {"{'descr': '<f4', 'fortran_order': False, 'shape': "
        "(99999999999999999999,)}",
        "dimension out of range"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", "expected '}'"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)",
+       "expected '}'"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x",
        "unexpected data after the header dict"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2)}",

@@ -107,8 +107,7 @@ TEST_F(SafetensorsTest, RoundTripsEveryDType) {
   uint8_t seed = 1;
   for (DType t : kAllDTypes) {
     Shape shape = {2, 3};
-    storage.push_back(
-        pattern(6 * dtypeSize(t), seed++, t == DType::Bool));
+    storage.push_back(pattern(6 * dtypeSize(t), seed++, t == DType::Bool));
     tensors.push_back({std::string("t_") + dtypeName(t),
                        TensorView{storage.back().data(), t, shape}});
   }
@@ -164,7 +163,8 @@ TEST_F(SafetensorsTest, WritesTheHuggingFaceLayout) {
   std::vector<NamedTensor> tensors;
   char name = 'a';
   for (DType t : kAllDTypes)
-    tensors.push_back({std::string(1, name++), TensorView{zeros.data(), t, {3}}});
+    tensors.push_back(
+        {std::string(1, name++), TensorView{zeros.data(), t, {3}}});
   writeSafetensors(path("hf.safetensors"), tensors, {{"x", "y"}, {"a", "b"}});
   std::string bytes = readAll(path("hf.safetensors"));
   ASSERT_EQ(bytes.size(), 8 + std::strlen(expected) + 99);
@@ -211,18 +211,22 @@ TEST_F(SafetensorsTest, WriterRejectsBadInput) {
     }
     return std::string("no error");
   };
-  EXPECT_ERROR_HAS(error({{"w", {v, DType::F32, {2}}}, {"w", {v, DType::F32, {1}}}}),
-                   "tensor 'w': duplicate name");
+  EXPECT_ERROR_HAS(
+      error({{"w", {v, DType::F32, {2}}}, {"w", {v, DType::F32, {1}}}}),
+      "tensor 'w': duplicate name");
   EXPECT_ERROR_HAS(error({{"__metadata__", {v, DType::F32, {2}}}}), "reserved");
   EXPECT_ERROR_HAS(error({{"n", {v, DType::F32, {-2}}}}), "negative dimension");
-  EXPECT_ERROR_HAS(error({{"z", {nullptr, DType::F32, {2}}}}), "tensor 'z': no data");
-  EXPECT_ERROR_HAS(error({{"q", {v, static_cast<DType>(77), {1}}}}), "invalid dtype");
+  EXPECT_ERROR_HAS(error({{"z", {nullptr, DType::F32, {2}}}}),
+                   "tensor 'z': no data");
+  EXPECT_ERROR_HAS(error({{"q", {v, static_cast<DType>(77), {1}}}}),
+                   "invalid dtype");
   EXPECT_TRUE(listDir().empty());
 }
 
 TEST_F(SafetensorsTest, ParsesJsonEscapesAndWhitespace) {
   std::string header =
-      " {\n\t\"__metadata__\" : {\"k\\u00e9\":\"\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\"},"
+      " {\n\t\"__metadata__\" : "
+      "{\"k\\u00e9\":\"\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\"},"
       " \"a\\\"b\" : { \"shape\" : [ ] , \"data_offsets\" : [0, 4], "
       "\"dtype\" : \"F32\", \"extra\": [\"ignored\"] } }\r\n";
   SafetensorsFile f(writeRaw(header, std::string(4, '\0')));
@@ -232,9 +236,10 @@ TEST_F(SafetensorsTest, ParsesJsonEscapesAndWhitespace) {
 }
 
 TEST_F(SafetensorsTest, KeepsHeaderOrderAndAllowsGaps) {
-  std::string header = "{\"z\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":["
-                       "6,8]},\"a\":{\"dtype\":\"I16\",\"shape\":[1],"
-                       "\"data_offsets\":[0,2]}}";
+  std::string header =
+      "{\"z\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":["
+      "6,8]},\"a\":{\"dtype\":\"I16\",\"shape\":[1],"
+      "\"data_offsets\":[0,2]}}";
   SafetensorsFile f(writeRaw(header, "\x01\x02..\x05\x06\x07\x08"));
   EXPECT_EQ(f.names(), (std::vector<std::string>{"z", "a"}));
   EXPECT_EQ(f.tensor("z").as<uint8_t>()[1], 8);
@@ -247,7 +252,8 @@ TEST_F(SafetensorsTest, RejectsTruncatedAndOversizedHeaders) {
     SafetensorsFile f(path("short"));
     ADD_FAILURE();
   } catch (const FormatError &e) {
-    EXPECT_ERROR_HAS(e.what(), path("short") + ": file of 3 bytes is too small");
+    EXPECT_ERROR_HAS(e.what(),
+                     path("short") + ": file of 3 bytes is too small");
   }
   std::string file = writeRaw("{}", "");
   // Claim a longer header than the file holds.
@@ -259,7 +265,8 @@ TEST_F(SafetensorsTest, RejectsTruncatedAndOversizedHeaders) {
   try {
     SafetensorsFile f(file);
   } catch (const FormatError &e) {
-    EXPECT_ERROR_HAS(e.what(), "header length 64 runs past the end of the 10-byte file");
+    EXPECT_ERROR_HAS(e.what(),
+                     "header length 64 runs past the end of the 10-byte file");
   }
   std::string huge = std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8) + "{}";
   std::ofstream(path("huge"), std::ios::binary) << huge;
@@ -325,26 +332,38 @@ TEST_F(SafetensorsTest, RejectsBadJson) {
 }
 
 TEST_F(SafetensorsTest, RejectsBadEntries) {
-  auto entry = [](const std::string &body) {
-    return "{\"w\":{" + body + "}}";
-  };
+  auto entry = [](const std::string &body) { return "{\"w\":{" + body + "}}"; };
   const std::string data(16, '\0');
   const std::pair<std::string, const char *> cases[] = {
       {"{\"w\":1}", "tensor 'w': entry is not an object"},
-      {entry("\"shape\":[2],\"data_offsets\":[0,8]"), "missing or non-string \"dtype\""},
-      {entry("\"dtype\":\"F32\",\"data_offsets\":[0,8]"), "non-array \"shape\""},
-      {entry("\"dtype\":\"F32\",\"shape\":[2]"), "\"data_offsets\" is not an array of two"},
-      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]"), "not an array of two"},
-      {entry("\"dtype\":\"U16\",\"shape\":[2],\"data_offsets\":[0,4]"), "unsupported dtype 'U16'"},
-      {entry("\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]"), "negative entry"},
-      {entry("\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]"), "non-integer"},
-      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-1,8]"), "non-negative"},
-      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]"), "not within the data section of 16 bytes"},
-      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]"), "not within the data section"},
-      {entry("\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]"), "hold 8 bytes, but F32 3 needs 12"},
-      {entry("\"dtype\":\"F64\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]"), "too many elements"},
+      {entry("\"shape\":[2],\"data_offsets\":[0,8]"),
+       "missing or non-string \"dtype\""},
+      {entry("\"dtype\":\"F32\",\"data_offsets\":[0,8]"),
+       "non-array \"shape\""},
+      {entry("\"dtype\":\"F32\",\"shape\":[2]"),
+       "\"data_offsets\" is not an array of two"},
+      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]"),
+       "not an array of two"},
+      {entry("\"dtype\":\"U16\",\"shape\":[2],\"data_offsets\":[0,4]"),
+       "unsupported dtype 'U16'"},
+      {entry("\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]"),
+       "negative entry"},
+      {entry("\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]"),
+       "non-integer"},
+      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-1,8]"),
+       "non-negative"},
+      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]"),
+       "not within the data section of 16 bytes"},
+      {entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]"),
+       "not within the data section"},
+      {entry("\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]"),
+       "hold 8 bytes, but F32 3 needs 12"},
+      {entry("\"dtype\":\"F64\",\"shape\":[4611686018427387904,4],\"data_"
+             "offsets\":[0,8]"),
+       "too many elements"},
       {"{\"__metadata__\":[]}", "__metadata__ is not an object"},
-      {"{\"__metadata__\":{\"k\":1}}", "__metadata__ value of \"k\" is not a string"},
+      {"{\"__metadata__\":{\"k\":1}}",
+       "__metadata__ value of \"k\" is not a string"},
   };
   for (const auto &[header, message] : cases)
     EXPECT_ERROR_HAS(openError(header, data), message);

@@ -149,8 +149,8 @@ Proto modelWith(const Proto &graph) {
 
 bool parse(const Proto &p, Model &m, std::string &error,
            const std::string &baseDir = "") {
-  return parseModel(reinterpret_cast<const uint8_t *>(p.str().data()),
-                    p.size(), baseDir, m, error);
+  return parseModel(reinterpret_cast<const uint8_t *>(p.str().data()), p.size(),
+                    baseDir, m, error);
 }
 
 /// Parses a model expected to be valid.
@@ -220,8 +220,11 @@ Proto richModel() {
       .msg(11, valueInfo("x", 1, {"N", "4"}))
       .msg(12, valueInfo("y", 1, {"N", ""}));
   Proto fn;
-  fn.bytes(1, "F").bytes(10, "local").bytes(4, "a").bytes(5, "b").msg(
-      7, Proto().bytes(1, "a").bytes(2, "b").bytes(4, "Relu"));
+  fn.bytes(1, "F")
+      .bytes(10, "local")
+      .bytes(4, "a")
+      .bytes(5, "b")
+      .msg(7, Proto().bytes(1, "a").bytes(2, "b").bytes(4, "Relu"));
   Proto m;
   m.sint(1, 9)
       .bytes(2, "rich")
@@ -299,8 +302,13 @@ TEST(OnnxModel, DecodesGraphAndNodes) {
 
 TEST(OnnxModel, DecodesNodeDomainAndOmittedInputs) {
   Proto node;
-  node.bytes(1, "a").bytes(1, "").bytes(1, "c").bytes(2, "y").bytes(4, "Clip")
-      .bytes(7, "com.example").bytes(6, "doc");
+  node.bytes(1, "a")
+      .bytes(1, "")
+      .bytes(1, "c")
+      .bytes(2, "y")
+      .bytes(4, "Clip")
+      .bytes(7, "com.example")
+      .bytes(6, "doc");
   Proto g;
   g.msg(1, node);
   Model m = parseOk(modelWith(g));
@@ -319,8 +327,7 @@ TEST(OnnxModel, DecodesValueInfo) {
       .msg(11, Proto().bytes(1, "seq").msg(2, seqType))
       .msg(11, Proto().bytes(1, "opt").msg(2, optType))
       // A tensor type without a shape: rank unknown.
-      .msg(12, Proto().bytes(1, "y").msg(
-                   2, Proto().msg(1, Proto().sint(1, 7))))
+      .msg(12, Proto().bytes(1, "y").msg(2, Proto().msg(1, Proto().sint(1, 7))))
       // A scalar: a shape with no dims.
       .msg(13, Proto().bytes(1, "s").msg(
                    2, Proto().msg(1, Proto().sint(1, 11).msg(2, Proto()))));
@@ -512,43 +519,49 @@ TEST(OnnxModel, TensorFloatData) {
 }
 
 TEST(OnnxModel, TensorInt32DataCarriesSmallTypes) {
-  EXPECT_EQ(parseTensor(tensorProto("a", 6, {2}).packedVarints(5, {-5, 70000}))
-                .bytes,
-            bytesOf(std::vector<int32_t>{-5, 70000}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 3, {3}).packedVarints(5, {-3, 127, -128}))
-                .bytes,
-            bytesOf(std::vector<int8_t>{-3, 127, -128}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 6, {2}).packedVarints(5, {-5, 70000})).bytes,
+      bytesOf(std::vector<int32_t>{-5, 70000}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 3, {3}).packedVarints(5, {-3, 127, -128}))
+          .bytes,
+      bytesOf(std::vector<int8_t>{-3, 127, -128}));
   EXPECT_EQ(parseTensor(tensorProto("a", 2, {2}).sint(5, 255).sint(5, 7)).bytes,
             bytesOf(std::vector<uint8_t>{255, 7}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 5, {2}).packedVarints(5, {-300, 300}))
-                .bytes,
-            bytesOf(std::vector<int16_t>{-300, 300}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 4, {1}).packedVarints(5, {65535}))
-                .bytes,
-            bytesOf(std::vector<uint16_t>{65535}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 9, {3}).packedVarints(5, {1, 0, 1}))
-                .bytes,
-            bytesOf(std::vector<uint8_t>{1, 0, 1}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 5, {2}).packedVarints(5, {-300, 300})).bytes,
+      bytesOf(std::vector<int16_t>{-300, 300}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 4, {1}).packedVarints(5, {65535})).bytes,
+      bytesOf(std::vector<uint16_t>{65535}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 9, {3}).packedVarints(5, {1, 0, 1})).bytes,
+      bytesOf(std::vector<uint8_t>{1, 0, 1}));
   // 16-bit floats travel as their bit patterns.
-  EXPECT_EQ(parseTensor(tensorProto("a", 10, {2}).packedVarints(5, {0x3c00, 0xc000}))
-                .bytes,
-            bytesOf(std::vector<uint16_t>{0x3c00, 0xc000}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 16, {1}).packedVarints(5, {0x3f80}))
-                .bytes,
-            bytesOf(std::vector<uint16_t>{0x3f80}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 17, {2}).packedVarints(5, {0x38, 0xb8}))
-                .bytes,
-            bytesOf(std::vector<uint8_t>{0x38, 0xb8}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 10, {2}).packedVarints(5, {0x3c00, 0xc000}))
+          .bytes,
+      bytesOf(std::vector<uint16_t>{0x3c00, 0xc000}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 16, {1}).packedVarints(5, {0x3f80})).bytes,
+      bytesOf(std::vector<uint16_t>{0x3f80}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 17, {2}).packedVarints(5, {0x38, 0xb8}))
+          .bytes,
+      bytesOf(std::vector<uint8_t>{0x38, 0xb8}));
 }
 
 TEST(OnnxModel, TensorSubByteTypes) {
   // INT4: two elements per byte, one byte per int32_data entry.
-  Tensor int4 = parseTensor(tensorProto("a", 22, {3}).packedVarints(5, {0x21, 0x03}));
+  Tensor int4 =
+      parseTensor(tensorProto("a", 22, {3}).packedVarints(5, {0x21, 0x03}));
   EXPECT_EQ(int4.bytes, std::string("\x21\x03", 2));
-  Tensor uint2 = parseTensor(tensorProto("a", 25, {5}).packedVarints(5, {0xe4, 0x01}));
+  Tensor uint2 =
+      parseTensor(tensorProto("a", 25, {5}).packedVarints(5, {0xe4, 0x01}));
   EXPECT_EQ(uint2.bytes, std::string("\xe4\x01", 2));
   // FLOAT6: one element per entry, packed into an LSB-first bit stream.
-  Tensor f6 = parseTensor(tensorProto("a", 27, {4}).packedVarints(5, {1, 2, 3, 4}));
+  Tensor f6 =
+      parseTensor(tensorProto("a", 27, {4}).packedVarints(5, {1, 2, 3, 4}));
   EXPECT_EQ(f6.bytes, std::string("\x81\x30\x10", 3));
   Tensor raw4 = parseTensor(tensorProto("a", 21, {3}).bytes(9, "\x12\x03"));
   EXPECT_EQ(raw4.bytes.size(), 2u);
@@ -560,25 +573,29 @@ TEST(OnnxModel, TensorSubByteTypes) {
 }
 
 TEST(OnnxModel, TensorInt64DoubleUint64Data) {
-  EXPECT_EQ(parseTensor(tensorProto("a", 7, {3}).packedVarints(7, {-1, 0, 1LL << 50}))
-                .bytes,
-            bytesOf(std::vector<int64_t>{-1, 0, 1LL << 50}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 7, {3}).packedVarints(7, {-1, 0, 1LL << 50}))
+          .bytes,
+      bytesOf(std::vector<int64_t>{-1, 0, 1LL << 50}));
   EXPECT_EQ(parseTensor(tensorProto("a", 7, {2}).sint(7, 9).sint(7, -9)).bytes,
             bytesOf(std::vector<int64_t>{9, -9}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 11, {2}).packedDoubles(10, {0.1, -2.0}))
-                .bytes,
-            bytesOf(std::vector<double>{0.1, -2.0}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 11, {2}).packedDoubles(10, {0.1, -2.0}))
+          .bytes,
+      bytesOf(std::vector<double>{0.1, -2.0}));
   EXPECT_EQ(parseTensor(tensorProto("a", 11, {1}).f64(10, 3.25)).bytes,
             bytesOf(std::vector<double>{3.25}));
   EXPECT_EQ(parseTensor(tensorProto("a", 15, {1}).packedDoubles(10, {1.0, 2.0}))
                 .bytes,
             bytesOf(std::vector<double>{1.0, 2.0}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 13, {2}).packedVarints(11, {-1, 5}))
-                .bytes,
-            bytesOf(std::vector<uint64_t>{~0ULL, 5}));
-  EXPECT_EQ(parseTensor(tensorProto("a", 12, {2}).varint(11, 0xffffffffULL).varint(11, 1))
-                .bytes,
-            bytesOf(std::vector<uint32_t>{0xffffffffu, 1}));
+  EXPECT_EQ(
+      parseTensor(tensorProto("a", 13, {2}).packedVarints(11, {-1, 5})).bytes,
+      bytesOf(std::vector<uint64_t>{~0ULL, 5}));
+  EXPECT_EQ(
+      parseTensor(
+          tensorProto("a", 12, {2}).varint(11, 0xffffffffULL).varint(11, 1))
+          .bytes,
+      bytesOf(std::vector<uint32_t>{0xffffffffu, 1}));
 }
 
 TEST(OnnxModel, TensorStringData) {
@@ -603,23 +620,28 @@ TEST(OnnxModel, TensorPayloadErrors) {
   EXPECT_NE(e.find("in ModelProto.graph.initializer[0] at byte"),
             std::string::npos)
       << e;
-  EXPECT_NE(tensorError(tensorProto("w", 7, {1}).packedFloats(4, {1}))
-                .find("tensor 'w' of type INT64 cannot hold data in float_data"),
-            std::string::npos);
-  EXPECT_NE(tensorError(tensorProto("w", 1, {1}).packedFloats(4, {1}).bytes(
-                            9, std::string(4, '\0')))
+  EXPECT_NE(
+      tensorError(tensorProto("w", 7, {1}).packedFloats(4, {1}))
+          .find("tensor 'w' of type INT64 cannot hold data in float_data"),
+      std::string::npos);
+  EXPECT_NE(tensorError(tensorProto("w", 1, {1})
+                            .packedFloats(4, {1})
+                            .bytes(9, std::string(4, '\0')))
                 .find("has data in both raw_data and float_data"),
             std::string::npos);
   EXPECT_NE(tensorError(tensorProto("w", 1, {-1})).find("negative dimension"),
             std::string::npos);
-  EXPECT_NE(tensorError(tensorProto("w", 99, {1})).find("unsupported data type 99"),
-            std::string::npos);
-  EXPECT_NE(tensorError(tensorProto("w", 0, {1})).find("unsupported data type 0"),
-            std::string::npos);
+  EXPECT_NE(
+      tensorError(tensorProto("w", 99, {1})).find("unsupported data type 99"),
+      std::string::npos);
+  EXPECT_NE(
+      tensorError(tensorProto("w", 0, {1})).find("unsupported data type 0"),
+      std::string::npos);
   EXPECT_NE(tensorError(tensorProto("w", 1, {1LL << 40, 1LL << 40}))
                 .find("too many elements"),
             std::string::npos);
-  EXPECT_NE(tensorError(tensorProto("w", 1, {3})).find("0 bytes of data, expected 12"),
+  EXPECT_NE(tensorError(tensorProto("w", 1, {3}))
+                .find("0 bytes of data, expected 12"),
             std::string::npos);
   EXPECT_NE(tensorError(tensorProto("", 1, {1})).find("unnamed tensor"),
             std::string::npos);
@@ -652,7 +674,8 @@ using OnnxExternalData = TempDir;
 TEST_F(OnnxExternalData, ReadsOffsetAndLength) {
   std::vector<float> values = {1.f, 2.f, 3.f};
   writeFile("weights.bin", "pad!" + bytesOf(values) + "tail");
-  Tensor t = parseTensor(externalTensor("weights.bin", "4", "12"), dir.string());
+  Tensor t =
+      parseTensor(externalTensor("weights.bin", "4", "12"), dir.string());
   EXPECT_EQ(t.bytes, bytesOf(values));
   // Without a length the data runs to the end of the file.
   writeFile("exact.bin", "pad!" + bytesOf(values));
@@ -661,19 +684,19 @@ TEST_F(OnnxExternalData, ReadsOffsetAndLength) {
             bytesOf(values));
   fs::create_directory(dir / "sub");
   writeFile("sub/w.bin", bytesOf(values));
-  EXPECT_EQ(parseTensor(externalTensor("sub/w.bin", nullptr, nullptr),
-                        dir.string())
-                .bytes,
-            bytesOf(values));
+  EXPECT_EQ(
+      parseTensor(externalTensor("sub/w.bin", nullptr, nullptr), dir.string())
+          .bytes,
+      bytesOf(values));
 }
 
 TEST_F(OnnxExternalData, LoadModelFileResolvesNextToTheModel) {
   std::vector<float> values = {4.f, 5.f, 6.f};
   writeFile("model.onnx_data", bytesOf(values));
-  writeFile("model.onnx",
-            modelWith(graphWithTensor(
-                          externalTensor("model.onnx_data", "0", "12")))
-                .str());
+  writeFile(
+      "model.onnx",
+      modelWith(graphWithTensor(externalTensor("model.onnx_data", "0", "12")))
+          .str());
   Model m;
   std::string error;
   ASSERT_TRUE(loadModelFile((dir / "model.onnx").string(), m, error)) << error;
@@ -687,17 +710,19 @@ TEST_F(OnnxExternalData, RejectsEscapesAndBadRanges) {
   EXPECT_NE(tensorError(externalTensor("../w.bin", nullptr, nullptr), base)
                 .find("leaves the model directory"),
             std::string::npos);
-  EXPECT_NE(tensorError(externalTensor("sub/../../w.bin", nullptr, nullptr), base)
-                .find("leaves the model directory"),
-            std::string::npos);
-  EXPECT_NE(tensorError(externalTensor((dir / "w.bin").string(), nullptr,
-                                       nullptr),
-                        base)
-                .find("is an absolute path"),
-            std::string::npos);
-  EXPECT_NE(tensorError(externalTensor("w.bin", nullptr, nullptr), "")
-                .find("not allowed for a model that was not loaded from a file"),
-            std::string::npos);
+  EXPECT_NE(
+      tensorError(externalTensor("sub/../../w.bin", nullptr, nullptr), base)
+          .find("leaves the model directory"),
+      std::string::npos);
+  EXPECT_NE(
+      tensorError(externalTensor((dir / "w.bin").string(), nullptr, nullptr),
+                  base)
+          .find("is an absolute path"),
+      std::string::npos);
+  EXPECT_NE(
+      tensorError(externalTensor("w.bin", nullptr, nullptr), "")
+          .find("not allowed for a model that was not loaded from a file"),
+      std::string::npos);
   EXPECT_NE(tensorError(externalTensor("missing.bin", nullptr, nullptr), base)
                 .find("is not a readable file"),
             std::string::npos);
@@ -716,11 +741,12 @@ TEST_F(OnnxExternalData, RejectsEscapesAndBadRanges) {
   EXPECT_NE(tensorError(externalTensor("", nullptr, nullptr), base)
                 .find("without a location"),
             std::string::npos);
-  EXPECT_NE(tensorError(externalTensor("w.bin", nullptr, nullptr)
-                            .packedFloats(4, {1, 2, 3}),
-                        base)
-                .find("has data in both external_data and float_data"),
-            std::string::npos);
+  EXPECT_NE(
+      tensorError(
+          externalTensor("w.bin", nullptr, nullptr).packedFloats(4, {1, 2, 3}),
+          base)
+          .find("has data in both external_data and float_data"),
+      std::string::npos);
 }
 
 TEST_F(OnnxExternalData, LoadModelFileReportsMissingFile) {
@@ -732,7 +758,8 @@ TEST_F(OnnxExternalData, LoadModelFileReportsMissingFile) {
       << error;
   EXPECT_FALSE(loadModelFile(dir.string(), m, error));
   EXPECT_NE(error.find(dir.string()), std::string::npos) << error;
-  writeFile("bad.onnx", "\x0a\x05" "ab");
+  writeFile("bad.onnx", "\x0a\x05"
+                        "ab");
   EXPECT_FALSE(loadModelFile((dir / "bad.onnx").string(), m, error));
   EXPECT_EQ(error.rfind((dir / "bad.onnx").string() + ": ", 0), 0u) << error;
 }
@@ -765,7 +792,8 @@ TEST(OnnxModel, RejectsMalformedWireData) {
   };
   EXPECT_EQ(errorOf(""), "missing graph in ModelProto at byte 0");
   EXPECT_EQ(errorOf("\x08"), "truncated varint in ModelProto at byte 1");
-  EXPECT_EQ(errorOf("\x08\x80\x80"), "truncated varint in ModelProto at byte 1");
+  EXPECT_EQ(errorOf("\x08\x80\x80"),
+            "truncated varint in ModelProto at byte 1");
   EXPECT_EQ(errorOf("\x08" + std::string(10, '\xff') + "\x01"),
             "varint longer than 10 bytes in ModelProto at byte 1");
   EXPECT_EQ(errorOf("\x08" + std::string(9, '\xff') + "\x02"),
@@ -774,10 +802,12 @@ TEST(OnnxModel, RejectsMalformedWireData) {
             "unsupported group wire type in field 1 in ModelProto at byte 0");
   EXPECT_EQ(errorOf("\x0c"),
             "unsupported group wire type in field 1 in ModelProto at byte 0");
-  EXPECT_EQ(errorOf("\x0e"), "invalid wire type 6 in field 1 in ModelProto at byte 0");
+  EXPECT_EQ(errorOf("\x0e"),
+            "invalid wire type 6 in field 1 in ModelProto at byte 0");
   EXPECT_EQ(errorOf(std::string("\x00\x01", 2)),
             "invalid field number 0 in ModelProto at byte 0");
-  EXPECT_EQ(errorOf("\x3a\x05" "ab"),
+  EXPECT_EQ(errorOf("\x3a\x05"
+                    "ab"),
             "field 7 of 5 bytes runs past the end of its message (2 bytes "
             "left) in ModelProto at byte 2");
   EXPECT_EQ(errorOf("\x39\x01\x02"),
@@ -785,7 +815,8 @@ TEST(OnnxModel, RejectsMalformedWireData) {
   EXPECT_EQ(errorOf("\x3d\x01"),
             "truncated 32-bit value of field 7 in ModelProto at byte 1");
   // A nested length may not run past its parent even if the buffer goes on.
-  EXPECT_EQ(errorOf("\x3a\x02\x12\x05" "abcdefgh"),
+  EXPECT_EQ(errorOf("\x3a\x02\x12\x05"
+                    "abcdefgh"),
             "field 2 of 5 bytes runs past the end of its message (0 bytes "
             "left) in ModelProto.graph at byte 4");
   // Known fields must have the wire type their schema gives them.
@@ -840,8 +871,9 @@ TEST(OnnxModel, SparseInitializers) {
   Proto body;
   body.msg(1, Proto().bytes(1, "sp").bytes(4, "Neg"));
   Proto deep;
-  deep.msg(15, sparse).msg(
-      1, Proto().bytes(4, "If").msg(5, Proto().bytes(1, "then_branch").msg(6, body)));
+  deep.msg(15, sparse)
+      .msg(1, Proto().bytes(4, "If").msg(
+                  5, Proto().bytes(1, "then_branch").msg(6, body)));
   EXPECT_NE(parseError(modelWith(deep)).find("sparse initializer 'sp'"),
             std::string::npos);
 }
@@ -856,10 +888,11 @@ TEST(OnnxModel, RejectsNegativeDimValue) {
   Proto bad;
   bad.msg(11, Proto().bytes(1, "x").msg(2, type));
   parseOk(modelWith(g));
-  EXPECT_NE(parseError(modelWith(bad))
-                .find("negative dim_value -4 in "
-                      "ModelProto.graph.input[0].type.tensor_type.shape.dim[0]"),
-            std::string::npos);
+  EXPECT_NE(
+      parseError(modelWith(bad))
+          .find("negative dim_value -4 in "
+                "ModelProto.graph.input[0].type.tensor_type.shape.dim[0]"),
+      std::string::npos);
 }
 
 TEST(OnnxModel, EveryTruncationIsAnError) {

@@ -33,8 +33,9 @@ public:
 /// Writes `pieces` (pointer, size) in order to `path` + ".tmp.<pid>", fsyncs
 /// it and renames it over `path`, so readers see the old file or the whole
 /// new one. On failure the temporary file is removed and FormatError thrown.
-void writeFileAtomically(const std::string &path,
-                         const std::vector<std::pair<const void *, size_t>> &pieces);
+void writeFileAtomically(
+    const std::string &path,
+    const std::vector<std::pair<const void *, size_t>> &pieces);
 
 /// A safetensors file mapped read-only. Construction validates the whole
 /// header: every dtype is one the runtime knows (F32, F64, F16, BF16, I64,

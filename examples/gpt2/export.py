@@ -1,0 +1,80 @@
+"""Exports a small Hugging Face GPT-2 (random init, fixed seed) to ONNX.
+
+    python examples/gpt2/export.py [--out-dir DIR] [--layers 2] [--hidden 64]
+        [--heads 4] [--vocab 256] [--seq 32] [--batch 1] [--exporter torchscript|dynamo]
+
+Writes DIR/gpt2.onnx, DIR/input_ids.npy (a fixed batch of token ids) and
+DIR/logits_torch.npy (PyTorch's logits for it), so that a run of accel can be
+checked against PyTorch. No download: the model is built from a config.
+"""
+import argparse
+import os
+import warnings
+
+import numpy as np
+import torch
+import transformers
+
+
+def build_model(args):
+    torch.manual_seed(args.seed)
+    config = transformers.GPT2Config(
+        vocab_size=args.vocab, n_positions=max(128, args.seq), n_embd=args.hidden,
+        n_layer=args.layers, n_head=args.heads, resid_pdrop=0.0, embd_pdrop=0.0,
+        attn_pdrop=0.0, use_cache=False)
+    config._attn_implementation = "eager"
+    model = transformers.GPT2LMHeadModel(config).eval()
+    # HF initializes biases to 0 and norms to 1; perturb every parameter so
+    # that none is trivial (a test must see a wrong bias) and the exporter's
+    # optimizer cannot merge equal initializers.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    return model
+
+
+class LogitsOnly(torch.nn.Module):
+    """GPT-2 as a function of token ids alone, returning logits."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids):
+        return self.model(input_ids=input_ids, use_cache=False).logits
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out-dir", default=os.path.join(os.path.dirname(__file__), "out"))
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--vocab", type=int, default=256)
+    p.add_argument("--seq", type=int, default=32)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--opset", type=int, default=18)
+    p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="dynamo",
+                   help="dynamo (the default of torch.onnx.export) or the legacy TorchScript exporter")
+    args = p.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    model = LogitsOnly(build_model(args)).eval()
+    ids = torch.randint(0, args.vocab, (args.batch, args.seq),
+                        generator=torch.Generator().manual_seed(args.seed + 1))
+    path = os.path.join(args.out_dir, "gpt2.onnx")
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (ids,), path, input_names=["input_ids"],
+                          output_names=["logits"], opset_version=args.opset,
+                          dynamo=args.exporter == "dynamo", external_data=False)
+        logits = model(ids)
+    np.save(os.path.join(args.out_dir, "input_ids.npy"), ids.numpy())
+    np.save(os.path.join(args.out_dir, "logits_torch.npy"), logits.numpy())
+    print(f"wrote {path} ({args.layers} layers x {args.hidden} hidden, vocab {args.vocab}, "
+          f"seq {args.seq}, {args.exporter} exporter, opset {args.opset})")
+
+
+if __name__ == "__main__":
+    main()

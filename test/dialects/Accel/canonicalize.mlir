@@ -1,0 +1,105 @@
+// RUN: accel-opt %s -split-input-file -canonicalize | FileCheck %s
+// Folds of accel ops, including constant folding through the runtime's kernels.
+
+// Constant operands fold to constants by running the CPU kernel.
+// CHECK-LABEL: func @fold_constants
+// CHECK-NEXT: %[[C:.*]] = accel.constant dense<[5, 7, 9]> : tensor<3xi64>
+// CHECK-NEXT: return %[[C]]
+func.func @fold_constants() -> tensor<3xi64> {
+  %a = accel.constant dense<[1, 2, 3]> : tensor<3xi64>
+  %b = accel.constant dense<[4, 5, 6]> : tensor<3xi64>
+  %0 = accel.add %a, %b : (tensor<3xi64>, tensor<3xi64>) -> tensor<3xi64>
+  return %0 : tensor<3xi64>
+}
+
+// -----
+
+// A shape computation as exporters write it: gather a dim, concat, compare.
+// CHECK-LABEL: func @fold_shape_graph
+// CHECK-DAG: accel.constant dense<[2, 16, 4, 8]> : tensor<4xi64>
+// CHECK-DAG: accel.constant dense<true> : tensor<2xi1>
+// CHECK-NOT: accel.gather
+// CHECK-NOT: accel.concat
+func.func @fold_shape_graph() -> (tensor<4xi64>, tensor<2xi1>) {
+  %shape = accel.constant dense<[2, 16, 32]> : tensor<3xi64>
+  %idx = accel.constant dense<[0, 1]> : tensor<2xi64>
+  %lead = accel.gather %shape, %idx {axis = 0 : i64} : (tensor<3xi64>, tensor<2xi64>) -> tensor<2xi64>
+  %heads = accel.constant dense<[4, 8]> : tensor<2xi64>
+  %0 = accel.concat %lead, %heads {axis = 0 : i64} : (tensor<2xi64>, tensor<2xi64>) -> tensor<4xi64>
+  %1 = accel.compare %lead, %idx {direction = #accel<compare_direction ne>} : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi1>
+  return %0, %1 : tensor<4xi64>, tensor<2xi1>
+}
+
+// -----
+
+// Reshape chains collapse; identity reshapes and transposes disappear.
+// CHECK-LABEL: func @fold_reshape_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<2x6xf32>)
+// CHECK-NEXT: %[[R:.*]] = accel.reshape %[[X]] : (tensor<2x6xf32>) -> tensor<12xf32>
+// CHECK-NEXT: return %[[R]], %[[X]]
+func.func @fold_reshape_transpose(%x: tensor<2x6xf32>) -> (tensor<12xf32>, tensor<2x6xf32>) {
+  %0 = accel.reshape %x : (tensor<2x6xf32>) -> tensor<3x4xf32>
+  %1 = accel.reshape %0 : (tensor<3x4xf32>) -> tensor<12xf32>
+  %2 = accel.transpose %x {permutation = array<i64: 1, 0>} : (tensor<2x6xf32>) -> tensor<6x2xf32>
+  %3 = accel.transpose %2 {permutation = array<i64: 1, 0>} : (tensor<6x2xf32>) -> tensor<2x6xf32>
+  return %1, %3 : tensor<12xf32>, tensor<2x6xf32>
+}
+
+// -----
+
+// Two transposes compose into one.
+// CHECK-LABEL: func @compose_transposes
+// CHECK-NEXT: accel.transpose %{{.*}} {permutation = array<i64: 0, 2, 1, 3>}
+// CHECK-NEXT: return
+func.func @compose_transposes(%x: tensor<1x8x4x16xf32>) -> tensor<1x4x8x16xf32> {
+  %0 = accel.transpose %x {permutation = array<i64: 0, 2, 3, 1>} : (tensor<1x8x4x16xf32>) -> tensor<1x4x16x8xf32>
+  %1 = accel.transpose %0 {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x4x16x8xf32>) -> tensor<1x4x8x16xf32>
+  return %1 : tensor<1x4x8x16xf32>
+}
+
+// -----
+
+// A constant mask that is exactly causal becomes the causal flag.
+// CHECK-LABEL: func @causal_mask_to_flag
+// CHECK: accel.attention %{{.*}}, %{{.*}}, %{{.*}} {causal} :
+func.func @causal_mask_to_flag(%q: tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32> {
+  %m = accel.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %0 = accel.attention %q, %q, %q, %m : (tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>, tensor<1x1x3x3xi1>) -> tensor<1x2x3x4xf32>
+  return %0 : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+// A mask that is not causal stays an operand.
+// CHECK-LABEL: func @other_mask_kept
+// CHECK: accel.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
+func.func @other_mask_kept(%q: tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32> {
+  %m = accel.constant dense<[[[[true, true, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %0 = accel.attention %q, %q, %q, %m : (tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>, tensor<1x1x3x3xi1>) -> tensor<1x2x3x4xf32>
+  return %0 : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+// Broadcasting a splat constant gives a bigger splat; broadcasting to the
+// same type is the identity.
+// CHECK-LABEL: func @fold_broadcast
+// CHECK: accel.constant dense<2.000000e+00> : tensor<4x3xf32>
+func.func @fold_broadcast(%x: tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>) {
+  %c = accel.constant dense<2.0> : tensor<3xf32>
+  %0 = accel.broadcast %c : (tensor<3xf32>) -> tensor<4x3xf32>
+  %1 = accel.broadcast %x : (tensor<3xf32>) -> tensor<3xf32>
+  return %0, %1 : tensor<4x3xf32>, tensor<3xf32>
+}
+
+// -----
+
+// A float mask (0 keeps, very negative drops), repeated per batch, is causal
+// too when every slice is.
+// CHECK-LABEL: func @batched_float_causal_mask
+// CHECK: accel.attention %{{.*}}, %{{.*}}, %{{.*}} {causal} :
+func.func @batched_float_causal_mask(%q: tensor<2x1x2x4xf32>) -> tensor<2x1x2x4xf32> {
+  %m = accel.constant dense<[[[[0.0, -3.4e38], [0.0, 0.0]]], [[[0.0, -3.4e38], [0.0, 0.0]]]]> : tensor<2x1x2x2xf32>
+  %0 = accel.attention %q, %q, %q, %m : (tensor<2x1x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2x1x2x2xf32>) -> tensor<2x1x2x4xf32>
+  return %0 : tensor<2x1x2x4xf32>
+}

@@ -1,0 +1,236 @@
+// RUN: accel-opt %s -split-input-file -verify-diagnostics
+// Each op's verifier and shape rule rejects malformed IR with a message.
+
+func.func @add_no_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) {
+  // expected-error@+2 {{operand shapes [2, 3] and [4] do not broadcast}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @add_mixed_types(%a: tensor<2xf32>, %b: tensor<2xi64>) {
+  // expected-error@+2 {{operand element types differ: 'f32' vs 'i64'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.add %a, %b : (tensor<2xf32>, tensor<2xi64>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @add_wrong_result(%a: tensor<2x3xf32>, %b: tensor<3xf32>) {
+  // expected-error@+2 {{inferred type(s) 'tensor<2x3xf32>' are incompatible with return type(s) of operation 'tensor<3xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.add %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @exp_of_int(%a: tensor<2xi64>) {
+  // expected-error@+1 {{operand #0 must be ranked tensor of}}
+  %0 = accel.exp %a : (tensor<2xi64>) -> tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @cast_shape(%a: tensor<2xi64>) {
+  // expected-error@+1 {{result shape [3] differs from the operand's [2]}}
+  %0 = accel.cast %a : (tensor<2xi64>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_ratio(%a: tensor<2xf32>) {
+  // expected-error@+1 {{attribute 'ratio' failed to satisfy constraint: 32-bit float attribute a probability in [0, 1)}}
+  %0 = accel.dropout %a {ratio = 1.0 : f32, seed = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_rank(%a: tensor<4xf32>, %b: tensor<4x2xf32>) {
+  // expected-error@+2 {{operands must have rank >= 2, got 1 and 2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.matmul %a, %b : (tensor<4xf32>, tensor<4x2xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_contracting(%a: tensor<3x4xf32>, %b: tensor<5x2xf32>) {
+  // expected-error@+2 {{contracting dims differ: lhs has 4, rhs has 5}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.matmul %a, %b : (tensor<3x4xf32>, tensor<5x2xf32>) -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_batch(%a: tensor<2x3x4xf32>, %b: tensor<3x4x2xf32>) {
+  // expected-error@+2 {{batch dims [2] and [3] do not broadcast}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.matmul %a, %b : (tensor<2x3x4xf32>, tensor<3x4x2xf32>) -> tensor<2x3x2xf32>
+  return
+}
+
+// -----
+
+func.func @linear_features(%x: tensor<2x8xf32>, %w: tensor<4x16xf32>) {
+  // expected-error@+2 {{input features 8 do not match the weight's 16}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.linear %x, %w : (tensor<2x8xf32>, tensor<4x16xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>, %b: tensor<8xf32>) {
+  // expected-error@+2 {{bias shape [8] must be [4]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_rank(%q: tensor<4x8x16xf32>) {
+  // expected-error@+2 {{query, key and value must be rank 4 [batch, heads, seq, dim]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.attention %q, %q, %q : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dims(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x8xf32>) {
+  // expected-error@+2 {{query dim 16 differs from key dim 8}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.attention %q, %k, %k : (tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask(%q: tensor<1x2x8x16xf32>, %m: tensor<1x1x8x4xi1>) {
+  // expected-error@+2 {{mask shape [1, 1, 8, 4] does not broadcast to the scores [1, 2, 8, 8]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.attention %q, %q, %q, %m : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x1x8x4xi1>) -> tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_axis(%x: tensor<2x8xf32>) {
+  // expected-error@+2 {{axis 2 is out of range for rank 2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.softmax %x {axis = 2 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scale(%x: tensor<2x8xf32>, %g: tensor<4xf32>) {
+  // expected-error@+2 {{scale shape [4] must equal the normalized dims [8]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32, operandSegmentSizes = array<i32: 1, 1, 0>} : (tensor<2x8xf32>, tensor<4xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_scale(%x: tensor<2x8xf32>, %g: tensor<2x8xf32>) {
+  // expected-error@+2 {{scale shape [2, 8] must equal the normalized dims [8]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.rms_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_unsorted(%x: tensor<2x8xf32>) {
+  // expected-error@+2 {{axes must be sorted and unique}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.reduce_sum %x {axes = array<i64: 1, 0>} : (tensor<2x8xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<2x8xf32>) {
+  // expected-error@+1 {{element count changes from 16 to 15}}
+  %0 = accel.reshape %x : (tensor<2x8xf32>) -> tensor<3x5xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_perm(%x: tensor<2x8x4xf32>) {
+  // expected-error@+2 {{permutation [0, 0, 1] is not a permutation of 0..2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.transpose %x {permutation = array<i64: 0, 0, 1>} : (tensor<2x8x4xf32>) -> tensor<2x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @slice_bounds(%x: tensor<4xf32>) {
+  // expected-error@+2 {{dim 0 of size 4 cannot be sliced from 0 to 5 by 1}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.slice %x {start = array<i64: 0>, limit = array<i64: 5>, stride = array<i64: 1>} : (tensor<4xf32>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @slice_stride(%x: tensor<4xf32>) {
+  // expected-error@+2 {{stride of dim 0 is zero}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.slice %x {start = array<i64: 0>, limit = array<i64: 4>, stride = array<i64: 0>} : (tensor<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_shapes(%a: tensor<2x3xf32>, %b: tensor<3x3xf32>) {
+  // expected-error@+2 {{operand shapes [2, 3] and [3, 3] differ outside axis 1}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<2x6xf32>
+  return
+}
+
+// -----
+
+func.func @split_sizes(%x: tensor<2x12xf32>) {
+  // expected-error@+1 {{pieces add up to 10 along axis 1, operand has 12}}
+  %0:2 = accel.split %x {axis = 1 : i64} : (tensor<2x12xf32>) -> (tensor<2x4xf32>, tensor<2x6xf32>)
+  return
+}
+
+// -----
+
+func.func @broadcast_shape(%x: tensor<3xf32>) {
+  // expected-error@+1 {{operand shape [3] does not broadcast to [2, 4]}}
+  %0 = accel.broadcast %x : (tensor<3xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @gather_axis(%x: tensor<3x4xf32>, %i: tensor<2xi64>) {
+  // expected-error@+2 {{axis 2 is out of range for rank 2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.gather %x, %i {axis = 2 : i64} : (tensor<3x4xf32>, tensor<2xi64>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @gather_float_indices(%x: tensor<3x4xf32>, %i: tensor<2xf32>) {
+  // expected-error@+1 {{operand #1 must be ranked tensor of 64-bit signless integer or 32-bit signless integer values}}
+  %0 = accel.gather %x, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2xf32>) -> tensor<2x4xf32>
+  return
+}

@@ -1,0 +1,68 @@
+"""Shared helpers of accel's Python-driven tests (run by lit with the venv)."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+TOOLS = os.environ.get("ACCEL_TOOLS_DIR", "")
+SRC = os.environ.get("ACCEL_SRC_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def tool(name):
+    return os.path.join(TOOLS, name) if TOOLS else name
+
+
+def run(args, check=True, timeout=600):
+    """Runs a tool; returns the CompletedProcess. On unexpected failure,
+    prints what it said and fails the test."""
+    proc = subprocess.run([tool(args[0])] + [str(a) for a in args[1:]],
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        sys.stderr.write(f"command failed ({proc.returncode}): {' '.join(map(str, args))}\n"
+                         f"{proc.stdout}\n{proc.stderr}\n")
+        raise SystemExit(1)
+    return proc
+
+
+def workdir(name):
+    d = tempfile.mkdtemp(prefix=f"accel-{name}-")
+    return d
+
+
+def import_and_run(onnx_path, inputs, out_dir, input_shapes=None, extra_import=()):
+    """Imports `onnx_path`, runs it on `inputs` (name -> array) and returns
+    the outputs as a dict name -> array."""
+    mlir = os.path.join(out_dir, "model.mlir")
+    args = ["accel-translate", "--import-onnx", onnx_path, "-o", mlir, *extra_import]
+    for name, shape in (input_shapes or {}).items():
+        args += ["--input-shape", f"{name}={'x'.join(map(str, shape)) or 'scalar'}"]
+    run(args)
+    run_args = ["accel-run", mlir, "--output-dir", os.path.join(out_dir, "out"), "--quiet"]
+    for name, value in inputs.items():
+        path = os.path.join(out_dir, f"in_{len(run_args)}.npy")
+        np.save(path, value)
+        run_args += ["--input", f"{name}={path}"]
+    run(run_args)
+    outs = {}
+    for f in os.listdir(os.path.join(out_dir, "out")):
+        outs[f[:-4]] = np.load(os.path.join(out_dir, "out", f))
+    return outs
+
+
+def assert_close(name, actual, expected, rtol=1e-4, atol=None):
+    """Relative comparison scaled by the reference's magnitude: |a - e| <=
+    rtol * max(|e|) elementwise (plus atol), which is what 'equal within 1e-4
+    relative' means for tensors with entries near zero."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"{name}: shape {actual.shape} != reference {expected.shape}")
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    tol = rtol * max(scale, 1e-30) + (atol or 0.0)
+    err = float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64)))) if expected.size else 0.0
+    if not err <= tol:
+        raise AssertionError(f"{name}: max abs error {err:.3g} exceeds {tol:.3g} "
+                             f"(rtol {rtol} of max |ref| {scale:.3g})")
+    print(f"{name}: max abs error {err:.3g} (max |ref| {scale:.3g}) ok")
