@@ -16,9 +16,9 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {DType::F32, 4, "f32"}, {DType::F64, 8, "f64"},  {DType::F16, 2, "f16"},
+    {DType::F32, 4, "f32"},   {DType::F64, 8, "f64"}, {DType::F16, 2, "f16"},
     {DType::BF16, 2, "bf16"}, {DType::I64, 8, "i64"}, {DType::I32, 4, "i32"},
-    {DType::I16, 2, "i16"}, {DType::I8, 1, "i8"},     {DType::U8, 1, "u8"},
+    {DType::I16, 2, "i16"},   {DType::I8, 1, "i8"},   {DType::U8, 1, "u8"},
     {DType::Bool, 1, "bool"},
 };
 

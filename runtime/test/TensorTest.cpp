@@ -13,11 +13,12 @@ TEST(Tensor, DTypeSizesAndNames) {
     size_t size;
     const char *name;
   };
-  for (Expect e : {Expect{DType::F32, 4, "f32"}, Expect{DType::F64, 8, "f64"},
-                   Expect{DType::F16, 2, "f16"}, Expect{DType::BF16, 2, "bf16"},
-                   Expect{DType::I64, 8, "i64"}, Expect{DType::I32, 4, "i32"},
-                   Expect{DType::I16, 2, "i16"}, Expect{DType::I8, 1, "i8"},
-                   Expect{DType::U8, 1, "u8"}, Expect{DType::Bool, 1, "bool"}}) {
+  for (Expect e :
+       {Expect{DType::F32, 4, "f32"}, Expect{DType::F64, 8, "f64"},
+        Expect{DType::F16, 2, "f16"}, Expect{DType::BF16, 2, "bf16"},
+        Expect{DType::I64, 8, "i64"}, Expect{DType::I32, 4, "i32"},
+        Expect{DType::I16, 2, "i16"}, Expect{DType::I8, 1, "i8"},
+        Expect{DType::U8, 1, "u8"}, Expect{DType::Bool, 1, "bool"}}) {
     EXPECT_EQ(dtypeSize(e.type), e.size) << e.name;
     EXPECT_STREQ(dtypeName(e.type), e.name);
     DType parsed = DType::Bool;

@@ -30,11 +30,14 @@ void checkCoverage(ThreadPool &pool, int64_t n, int64_t grain) {
     for (int64_t i = begin; i < end; ++i)
       hits[i]++;
   });
-  for (int64_t i = 0; i < n; ++i)
-    ASSERT_EQ(hits[i].load(), 1) << "n " << n << " grain " << grain << " i " << i;
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(hits[i].load(), 1)
+        << "n " << n << " grain " << grain << " i " << i;
+  }
   for (auto [begin, end] : chunks) {
-    if (end != n)
+    if (end != n) {
       EXPECT_GE(end - begin, grain);
+    }
   }
 }
 
@@ -50,7 +53,8 @@ TEST(ThreadPool, CoversRangesExactlyOnce) {
 
 TEST(ThreadPool, DefaultSizeIsTheHardware) {
   ThreadPool pool(0);
-  EXPECT_EQ(pool.size(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  EXPECT_EQ(pool.size(), static_cast<int>(std::max(
+                             1u, std::thread::hardware_concurrency())));
   ThreadPool negative(-3);
   EXPECT_EQ(negative.size(), pool.size());
 }

@@ -126,6 +126,10 @@ public:
     if (failed())
       return;
     error = what + " in " + path + " at byte " + std::to_string(offset);
+    // Names quoted from the file must not break the one-line message.
+    for (char &c : error)
+      if (static_cast<unsigned char>(c) < 0x20)
+        c = '?';
   }
 
   /// Reads a varint at `pos`, which must stay below `end`.

@@ -110,10 +110,10 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
         std::memset(s, 0, rows * kLen * sizeof(float));
       else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                  static_cast<int>(rows), static_cast<int>(kLen),
-                  static_cast<int>(d), scale, pq + (pair * sq + i0) * d,
-                  static_cast<int>(d), pk + pair * sk * d, static_cast<int>(d),
-                  0.0f, s, static_cast<int>(kLen));
+                    static_cast<int>(rows), static_cast<int>(kLen),
+                    static_cast<int>(d), scale, pq + (pair * sq + i0) * d,
+                    static_cast<int>(d), pk + pair * sk * d,
+                    static_cast<int>(d), 0.0f, s, static_cast<int>(kLen));
       for (int64_t r = 0; r < rows; ++r) {
         int64_t i = i0 + r;
         float *row = s + r * kLen;
@@ -125,8 +125,8 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
           if (boolMask) {
             const uint8_t *mb = reinterpret_cast<const uint8_t *>(m);
             for (int64_t j = 0; j < kLen; ++j)
-              row[j] = mb[j * mj] ? row[j]
-                                  : -std::numeric_limits<float>::infinity();
+              row[j] =
+                  mb[j * mj] ? row[j] : -std::numeric_limits<float>::infinity();
           } else {
             const float *mf = reinterpret_cast<const float *>(m);
             for (int64_t j = 0; j < kLen; ++j)

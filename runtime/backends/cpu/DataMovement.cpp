@@ -21,7 +21,7 @@ namespace {
 /// Bytes per chunk of plain copies.
 constexpr int64_t kCopyGrainBytes = 256 * 1024;
 /// Side of the square tiles of a transposed copy.
-constexpr int64_t kTile = 32;
+constexpr int64_t kTile = 16;
 
 /// dst[i] = src[i * stride] for i in [0, len), T standing for any type of
 /// its size.
@@ -55,13 +55,19 @@ void transposeTile(const T *__restrict src, T *__restrict dst, int64_t rows,
       dst[i * dstRow + j] = buf[j][i];
 }
 
-template <typename Fn> void withElementType(const char *kernel, size_t size, Fn fn) {
+template <typename Fn>
+void withElementType(const char *kernel, size_t size, Fn fn) {
   switch (size) {
-  case 1: return fn(uint8_t{});
-  case 2: return fn(uint16_t{});
-  case 4: return fn(uint32_t{});
-  case 8: return fn(uint64_t{});
-  default: fail(kernel, "unsupported element size " + std::to_string(size));
+  case 1:
+    return fn(uint8_t{});
+  case 2:
+    return fn(uint16_t{});
+  case 4:
+    return fn(uint32_t{});
+  case 8:
+    return fn(uint64_t{});
+  default:
+    fail(kernel, "unsupported element size " + std::to_string(size));
   }
 }
 
@@ -78,15 +84,14 @@ void stridedCopy(const char *kernel, const void *src,
   int64_t innerStride = nest.innerStride(0);
 
   if (innerStride == 1) {
-    pool.parallelFor(nest.numel(), std::max<int64_t>(1, kCopyGrainBytes / elem),
-                     [&](int64_t begin, int64_t end) {
-                       nest.forEachRun(begin, end, [&](int64_t pos,
-                                                       const auto &off,
-                                                       int64_t len) {
-                         std::memcpy(d + pos * elem, s + off[0] * elem,
-                                     len * elem);
-                       });
-                     });
+    pool.parallelFor(
+        nest.numel(), std::max<int64_t>(1, kCopyGrainBytes / elem),
+        [&](int64_t begin, int64_t end) {
+          nest.forEachRun(
+              begin, end, [&](int64_t pos, const auto &off, int64_t len) {
+                std::memcpy(d + pos * elem, s + off[0] * elem, len * elem);
+              });
+        });
     return;
   }
 
@@ -106,11 +111,11 @@ void stridedCopy(const char *kernel, const void *src,
       LoopNest outerNest(outerShape, {outerStrides});
       int64_t outer = outerNest.numel();
       std::vector<int64_t> outerOff(outer);
-      outerNest.forEachRun(0, outer, [&](int64_t pos, const auto &off,
-                                         int64_t len) {
-        for (int64_t i = 0; i < len; ++i)
-          outerOff[pos + i] = off[0] + i * outerNest.innerStride(0);
-      });
+      outerNest.forEachRun(
+          0, outer, [&](int64_t pos, const auto &off, int64_t len) {
+            for (int64_t i = 0; i < len; ++i)
+              outerOff[pos + i] = off[0] + i * outerNest.innerStride(0);
+          });
       int64_t pTiles = (p + kTile - 1) / kTile;
       int64_t grain =
           std::max<int64_t>(1, kGrainCheap / (kTile * std::max<int64_t>(q, 1)));
@@ -127,12 +132,13 @@ void stridedCopy(const char *kernel, const void *src,
       });
       return;
     }
-    pool.parallelFor(nest.numel(), kGrainCheap, [&](int64_t begin, int64_t end) {
-      nest.forEachRun(begin, end, [&](int64_t pos, const auto &off,
-                                      int64_t len) {
-        gatherRun(ps + off[0], pd + pos, len, innerStride);
-      });
-    });
+    pool.parallelFor(
+        nest.numel(), kGrainCheap, [&](int64_t begin, int64_t end) {
+          nest.forEachRun(begin, end,
+                          [&](int64_t pos, const auto &off, int64_t len) {
+                            gatherRun(ps + off[0], pd + pos, len, innerStride);
+                          });
+        });
   });
 }
 
@@ -161,8 +167,7 @@ void transpose(const TensorView &x, const TensorView &out,
   std::vector<int64_t> srcStrides(rank);
   for (int64_t k = 0; k < rank; ++k) {
     int64_t p = perm[k];
-    require(p >= 0 && p < rank && !seen[p], "transpose",
-            "invalid permutation");
+    require(p >= 0 && p < rank && !seen[p], "transpose", "invalid permutation");
     seen[p] = true;
     require(out.shape[k] == x.shape[p], "transpose",
             "output shape does not match the permutation");
@@ -199,8 +204,7 @@ void slice(const TensorView &x, const TensorView &out,
   stridedCopy("slice", src, srcStrides, out, pool);
 }
 
-void broadcastTo(const TensorView &x, const TensorView &out,
-                 ThreadPool &pool) {
+void broadcastTo(const TensorView &x, const TensorView &out, ThreadPool &pool) {
   requireSameType("broadcastTo", x, out);
   stridedCopy("broadcastTo", x.data,
               broadcastStrides("broadcastTo", x.shape, out.shape), out, pool);
@@ -236,7 +240,8 @@ void concat(const std::vector<TensorView> &inputs, const TensorView &out,
     outRow += blockBytes.back();
   }
   char *d = static_cast<char *>(out.data);
-  int64_t grain = std::max<int64_t>(1, kCopyGrainBytes / std::max<int64_t>(outRow, 1));
+  int64_t grain =
+      std::max<int64_t>(1, kCopyGrainBytes / std::max<int64_t>(outRow, 1));
   pool.parallelFor(outer, grain, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o)
       for (size_t i = 0; i < inputs.size(); ++i)
@@ -251,8 +256,7 @@ void gather(const TensorView &data, const TensorView &indices,
             const TensorView &out, int64_t axis, ThreadPool &pool) {
   requireSameType("gather", data, out);
   require(axis >= 0 && axis < data.rank(), "gather", "axis out of range");
-  require(indices.dtype == DType::I64 || indices.dtype == DType::I32,
-          "gather",
+  require(indices.dtype == DType::I64 || indices.dtype == DType::I32, "gather",
           std::string("indices must be i64 or i32, got ") +
               dtypeName(indices.dtype));
   int64_t axisLen = data.shape[axis];
@@ -263,7 +267,8 @@ void gather(const TensorView &data, const TensorView &indices,
     inner *= data.shape[d];
   int64_t count = indices.numel();
   require(out.rank() == data.rank() - 1 + indices.rank() &&
-              out.numel() == outer * count * (inner / int64_t(dtypeSize(data.dtype))),
+              out.numel() ==
+                  outer * count * (inner / int64_t(dtypeSize(data.dtype))),
           "gather", "output shape does not match data and indices");
 
   // Normalize and check every index up front, so a bad one is reported
@@ -277,7 +282,8 @@ void gather(const TensorView &data, const TensorView &indices,
       std::string pos;
       int64_t rest = j;
       for (int64_t d = indices.rank(); d-- > 0;) {
-        pos = std::to_string(rest % indices.shape[d]) + (pos.empty() ? "" : ", ") + pos;
+        pos = std::to_string(rest % indices.shape[d]) +
+              (pos.empty() ? "" : ", ") + pos;
         rest /= indices.shape[d];
       }
       fail("gather", "index " + std::to_string(v) + " at position [" + pos +
@@ -289,12 +295,12 @@ void gather(const TensorView &data, const TensorView &indices,
 
   const char *src = static_cast<const char *>(data.data);
   char *dst = static_cast<char *>(out.data);
-  int64_t grain = std::max<int64_t>(1, kCopyGrainBytes / std::max<int64_t>(inner, 1));
+  int64_t grain =
+      std::max<int64_t>(1, kCopyGrainBytes / std::max<int64_t>(inner, 1));
   pool.parallelFor(outer * count, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       int64_t o = r / count, j = r % count;
-      std::memcpy(dst + r * inner, src + (o * axisLen + idx[j]) * inner,
-                  inner);
+      std::memcpy(dst + r * inner, src + (o * axisLen + idx[j]) * inner, inner);
     }
   });
 }

@@ -35,8 +35,8 @@ float uniformFromCounter(uint64_t seed, uint64_t counter) {
   return static_cast<float>(z >> 40) * 0x1.0p-24f;
 }
 
-void dropout(const TensorView &x, const TensorView &out, float p,
-             uint64_t seed, ThreadPool &pool) {
+void dropout(const TensorView &x, const TensorView &out, float p, uint64_t seed,
+             ThreadPool &pool) {
   if (x.dtype != DType::F32)
     unsupportedType("dropout", x.dtype);
   require(out.dtype == DType::F32 && out.shape == x.shape, "dropout",

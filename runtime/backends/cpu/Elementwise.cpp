@@ -178,8 +178,7 @@ void binaryInt(BinaryKind kind, const TensorView &a, const TensorView &b,
   case BinaryKind::Min:
     return run(kGrainCheap, [](T x, T y) { return y < x ? y : x; });
   case BinaryKind::Pow:
-    fail("binary", std::string("pow is not defined for ") +
-                       dtypeName(a.dtype));
+    fail("binary", std::string("pow is not defined for ") + dtypeName(a.dtype));
   }
   fail("binary", "unknown op");
 }
@@ -248,8 +247,7 @@ void unaryF32(UnaryKind kind, const TensorView &x, const TensorView &out,
     // z is formed in double because erfc there amplifies the relative error
     // of its argument by 2z^2.
     return run(kGrainExpensive, [](float v) {
-      return static_cast<float>(0.5 * v *
-                                std::erfc(v * -0.70710678118654752));
+      return static_cast<float>(0.5 * v * std::erfc(v * -0.70710678118654752));
     });
   case UnaryKind::GeluTanh:
     return runUnaryVec(x, out, pool, [](Float8 v) { return geluTanhVec(v); });
@@ -342,14 +340,22 @@ void whereTyped(const TensorView &cond, const TensorView &a,
       const T *y = pb + off[2];
       T *o = po + pos;
       switch (pattern) {
-      case 0: return whereRun<0, 0, 0>(c, x, y, o, len);
-      case 1: return whereRun<0, 0, 1>(c, x, y, o, len);
-      case 2: return whereRun<0, 1, 0>(c, x, y, o, len);
-      case 3: return whereRun<0, 1, 1>(c, x, y, o, len);
-      case 4: return whereRun<1, 0, 0>(c, x, y, o, len);
-      case 5: return whereRun<1, 0, 1>(c, x, y, o, len);
-      case 6: return whereRun<1, 1, 0>(c, x, y, o, len);
-      default: return whereRun<1, 1, 1>(c, x, y, o, len);
+      case 0:
+        return whereRun<0, 0, 0>(c, x, y, o, len);
+      case 1:
+        return whereRun<0, 0, 1>(c, x, y, o, len);
+      case 2:
+        return whereRun<0, 1, 0>(c, x, y, o, len);
+      case 3:
+        return whereRun<0, 1, 1>(c, x, y, o, len);
+      case 4:
+        return whereRun<1, 0, 0>(c, x, y, o, len);
+      case 5:
+        return whereRun<1, 0, 1>(c, x, y, o, len);
+      case 6:
+        return whereRun<1, 1, 0>(c, x, y, o, len);
+      default:
+        return whereRun<1, 1, 1>(c, x, y, o, len);
       }
     });
   });
@@ -444,8 +450,8 @@ uint16_t floatToBFloat16(float f) {
 /// int64 -> double that rounds to odd when inexact: a later rounding to a
 /// narrower format then gives the correctly rounded result.
 double int64ToDoubleSticky(int64_t i) {
-  uint64_t mag = i < 0 ? uint64_t(0) - static_cast<uint64_t>(i)
-                       : static_cast<uint64_t>(i);
+  uint64_t mag =
+      i < 0 ? uint64_t(0) - static_cast<uint64_t>(i) : static_cast<uint64_t>(i);
   if (mag < (uint64_t(1) << 53))
     return static_cast<double>(i);
   int shift = 64 - __builtin_clzll(mag) - 53;
@@ -522,23 +528,32 @@ template <typename Dst, typename Src> Dst convertValue(Src v) {
     return fromInt64<Dst>(integralToInt64(v));
 }
 
-template <typename T> struct TypeTag {
-  using type = T;
-};
+template <typename T> struct TypeTag { using type = T; };
 
 /// Calls fn(TypeTag<T>{}) with the storage type of t.
-template <typename Fn> void withStorageType(const char *kernel, DType t, Fn fn) {
+template <typename Fn>
+void withStorageType(const char *kernel, DType t, Fn fn) {
   switch (t) {
-  case DType::F32: return fn(TypeTag<float>{});
-  case DType::F64: return fn(TypeTag<double>{});
-  case DType::F16: return fn(TypeTag<Half>{});
-  case DType::BF16: return fn(TypeTag<BFloat16>{});
-  case DType::I64: return fn(TypeTag<int64_t>{});
-  case DType::I32: return fn(TypeTag<int32_t>{});
-  case DType::I16: return fn(TypeTag<int16_t>{});
-  case DType::I8: return fn(TypeTag<int8_t>{});
-  case DType::U8: return fn(TypeTag<uint8_t>{});
-  case DType::Bool: return fn(TypeTag<Bool>{});
+  case DType::F32:
+    return fn(TypeTag<float>{});
+  case DType::F64:
+    return fn(TypeTag<double>{});
+  case DType::F16:
+    return fn(TypeTag<Half>{});
+  case DType::BF16:
+    return fn(TypeTag<BFloat16>{});
+  case DType::I64:
+    return fn(TypeTag<int64_t>{});
+  case DType::I32:
+    return fn(TypeTag<int32_t>{});
+  case DType::I16:
+    return fn(TypeTag<int16_t>{});
+  case DType::I8:
+    return fn(TypeTag<int8_t>{});
+  case DType::U8:
+    return fn(TypeTag<uint8_t>{});
+  case DType::Bool:
+    return fn(TypeTag<Bool>{});
   }
   unsupportedType(kernel, t);
 }
@@ -626,13 +641,13 @@ void cast(const TensorView &x, const TensorView &out, ThreadPool &pool) {
       using Dst = typename decltype(dstTag)::type;
       const Src *px = static_cast<const Src *>(x.data);
       Dst *po = static_cast<Dst *>(out.data);
-      pool.parallelFor(x.numel(), kGrainMedium, [&](int64_t begin,
-                                                    int64_t end) {
-        const Src *__restrict src = px;
-        Dst *__restrict dst = po;
-        for (int64_t i = begin; i < end; ++i)
-          dst[i] = convertValue<Dst>(src[i]);
-      });
+      pool.parallelFor(x.numel(), kGrainMedium,
+                       [&](int64_t begin, int64_t end) {
+                         const Src *__restrict src = px;
+                         Dst *__restrict dst = po;
+                         for (int64_t i = begin; i < end; ++i)
+                           dst[i] = convertValue<Dst>(src[i]);
+                       });
     });
   });
 }

@@ -33,8 +33,8 @@ inline void require(bool ok, const char *kernel, const std::string &what) {
 inline void requireSameType(const char *kernel, const TensorView &a,
                             const TensorView &b) {
   require(a.dtype == b.dtype, kernel,
-          std::string("element types differ: ") + dtypeName(a.dtype) +
-              " vs " + dtypeName(b.dtype));
+          std::string("element types differ: ") + dtypeName(a.dtype) + " vs " +
+              dtypeName(b.dtype));
 }
 
 /// Row-major element strides of a contiguous shape.
@@ -50,9 +50,8 @@ inline std::vector<int64_t> contiguousStrides(const Shape &shape) {
 
 /// Strides that read `in` at every index of `out` under NumPy broadcasting:
 /// aligned to out's rank, 0 where `in` has size 1 (or no dim).
-inline std::vector<int64_t> broadcastStrides(const char *kernel,
-                                             const Shape &in,
-                                             const Shape &out) {
+inline std::vector<int64_t>
+broadcastStrides(const char *kernel, const Shape &in, const Shape &out) {
   require(in.size() <= out.size(), kernel,
           "cannot broadcast " + shapeToString(in) + " to " +
               shapeToString(out));
@@ -122,7 +121,8 @@ struct LoopNest {
   /// Calls fn(outIndex, offsets, len) for the runs of the innermost dim that
   /// cover output elements [begin, end); offsets[k] is operand k's element
   /// offset at outIndex.
-  template <typename Fn> void forEachRun(int64_t begin, int64_t end, Fn &&fn) const {
+  template <typename Fn>
+  void forEachRun(int64_t begin, int64_t end, Fn &&fn) const {
     int r = rank();
     std::vector<int64_t> idx(r);
     std::array<int64_t, kMaxOperands> off{};
@@ -155,6 +155,23 @@ struct LoopNest {
 /// Puts OpenBLAS in single-threaded mode (once): the kernels call it from
 /// pool threads, each on its own share of the work.
 void ensureBlasSingleThreaded();
+
+/// One row-major product C = beta C + op(A) op(B), C of m x n, reduction k.
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+  bool transA = false, transB = false;
+  float beta = 0.0f;
+  int64_t lda() const { return transA ? m : k; }
+  int64_t ldb() const { return transB ? k : n; }
+};
+
+/// `batch` products of shape d, entry i reading A at a + aOffsets[i] and B
+/// at b + bOffsets[i] and writing C at c + i * m * n, split over the pool
+/// (whole entries, or row/column blocks of them) with single-threaded BLAS
+/// in each share. Matrix-vector shapes use sgemv. Requires k > 0.
+void parallelGemm(const GemmShape &d, int64_t batch, const int64_t *aOffsets,
+                  const int64_t *bOffsets, const float *a, const float *b,
+                  float *c, ThreadPool &pool);
 
 /// Grain sizes (elements per chunk) by per-element cost, chosen so a chunk
 /// takes a few microseconds and pool overhead stays negligible.

@@ -1,13 +1,15 @@
 //===- Linear.cpp - Fully connected layer as one GEMM --------------------===//
 //
 // Every leading dim of the input folds into the GEMM's M, so a [B, S, K]
-// activation is one [B*S, K] x [K, N] product; the bias is written into the
-// output first and sgemm accumulates onto it (beta = 1), saving a pass.
+// activation is one [B*S, K] x [K, N] product, split over the pool like
+// matmul's (BLAS runs single-threaded inside each share); the bias is written
+// into the output first and the GEMM accumulates onto it (beta = 1), saving
+// a pass.
 //
 //===----------------------------------------------------------------------===//
 #include "backends/cpu/CpuKernels.h"
+#include "backends/cpu/KernelUtils.h"
 
-#include <cblas.h>
 #include <cstring>
 
 namespace accel::rt::cpu {
@@ -22,7 +24,7 @@ void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
     throw KernelError("linear: expects a 2-D weight");
   const int64_t k = x.shape.back();
   const int64_t n = weightInOut ? w.shape[1] : w.shape[0];
-  const int64_t m = k == 0 ? 0 : x.numel() / k;
+  const int64_t m = numElements(Shape(x.shape.begin(), x.shape.end() - 1));
   float *y = out.as<float>();
   if (bias.data) {
     const float *b = bias.as<float>();
@@ -38,10 +40,15 @@ void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
       std::memset(y, 0, m * n * sizeof(float));
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans,
-              weightInOut ? CblasNoTrans : CblasTrans, m, n, k, 1.0f,
-              x.as<float>(), k, w.as<float>(), weightInOut ? n : k,
-              bias.data ? 1.0f : 0.0f, y, n);
+  detail::GemmShape gemm;
+  gemm.m = m;
+  gemm.n = n;
+  gemm.k = k;
+  gemm.transB = !weightInOut;
+  gemm.beta = bias.data ? 1.0f : 0.0f;
+  const int64_t origin = 0;
+  detail::parallelGemm(gemm, 1, &origin, &origin, x.as<float>(), w.as<float>(),
+                       y, pool);
 }
 
 } // namespace accel::rt::cpu

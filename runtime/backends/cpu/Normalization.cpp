@@ -25,8 +25,7 @@ int64_t rowGrain(int64_t rowLen) {
 }
 
 /// Softmax of one contiguous row.
-void softmaxRow(const float *x, float *y, int64_t n,
-                bool log) {
+void softmaxRow(const float *x, float *y, int64_t n, bool log) {
   float m = rowMax(x, n);
   mapFloat8(x, y, n, [m](Float8 v) { return expVec(v - m); });
   double sum = rowSum(y, n);
@@ -147,8 +146,8 @@ inline void affineRowDispatch(float *y, const float *scale, const float *bias,
 
 } // namespace
 
-void softmax(const TensorView &x, const TensorView &out, int64_t axis,
-             bool log, ThreadPool &pool) {
+void softmax(const TensorView &x, const TensorView &out, int64_t axis, bool log,
+             ThreadPool &pool) {
   if (x.dtype != DType::F32)
     unsupportedType("softmax", x.dtype);
   require(out.dtype == DType::F32 && out.shape == x.shape, "softmax",
@@ -198,10 +197,11 @@ void layerNorm(const TensorView &x, const TensorView &scale,
     for (int64_t r = r0; r < r1; ++r) {
       const float *xr = px + r * n;
       double mean = rowSum(xr, n) / n;
-      double var = rowSumOf(xr, n, [mean](auto v) {
-                     auto d = v - mean;
-                     return d * d;
-                   }) /
+      double var = rowSumOf(xr, n,
+                            [mean](auto v) {
+                              auto d = v - mean;
+                              return d * d;
+                            }) /
                    n;
       double inv = 1.0 / std::sqrt(var + epsilon);
       // The centring runs in double: subtracting a float-rounded mean would

@@ -161,7 +161,8 @@ void reduceTyped(const TensorView &x, const TensorView &out,
       }
     }
     if (inner == 1) {
-      int64_t grain = std::max<int64_t>(1, kGrainMedium / std::max<int64_t>(r, 1));
+      int64_t grain =
+          std::max<int64_t>(1, kGrainMedium / std::max<int64_t>(r, 1));
       pool.parallelFor(outer, grain, [&](int64_t o0, int64_t o1) {
         for (int64_t o = o0; o < o1; ++o)
           po[o] = R::finish(R::run(R::identity(), px + o * r, r, 1), count);
@@ -171,7 +172,8 @@ void reduceTyped(const TensorView &x, const TensorView &out,
     // Accumulate inner rows in blocks that fit in L1.
     constexpr int64_t kBlock = 1024;
     int64_t blocks = (inner + kBlock - 1) / kBlock;
-    int64_t grain = std::max<int64_t>(1, kGrainMedium / (std::max<int64_t>(r, 1) * kBlock));
+    int64_t grain =
+        std::max<int64_t>(1, kGrainMedium / (std::max<int64_t>(r, 1) * kBlock));
     pool.parallelFor(outer * blocks, grain, [&](int64_t u0, int64_t u1) {
       Acc acc[kBlock];
       for (int64_t u = u0; u < u1; ++u) {
@@ -205,36 +207,43 @@ void reduceTyped(const TensorView &x, const TensorView &out,
   LoopNest keptNest(keptShape, {keptStrides});
   LoopNest redNest(redShape, {redStrides});
   int64_t redStride = redNest.innerStride(0);
-  pool.parallelFor(outCount, std::max<int64_t>(1, kGrainMedium / std::max<int64_t>(count, 1)),
-                   [&](int64_t e0, int64_t e1) {
-    keptNest.forEachRun(e0, e1, [&](int64_t pos, const auto &koff, int64_t len) {
-      for (int64_t i = 0; i < len; ++i) {
-        const T *base = px + koff[0] + i * keptNest.innerStride(0);
-        Acc a = R::identity();
-        redNest.forEachRun(0, count, [&](int64_t, const auto &roff,
-                                         int64_t rlen) {
-          a = R::run(a, base + roff[0], rlen, redStride);
-        });
-        po[pos + i] = R::finish(a, count);
-      }
-    });
-  });
+  pool.parallelFor(
+      outCount,
+      std::max<int64_t>(1, kGrainMedium / std::max<int64_t>(count, 1)),
+      [&](int64_t e0, int64_t e1) {
+        keptNest.forEachRun(
+            e0, e1, [&](int64_t pos, const auto &koff, int64_t len) {
+              for (int64_t i = 0; i < len; ++i) {
+                const T *base = px + koff[0] + i * keptNest.innerStride(0);
+                Acc a = R::identity();
+                redNest.forEachRun(
+                    0, count, [&](int64_t, const auto &roff, int64_t rlen) {
+                      a = R::run(a, base + roff[0], rlen, redStride);
+                    });
+                po[pos + i] = R::finish(a, count);
+              }
+            });
+      });
 }
 
 template <typename T>
 void reduceKind(ReduceKind kind, const TensorView &x, const TensorView &out,
                 const ReduceLayout &l, ThreadPool &pool) {
   switch (kind) {
-  case ReduceKind::Sum: return reduceTyped<T, ReduceKind::Sum>(x, out, l, pool);
+  case ReduceKind::Sum:
+    return reduceTyped<T, ReduceKind::Sum>(x, out, l, pool);
   case ReduceKind::Mean:
     if constexpr (std::is_floating_point_v<T>)
       return reduceTyped<T, ReduceKind::Mean>(x, out, l, pool);
     else
-      fail("reduce", std::string("mean is not defined for ") +
-                         dtypeName(x.dtype));
-  case ReduceKind::Max: return reduceTyped<T, ReduceKind::Max>(x, out, l, pool);
-  case ReduceKind::Min: return reduceTyped<T, ReduceKind::Min>(x, out, l, pool);
-  case ReduceKind::Prod: return reduceTyped<T, ReduceKind::Prod>(x, out, l, pool);
+      fail("reduce",
+           std::string("mean is not defined for ") + dtypeName(x.dtype));
+  case ReduceKind::Max:
+    return reduceTyped<T, ReduceKind::Max>(x, out, l, pool);
+  case ReduceKind::Min:
+    return reduceTyped<T, ReduceKind::Min>(x, out, l, pool);
+  case ReduceKind::Prod:
+    return reduceTyped<T, ReduceKind::Prod>(x, out, l, pool);
   }
   fail("reduce", "unknown reduction");
 }
@@ -261,10 +270,14 @@ void reduce(ReduceKind kind, const TensorView &x, const TensorView &out,
     return;
   ReduceLayout layout = analyze(x.shape, isReduced);
   switch (x.dtype) {
-  case DType::F32: return reduceKind<float>(kind, x, out, layout, pool);
-  case DType::I64: return reduceKind<int64_t>(kind, x, out, layout, pool);
-  case DType::I32: return reduceKind<int32_t>(kind, x, out, layout, pool);
-  default: unsupportedType("reduce", x.dtype);
+  case DType::F32:
+    return reduceKind<float>(kind, x, out, layout, pool);
+  case DType::I64:
+    return reduceKind<int64_t>(kind, x, out, layout, pool);
+  case DType::I32:
+    return reduceKind<int32_t>(kind, x, out, layout, pool);
+  default:
+    unsupportedType("reduce", x.dtype);
   }
 }
 

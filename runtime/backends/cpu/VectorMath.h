@@ -1,9 +1,9 @@
-//===- VectorMath.h - Vectorizable float transcendentals --------*- C++ -*-===//
+//===- VectorMath.h - Vector transcendentals and row reductions -*- C++ -*-===//
 //
-// exp, tanh and sigmoid written as branch-free scalar code so that loops
-// calling them auto-vectorize (libm calls do not without -ffast-math), and
-// vectorized row reductions. Accuracy is a few ulp, well inside the 1e-6
-// relative the kernels promise. Internal to the CPU backend.
+// exp, sigmoid, tanh and tanh-GELU on 8-lane vectors (libm calls do not
+// vectorize without -ffast-math), and vectorized row max and sums. Accuracy
+// is a few ulp, well inside the 1e-6 relative the kernels promise. Internal
+// to the CPU backend.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_RUNTIME_BACKENDS_CPU_VECTORMATH_H
@@ -14,6 +14,7 @@
 
 namespace accel::rt::cpu::detail {
 
+/// Bit casts (C++17 has no std::bit_cast).
 inline float bitsToFloat(uint32_t u) {
   float f;
   std::memcpy(&f, &u, sizeof f);

@@ -48,11 +48,13 @@ void checkAttention(const AttentionCase &c, std::mt19937_64 &rng,
   auto expected = refAttention(q, k, v, fullMask, c.mask == MaskKind::Bool,
                                c.causal, float(scale));
   std::string what = "b" + std::to_string(c.b) + " h" + std::to_string(c.h) +
-                     " sq" + std::to_string(c.sq) + " sk" + std::to_string(c.sk) +
-                     (c.causal ? " causal" : "") + " mask " +
-                     std::to_string(int(c.mask)) + " " + shapeToString(c.maskShape);
+                     " sq" + std::to_string(c.sq) + " sk" +
+                     std::to_string(c.sk) + (c.causal ? " causal" : "") +
+                     " mask " + std::to_string(int(c.mask)) + " " +
+                     shapeToString(c.maskShape);
   forEachPool([&](ThreadPool &pool) {
-    HostTensor out = randomF32({c.b, c.h, c.sq, c.dv}, rng); // garbage to overwrite
+    HostTensor out =
+        randomF32({c.b, c.h, c.sq, c.dv}, rng); // garbage to overwrite
     backend::attention(q.view(), k.view(), v.view(),
                        c.mask == MaskKind::None ? noTensor() : mask.view(),
                        out.view(), c.causal, float(scale), pool);
@@ -65,10 +67,10 @@ TEST(Attention, CausalAndUnmasked) {
   std::vector<AttentionCase> cases = {
       {2, 3, 5, 5, 8, 8, false, MaskKind::None, {}},
       {2, 3, 5, 5, 8, 8, true, MaskKind::None, {}},
-      {1, 2, 3, 7, 16, 16, true, MaskKind::None, {}},  // Sq < Sk
-      {2, 2, 1, 9, 8, 8, true, MaskKind::None, {}},    // one new token
-      {1, 1, 6, 4, 8, 8, true, MaskKind::None, {}},    // Sq > Sk: first rows empty
-      {1, 2, 4, 6, 8, 12, false, MaskKind::None, {}},  // Dv != D
+      {1, 2, 3, 7, 16, 16, true, MaskKind::None, {}}, // Sq < Sk
+      {2, 2, 1, 9, 8, 8, true, MaskKind::None, {}},   // one new token
+      {1, 1, 6, 4, 8, 8, true, MaskKind::None, {}}, // Sq > Sk: first rows empty
+      {1, 2, 4, 6, 8, 12, false, MaskKind::None, {}},     // Dv != D
       {1, 1, 100, 100, 16, 16, true, MaskKind::None, {}}, // row blocks
       {1, 1, 100, 130, 16, 8, false, MaskKind::None, {}},
       {2, 12, 64, 64, 64, 64, true, MaskKind::None, {}},
@@ -80,10 +82,10 @@ TEST(Attention, CausalAndUnmasked) {
 TEST(Attention, BoolAndAdditiveMasks) {
   std::mt19937_64 rng(62);
   std::vector<AttentionCase> cases = {
-      {2, 3, 5, 7, 8, 8, false, MaskKind::Bool, {2, 1, 1, 7}},  // padding
+      {2, 3, 5, 7, 8, 8, false, MaskKind::Bool, {2, 1, 1, 7}}, // padding
       {2, 3, 5, 7, 8, 8, false, MaskKind::Bool, {5, 7}},
       {2, 3, 5, 7, 8, 8, true, MaskKind::Bool, {2, 3, 5, 7}},
-      {2, 3, 5, 7, 8, 8, false, MaskKind::Bool, {2, 1, 5, 1}},  // row mask
+      {2, 3, 5, 7, 8, 8, false, MaskKind::Bool, {2, 1, 5, 1}}, // row mask
       {2, 3, 5, 7, 8, 8, false, MaskKind::Additive, {2, 3, 5, 7}},
       {2, 3, 5, 7, 8, 8, true, MaskKind::Additive, {1, 7}},
       {1, 1, 80, 80, 16, 16, true, MaskKind::Additive, {80, 80}},
@@ -91,7 +93,8 @@ TEST(Attention, BoolAndAdditiveMasks) {
   for (const AttentionCase &c : cases)
     checkAttention(c, rng);
   // Keep probability 0.2 over 3 keys leaves whole rows masked; they give 0.
-  checkAttention({2, 2, 16, 3, 4, 4, false, MaskKind::Bool, {2, 2, 16, 3}}, rng, 0.2);
+  checkAttention({2, 2, 16, 3, 4, 4, false, MaskKind::Bool, {2, 2, 16, 3}}, rng,
+                 0.2);
 }
 
 TEST(Attention, RejectsBadArguments) {

@@ -52,16 +52,26 @@ void refConvert(const HostTensor &src, int64_t i, DType dst, uint8_t *out) {
   bool fromFloat = isFloatType(src.dtype);
   auto put = [&](auto x) { std::memcpy(out, &x, sizeof x); };
   switch (dst) {
-  case DType::F32: return put(static_cast<float>(v));
-  case DType::F64: return put(static_cast<double>(v));
-  case DType::F16: return put(encodeSmallFloatReference(v, 5));
-  case DType::BF16: return put(encodeSmallFloatReference(v, 8));
-  case DType::I64: return put(refToInt<int64_t>(v, fromFloat));
-  case DType::I32: return put(refToInt<int32_t>(v, fromFloat));
-  case DType::I16: return put(refToInt<int16_t>(v, fromFloat));
-  case DType::I8: return put(refToInt<int8_t>(v, fromFloat));
-  case DType::U8: return put(refToInt<uint8_t>(v, fromFloat));
-  case DType::Bool: return put(static_cast<uint8_t>(v != 0 || std::isnan(v)));
+  case DType::F32:
+    return put(static_cast<float>(v));
+  case DType::F64:
+    return put(static_cast<double>(v));
+  case DType::F16:
+    return put(encodeSmallFloatReference(v, 5));
+  case DType::BF16:
+    return put(encodeSmallFloatReference(v, 8));
+  case DType::I64:
+    return put(refToInt<int64_t>(v, fromFloat));
+  case DType::I32:
+    return put(refToInt<int32_t>(v, fromFloat));
+  case DType::I16:
+    return put(refToInt<int16_t>(v, fromFloat));
+  case DType::I8:
+    return put(refToInt<int8_t>(v, fromFloat));
+  case DType::U8:
+    return put(refToInt<uint8_t>(v, fromFloat));
+  case DType::Bool:
+    return put(static_cast<uint8_t>(v != 0 || std::isnan(v)));
   }
 }
 
@@ -79,8 +89,7 @@ std::vector<long double> floatSources() {
       1.00390625, 1.01171875,
       // f16 subnormal tie: 2^-25 (halfway to the smallest subnormal) and
       // 3 * 2^-25.
-      2.98023223876953125e-8, 8.94069671630859375e-8,
-      NAN, INFINITY, -INFINITY};
+      2.98023223876953125e-8, 8.94069671630859375e-8, NAN, INFINITY, -INFINITY};
   std::mt19937_64 rng(11);
   std::normal_distribution<double> n(0, 1);
   std::uniform_int_distribution<int> e(-30, 30);
@@ -90,10 +99,27 @@ std::vector<long double> floatSources() {
 }
 
 std::vector<int64_t> intSources() {
-  std::vector<int64_t> v = {0, 1, -1, 2, 127, 128, -128, -129, 255, 256,
-                            32767, 32768, -32768, -32769, 65504, 65520,
-                            (1 << 24) + 1, 2147483647, -2147483648LL,
-                            2147483648LL, (1LL << 53) + 1,
+  std::vector<int64_t> v = {0,
+                            1,
+                            -1,
+                            2,
+                            127,
+                            128,
+                            -128,
+                            -129,
+                            255,
+                            256,
+                            32767,
+                            32768,
+                            -32768,
+                            -32769,
+                            65504,
+                            65520,
+                            (1 << 24) + 1,
+                            2147483647,
+                            -2147483648LL,
+                            2147483648LL,
+                            (1LL << 53) + 1,
                             (1LL << 62) + (1LL << 10) + 1,
                             std::numeric_limits<int64_t>::max(),
                             std::numeric_limits<int64_t>::min()};
@@ -112,9 +138,9 @@ HostTensor sourceTensor(DType t) {
     values = makeTensor<uint8_t>(DType::Bool, {4}, {0, 1, 1, 0});
   } else if (isFloatType(t)) {
     auto v = floatSources();
-    HostTensor f64 = makeTensor<double>(
-        DType::F64, {int64_t(v.size())},
-        std::vector<double>(v.begin(), v.end()));
+    HostTensor f64 =
+        makeTensor<double>(DType::F64, {int64_t(v.size())},
+                           std::vector<double>(v.begin(), v.end()));
     values = HostTensor(t, f64.shape);
     for (int64_t i = 0; i < f64.numel(); ++i)
       refConvert(f64, i, t, values.storage.data() + i * dtypeSize(t));
@@ -177,13 +203,14 @@ TEST(Cast, SixteenBitFloatsRoundTripExhaustively) {
       backend::cast(all.view(), w.view(), pool);
       backend::cast(w.view(), back.view(), pool);
       for (int i = 0; i < 65536; ++i) {
-        double v = decodeSmallFloat(static_cast<uint16_t>(i), t == DType::F16 ? 5 : 8);
+        double v =
+            decodeSmallFloat(static_cast<uint16_t>(i), t == DType::F16 ? 5 : 8);
         ASSERT_TRUE(std::isnan(v) ? std::isnan(elementAsDouble(w, i))
                                   : elementAsDouble(w, i) == v)
             << dtypeName(t) << " pattern " << i;
         if (!std::isnan(v))
-          ASSERT_EQ(back.data<uint16_t>()[i], i) << dtypeName(t) << " via "
-                                                 << dtypeName(wide);
+          ASSERT_EQ(back.data<uint16_t>()[i], i)
+              << dtypeName(t) << " via " << dtypeName(wide);
         else
           ASSERT_TRUE(std::isnan(elementAsDouble(back, i)));
       }
@@ -200,9 +227,9 @@ TEST(Cast, RandomBitPatternsRoundToNearestEven) {
     std::memcpy(&f32.data<float>()[i], &u, 4);
     // Doubles near the 16-bit formats' ranges, with mantissa bits set far
     // below the f32 precision (where double rounding would show).
-    f64.data<double>()[i] =
-        std::ldexp(1.0 + double(rng() >> 12) * 0x1p-52, int(rng() % 300) - 150) *
-        ((rng() & 1) ? -1 : 1);
+    f64.data<double>()[i] = std::ldexp(1.0 + double(rng() >> 12) * 0x1p-52,
+                                       int(rng() % 300) - 150) *
+                            ((rng() & 1) ? -1 : 1);
   }
   ThreadPool pool(2);
   for (const HostTensor *src : {&f32, &f64}) {
@@ -211,7 +238,8 @@ TEST(Cast, RandomBitPatternsRoundToNearestEven) {
       backend::cast(src->view(), out.view(), pool);
       for (int64_t i = 0; i < n; ++i) {
         long double v = exactValue(*src, i);
-        uint16_t expected = encodeSmallFloatReference(v, t == DType::F16 ? 5 : 8);
+        uint16_t expected =
+            encodeSmallFloatReference(v, t == DType::F16 ? 5 : 8);
         if (std::isnan(v))
           ASSERT_TRUE(std::isnan(elementAsDouble(out, i)));
         else
@@ -234,7 +262,8 @@ TEST(Cast, RoundTripsThroughWiderTypes) {
   };
   for (Trip trip : {Trip{&i32, DType::I64}, Trip{&i32, DType::F64},
                     Trip{&f32, DType::F64}}) {
-    HostTensor mid(trip.via, trip.src->shape), back(trip.src->dtype, trip.src->shape);
+    HostTensor mid(trip.via, trip.src->shape),
+        back(trip.src->dtype, trip.src->shape);
     backend::cast(trip.src->view(), mid.view(), pool);
     backend::cast(mid.view(), back.view(), pool);
     EXPECT_EQ(back.storage, trip.src->storage)

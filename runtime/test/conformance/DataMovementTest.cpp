@@ -56,12 +56,13 @@ TEST(Transpose, PermutationsAndElementSizes) {
       Shape outShape;
       for (int64_t p : c.perm)
         outShape.push_back(c.shape[p]);
-      HostTensor expected = refMove(x, outShape, [&](const std::vector<int64_t> &o) {
-        std::vector<int64_t> in(c.shape.size());
-        for (size_t k = 0; k < c.perm.size(); ++k)
-          in[c.perm[k]] = o[k];
-        return ravel(in, c.shape);
-      });
+      HostTensor expected =
+          refMove(x, outShape, [&](const std::vector<int64_t> &o) {
+            std::vector<int64_t> in(c.shape.size());
+            for (size_t k = 0; k < c.perm.size(); ++k)
+              in[c.perm[k]] = o[k];
+            return ravel(in, c.shape);
+          });
       forEachPool([&](ThreadPool &pool) {
         HostTensor out(t, outShape);
         backend::transpose(x.view(), out.view(), c.perm, pool);
@@ -72,8 +73,10 @@ TEST(Transpose, PermutationsAndElementSizes) {
   }
   ThreadPool pool(1);
   HostTensor x(DType::F32, {2, 3}), out(DType::F32, {3, 2});
-  EXPECT_THROW(backend::transpose(x.view(), out.view(), {0, 0}, pool), KernelError);
-  EXPECT_THROW(backend::transpose(x.view(), out.view(), {0, 1}, pool), KernelError);
+  EXPECT_THROW(backend::transpose(x.view(), out.view(), {0, 0}, pool),
+               KernelError);
+  EXPECT_THROW(backend::transpose(x.view(), out.view(), {0, 1}, pool),
+               KernelError);
 }
 
 TEST(Slice, StartsAndSignedSteps) {
@@ -96,12 +99,13 @@ TEST(Slice, StartsAndSignedSteps) {
   for (DType t : kElementTypes) {
     for (const Case &c : cases) {
       HostTensor x = randomBytes(t, c.in, rng);
-      HostTensor expected = refMove(x, c.out, [&](const std::vector<int64_t> &o) {
-        std::vector<int64_t> in(o.size());
-        for (size_t k = 0; k < o.size(); ++k)
-          in[k] = c.starts[k] + o[k] * c.steps[k];
-        return ravel(in, c.in);
-      });
+      HostTensor expected =
+          refMove(x, c.out, [&](const std::vector<int64_t> &o) {
+            std::vector<int64_t> in(o.size());
+            for (size_t k = 0; k < o.size(); ++k)
+              in[k] = c.starts[k] + o[k] * c.steps[k];
+            return ravel(in, c.in);
+          });
       forEachPool([&](ThreadPool &pool) {
         HostTensor out(t, c.out);
         backend::slice(x.view(), out.view(), c.starts, c.steps, pool);
@@ -113,8 +117,10 @@ TEST(Slice, StartsAndSignedSteps) {
   }
   ThreadPool pool(1);
   HostTensor x(DType::F32, {10}), out(DType::F32, {4});
-  EXPECT_THROW(backend::slice(x.view(), out.view(), {8}, {1}, pool), KernelError);
-  EXPECT_THROW(backend::slice(x.view(), out.view(), {2}, {-1}, pool), KernelError);
+  EXPECT_THROW(backend::slice(x.view(), out.view(), {8}, {1}, pool),
+               KernelError);
+  EXPECT_THROW(backend::slice(x.view(), out.view(), {2}, {-1}, pool),
+               KernelError);
 }
 
 TEST(Concat, AxesAndInputCounts) {
@@ -152,36 +158,42 @@ TEST(Concat, AxesAndInputCounts) {
         while (idx[c.axis] >= c.inputs[k][c.axis])
           idx[c.axis] -= c.inputs[k++][c.axis];
         std::memcpy(expected.storage.data() + i * elem,
-                    inputs[k].storage.data() + ravel(idx, c.inputs[k]) * elem, elem);
+                    inputs[k].storage.data() + ravel(idx, c.inputs[k]) * elem,
+                    elem);
       }
       forEachPool([&](ThreadPool &pool) {
         HostTensor out(t, outShape);
         backend::concat(views, out.view(), c.axis, pool);
         ASSERT_EQ(out.storage, expected.storage)
-            << dtypeName(t) << " axis " << c.axis << " -> " << shapeToString(outShape);
+            << dtypeName(t) << " axis " << c.axis << " -> "
+            << shapeToString(outShape);
       });
     }
   }
   ThreadPool pool(1);
-  HostTensor a(DType::F32, {2, 3}), b(DType::F32, {3, 3}), out(DType::F32, {2, 6});
-  EXPECT_THROW(backend::concat({a.view(), b.view()}, out.view(), 1, pool), KernelError);
+  HostTensor a(DType::F32, {2, 3}), b(DType::F32, {3, 3}),
+      out(DType::F32, {2, 6});
+  EXPECT_THROW(backend::concat({a.view(), b.view()}, out.view(), 1, pool),
+               KernelError);
   HostTensor c(DType::I32, {2, 3});
-  EXPECT_THROW(backend::concat({a.view(), c.view()}, out.view(), 1, pool), KernelError);
+  EXPECT_THROW(backend::concat({a.view(), c.view()}, out.view(), 1, pool),
+               KernelError);
 }
 
 TEST(BroadcastTo, RanksAndElementSizes) {
   std::mt19937_64 rng(44);
   std::vector<std::pair<Shape, Shape>> cases = {
-      {{}, {5}},        {{3, 1}, {2, 3, 4}}, {{4}, {3, 4}},
-      {{2, 3}, {2, 3}}, {{1, 1}, {1, 1}},    {{1, 4, 1}, {3, 4, 5000}},
+      {{}, {5}},           {{3, 1}, {2, 3, 4}}, {{4}, {3, 4}},
+      {{2, 3}, {2, 3}},    {{1, 1}, {1, 1}},    {{1, 4, 1}, {3, 4, 5000}},
       {{7, 1}, {7, 9000}},
   };
   for (DType t : kElementTypes) {
     for (const auto &[in, outShape] : cases) {
       HostTensor x = randomBytes(t, in, rng);
-      HostTensor expected = refMove(x, outShape, [&](const std::vector<int64_t> &o) {
-        return broadcastSource(o, in);
-      });
+      HostTensor expected =
+          refMove(x, outShape, [&](const std::vector<int64_t> &o) {
+            return broadcastSource(o, in);
+          });
       forEachPool([&](ThreadPool &pool) {
         HostTensor out(t, outShape);
         backend::broadcastTo(x.view(), out.view(), pool);
@@ -223,7 +235,7 @@ TEST(Gather, AxesIndexTypesAndNegativeIndices) {
     int64_t axis;
   };
   std::vector<Case> cases = {
-      {{5, 4}, {3}, 0},          {{5, 4}, {2, 3}, 1},  {{5, 4}, {}, 0},
+      {{5, 4}, {3}, 0},          {{5, 4}, {2, 3}, 1},    {{5, 4}, {}, 0},
       {{3, 6, 2}, {4}, 1},       {{3, 6, 2}, {2, 2}, 2}, {{7}, {10}, 0},
       {{1000, 64}, {4, 300}, 0}, // embedding-style, split over the pool
   };
@@ -236,16 +248,19 @@ TEST(Gather, AxesIndexTypesAndNegativeIndices) {
         auto idxValues = toDoubles(idx);
         Shape outShape(c.data.begin(), c.data.begin() + c.axis);
         outShape.insert(outShape.end(), c.indices.begin(), c.indices.end());
-        outShape.insert(outShape.end(), c.data.begin() + c.axis + 1, c.data.end());
+        outShape.insert(outShape.end(), c.data.begin() + c.axis + 1,
+                        c.data.end());
         size_t ir = c.indices.size();
-        HostTensor expected = refMove(data, outShape, [&](const std::vector<int64_t> &o) {
-          std::vector<int64_t> in(o.begin(), o.begin() + c.axis);
-          std::vector<int64_t> ii(o.begin() + c.axis, o.begin() + c.axis + ir);
-          int64_t v = static_cast<int64_t>(idxValues[ravel(ii, c.indices)]);
-          in.push_back(v < 0 ? v + len : v);
-          in.insert(in.end(), o.begin() + c.axis + ir, o.end());
-          return ravel(in, c.data);
-        });
+        HostTensor expected =
+            refMove(data, outShape, [&](const std::vector<int64_t> &o) {
+              std::vector<int64_t> in(o.begin(), o.begin() + c.axis);
+              std::vector<int64_t> ii(o.begin() + c.axis,
+                                      o.begin() + c.axis + ir);
+              int64_t v = static_cast<int64_t>(idxValues[ravel(ii, c.indices)]);
+              in.push_back(v < 0 ? v + len : v);
+              in.insert(in.end(), o.begin() + c.axis + ir, o.end());
+              return ravel(in, c.data);
+            });
         forEachPool([&](ThreadPool &pool) {
           HostTensor out(t, outShape);
           backend::gather(data.view(), idx.view(), out.view(), c.axis, pool);

@@ -35,7 +35,8 @@ TEST(Dropout, UniformStreamStatistics) {
   // Streams of neighbouring seeds differ.
   int same = 0;
   for (int i = 0; i < 1000; ++i)
-    same += backend::uniformFromCounter(7, i) == backend::uniformFromCounter(8, i);
+    same +=
+        backend::uniformFromCounter(7, i) == backend::uniformFromCounter(8, i);
   EXPECT_LT(same, 5);
 }
 
@@ -79,10 +80,13 @@ TEST(Dropout, EdgeProbabilities) {
   EXPECT_EQ(out.storage, x.storage);
   backend::dropout(x.view(), out.view(), 1.0f, 5, pool);
   EXPECT_EQ(out.values<float>(), std::vector<float>(1000, 0.0f));
-  EXPECT_THROW(backend::dropout(x.view(), out.view(), 1.5f, 5, pool), KernelError);
-  EXPECT_THROW(backend::dropout(x.view(), out.view(), -0.1f, 5, pool), KernelError);
+  EXPECT_THROW(backend::dropout(x.view(), out.view(), 1.5f, 5, pool),
+               KernelError);
+  EXPECT_THROW(backend::dropout(x.view(), out.view(), -0.1f, 5, pool),
+               KernelError);
   HostTensor i(DType::I32, {3});
-  EXPECT_THROW(backend::dropout(i.view(), i.view(), 0.5f, 5, pool), KernelError);
+  EXPECT_THROW(backend::dropout(i.view(), i.view(), 0.5f, 5, pool),
+               KernelError);
 }
 
 } // namespace

@@ -21,23 +21,38 @@ namespace {
 /// Operand shape pairs covering every broadcast pattern the kernels
 /// special-case, plus ones big enough to run in parallel.
 const std::vector<std::pair<Shape, Shape>> kBinaryShapes = {
-    {{2, 3, 4}, {2, 3, 4}}, {{}, {}},           {{}, {5}},
-    {{7}, {}},              {{4, 5}, {5}},      {{4, 5}, {4, 1}},
-    {{3, 1, 5}, {1, 4, 1}}, {{2, 1, 3, 1}, {5, 1, 6}},
-    {{1}, {6, 1}},          {{300, 257}, {257}}, {{70001}, {70001}},
+    {{2, 3, 4}, {2, 3, 4}},
+    {{}, {}},
+    {{}, {5}},
+    {{7}, {}},
+    {{4, 5}, {5}},
+    {{4, 5}, {4, 1}},
+    {{3, 1, 5}, {1, 4, 1}},
+    {{2, 1, 3, 1}, {5, 1, 6}},
+    {{1}, {6, 1}},
+    {{300, 257}, {257}},
+    {{70001}, {70001}},
     {{2, 40000}, {2, 1}},
 };
 
 double refBinaryF32(BinaryKind kind, double a, double b) {
   switch (kind) {
-  case BinaryKind::Add: return a + b;
-  case BinaryKind::Sub: return a - b;
-  case BinaryKind::Mul: return a * b;
-  case BinaryKind::Div: return a / b;
-  case BinaryKind::Pow: return std::pow(a, b);
-  case BinaryKind::Max: return std::max(a, b);
-  case BinaryKind::Min: return std::min(a, b);
-  case BinaryKind::Mod: return std::fmod(a, b);
+  case BinaryKind::Add:
+    return a + b;
+  case BinaryKind::Sub:
+    return a - b;
+  case BinaryKind::Mul:
+    return a * b;
+  case BinaryKind::Div:
+    return a / b;
+  case BinaryKind::Pow:
+    return std::pow(a, b);
+  case BinaryKind::Max:
+    return std::max(a, b);
+  case BinaryKind::Min:
+    return std::min(a, b);
+  case BinaryKind::Mod:
+    return std::fmod(a, b);
   }
   return NAN;
 }
@@ -45,14 +60,22 @@ double refBinaryF32(BinaryKind kind, double a, double b) {
 /// Integer reference: truncating division, modulo with the divisor's sign.
 int64_t refBinaryInt(BinaryKind kind, int64_t a, int64_t b) {
   switch (kind) {
-  case BinaryKind::Add: return a + b;
-  case BinaryKind::Sub: return a - b;
-  case BinaryKind::Mul: return a * b;
-  case BinaryKind::Div: return a / b;
-  case BinaryKind::Max: return std::max(a, b);
-  case BinaryKind::Min: return std::min(a, b);
-  case BinaryKind::Mod: return ((a % b) + b) % b;
-  case BinaryKind::Pow: break;
+  case BinaryKind::Add:
+    return a + b;
+  case BinaryKind::Sub:
+    return a - b;
+  case BinaryKind::Mul:
+    return a * b;
+  case BinaryKind::Div:
+    return a / b;
+  case BinaryKind::Max:
+    return std::max(a, b);
+  case BinaryKind::Min:
+    return std::min(a, b);
+  case BinaryKind::Mod:
+    return ((a % b) + b) % b;
+  case BinaryKind::Pow:
+    break;
   }
   ADD_FAILURE() << "no integer reference";
   return 0;
@@ -63,7 +86,8 @@ int64_t refBinaryInt(BinaryKind kind, int64_t a, int64_t b) {
 HostTensor binaryOperand(BinaryKind kind, bool isRhs, const Shape &s,
                          std::mt19937_64 &rng) {
   if (kind == BinaryKind::Pow)
-    return isRhs ? randomF32(s, rng, -2.0f, 2.0f) : randomF32(s, rng, 0.5f, 2.0f);
+    return isRhs ? randomF32(s, rng, -2.0f, 2.0f)
+                 : randomF32(s, rng, 0.5f, 2.0f);
   HostTensor t = randomF32(s, rng, -3.0f, 3.0f);
   if (isRhs && (kind == BinaryKind::Div || kind == BinaryKind::Mod))
     for (int64_t i = 0; i < t.numel(); ++i) {
@@ -109,8 +133,8 @@ TEST(Binary, PowWithSmallIntegralScalarExponents) {
       expected.push_back(std::pow(v, double(e)));
     forEachPool([&](ThreadPool &pool) {
       HostTensor out(DType::F32, {1000});
-      backend::binary(BinaryKind::Pow, base.view(), exponent.view(),
-                      out.view(), pool);
+      backend::binary(BinaryKind::Pow, base.view(), exponent.view(), out.view(),
+                      pool);
       expectClose(out, expected, 1e-5, 1e-6, "exponent " + std::to_string(e));
     });
   }
@@ -178,8 +202,8 @@ TEST(Binary, IntegerOverflowWraps) {
   const int64_t kMin = std::numeric_limits<int64_t>::min();
   HostTensor a = makeTensor<int64_t>(DType::I64, {2}, {kMin, kMin});
   HostTensor b = makeTensor<int64_t>(DType::I64, {2}, {-1, -1});
-  HostTensor i32Max = makeTensor<int32_t>(DType::I32, {1},
-                                          {std::numeric_limits<int32_t>::max()});
+  HostTensor i32Max = makeTensor<int32_t>(
+      DType::I32, {1}, {std::numeric_limits<int32_t>::max()});
   HostTensor one = makeTensor<int32_t>(DType::I32, {}, {1});
   forEachPool([&](ThreadPool &pool) {
     HostTensor q(DType::I64, {2}), r(DType::I64, {2}), s(DType::I32, {1});
@@ -197,12 +221,12 @@ TEST(Binary, ErrorsAreKernelErrors) {
   HostTensor a = makeTensor<int32_t>(DType::I32, {3}, {1, 2, 3});
   HostTensor zero = makeTensor<int32_t>(DType::I32, {3}, {1, 0, 1});
   HostTensor out(DType::I32, {3});
-  EXPECT_THROW(backend::binary(BinaryKind::Div, a.view(), zero.view(),
-                               out.view(), pool),
-               KernelError);
-  EXPECT_THROW(backend::binary(BinaryKind::Mod, a.view(), zero.view(),
-                               out.view(), pool),
-               KernelError);
+  EXPECT_THROW(
+      backend::binary(BinaryKind::Div, a.view(), zero.view(), out.view(), pool),
+      KernelError);
+  EXPECT_THROW(
+      backend::binary(BinaryKind::Mod, a.view(), zero.view(), out.view(), pool),
+      KernelError);
   EXPECT_THROW(
       backend::binary(BinaryKind::Pow, a.view(), a.view(), out.view(), pool),
       KernelError);
@@ -248,7 +272,8 @@ std::vector<UnaryCase> unaryCases() {
       {UnaryKind::Relu, -5, 5, [](double x) { return x > 0 ? x : 0.0; }},
       {UnaryKind::Sigmoid, -20, 20,
        [](double x) { return 1 / (1 + std::exp(-x)); }},
-      {UnaryKind::Silu, -20, 20, [](double x) { return x / (1 + std::exp(-x)); }},
+      {UnaryKind::Silu, -20, 20,
+       [](double x) { return x / (1 + std::exp(-x)); }},
       {UnaryKind::GeluErf, -8, 8,
        [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }},
       {UnaryKind::GeluTanh, -8, 8,
@@ -315,13 +340,15 @@ TEST(Unary, TranscendentalsAcrossTheRange) {
   std::vector<Case> cases = {
       {UnaryKind::Exp, true, [](double v) { return std::exp(v); }},
       {UnaryKind::Tanh, true, [](double v) { return std::tanh(v); }},
-      {UnaryKind::Sigmoid, true, [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {UnaryKind::Sigmoid, true,
+       [](double v) { return 1 / (1 + std::exp(-v)); }},
       {UnaryKind::Silu, false, [](double v) { return v / (1 + std::exp(-v)); }},
       // 0.5 (1 + tanh(u)) written as 1 / (1 + e^-2u): in the negative tail
       // 1 + tanh(u) cancels to 0 even in double.
       {UnaryKind::GeluTanh, false,
        [=](double v) {
-         return v / (1 + std::exp(-2 * kSqrt2OverPi * (v + 0.044715 * v * v * v)));
+         return v /
+                (1 + std::exp(-2 * kSqrt2OverPi * (v + 0.044715 * v * v * v)));
        }},
       {UnaryKind::GeluErf, false,
        [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
@@ -390,18 +417,25 @@ TEST(Compare, AllKindsTypesAndBroadcasts) {
   std::mt19937_64 rng(6);
   auto ref = [](CompareKind k, double a, double b) -> uint8_t {
     switch (k) {
-    case CompareKind::Eq: return a == b;
-    case CompareKind::Ne: return a != b;
-    case CompareKind::Lt: return a < b;
-    case CompareKind::Le: return a <= b;
-    case CompareKind::Gt: return a > b;
-    case CompareKind::Ge: return a >= b;
+    case CompareKind::Eq:
+      return a == b;
+    case CompareKind::Ne:
+      return a != b;
+    case CompareKind::Lt:
+      return a < b;
+    case CompareKind::Le:
+      return a <= b;
+    case CompareKind::Gt:
+      return a > b;
+    case CompareKind::Ge:
+      return a >= b;
     }
     return 2;
   };
   for (DType t : {DType::F32, DType::I64, DType::I32}) {
-    for (CompareKind kind : {CompareKind::Eq, CompareKind::Ne, CompareKind::Lt,
-                             CompareKind::Le, CompareKind::Gt, CompareKind::Ge}) {
+    for (CompareKind kind :
+         {CompareKind::Eq, CompareKind::Ne, CompareKind::Lt, CompareKind::Le,
+          CompareKind::Gt, CompareKind::Ge}) {
       for (const auto &[as, bs] : kBinaryShapes) {
         // Few distinct values so equality happens often.
         auto operand = [&](const Shape &s) {
@@ -435,9 +469,14 @@ TEST(Where, ThreeWayBroadcastAnyElementSize) {
     Shape c, a, b;
   };
   std::vector<Case> cases = {
-      {{2, 3}, {2, 3}, {2, 3}}, {{}, {4}, {}},          {{4, 1, 6}, {1, 5, 6}, {}},
-      {{5, 1}, {1}, {1, 7}},    {{6}, {3, 1}, {3, 6}},   {{1, 1, 9}, {2, 4, 1}, {4, 9}},
-      {{128, 128}, {4, 1, 128, 128}, {}}, {{3}, {}, {}},
+      {{2, 3}, {2, 3}, {2, 3}},
+      {{}, {4}, {}},
+      {{4, 1, 6}, {1, 5, 6}, {}},
+      {{5, 1}, {1}, {1, 7}},
+      {{6}, {3, 1}, {3, 6}},
+      {{1, 1, 9}, {2, 4, 1}, {4, 9}},
+      {{128, 128}, {4, 1, 128, 128}, {}},
+      {{3}, {}, {}},
   };
   for (DType t : {DType::F32, DType::I64, DType::Bool, DType::F16, DType::I8}) {
     for (const Case &c : cases) {

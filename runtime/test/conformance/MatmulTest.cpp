@@ -1,7 +1,8 @@
-//===- MatmulTest.cpp - Conformance of the batched matrix product ---------===//
+//===- MatmulTest.cpp - Conformance of matmul and linear ------------------===//
 //
 // Plain, transposed, batched, batch-broadcast and collapsed products, small
-// and large enough to be split over the pool, against a double reference.
+// and large enough to be split over the pool, and the fully connected layer,
+// against a double reference.
 // Each element is checked relative to sum |a_ik b_kj|, the scale of its
 // rounding error, so cancellation does not need a loose tolerance.
 //
@@ -48,20 +49,28 @@ TEST(Matmul, ShapesTransposesAndBatches) {
       {{4, 3}, {4, 5}, true, false},
       {{3, 4}, {5, 4}, false, true},
       {{4, 3}, {5, 4}, true, true},
-      {{2, 3, 4}, {4, 5}, false, false},          // batch folded into M
-      {{2, 3, 4}, {1, 4, 5}, false, false},       // size-1 batch of b
-      {{2, 3, 4}, {5, 4}, false, true},           // folded, b transposed
-      {{2, 4, 3}, {4, 5}, true, false},           // not foldable: a^T
+      {{2, 3, 4}, {4, 5}, false, false},    // batch folded into M
+      {{2, 3, 4}, {1, 4, 5}, false, false}, // size-1 batch of b
+      {{2, 3, 4}, {5, 4}, false, true},     // folded, b transposed
+      {{2, 4, 3}, {4, 5}, true, false},     // not foldable: a^T
       {{2, 3, 4}, {2, 4, 5}, false, false},
       {{2, 1, 3, 4}, {1, 5, 4, 6}, false, false}, // both batches broadcast
       {{3, 4}, {2, 4, 5}, false, false},          // a broadcast
       {{2, 3, 5, 4}, {3, 6, 5}, true, true},
-      {{64, 300}, {300, 200}, false, false},      // split along N
-      {{300, 64}, {64, 40}, false, false},        // split along M
+      {{64, 300}, {300, 200}, false, false}, // split along N
+      {{300, 64}, {64, 40}, false, false},   // split along M
       {{300, 64}, {40, 64}, false, true},
       {{64, 300}, {64, 200}, true, false},
-      {{1, 768}, {768, 100}, false, false},
-      {{3, 40, 50}, {3, 50, 60}, false, false},   // odd batch: split products
+      {{1, 768}, {768, 100}, false, false}, // matrix-vector forms
+      {{1, 768}, {100, 768}, false, true},
+      {{768, 1}, {768, 100}, true, false},
+      {{100, 768}, {768, 1}, false, false},
+      {{768, 100}, {768, 1}, true, false},
+      {{100, 768}, {1, 768}, false, true},
+      {{1, 50}, {50, 1}, false, false},
+      {{4, 1, 64}, {4, 64, 300}, false, false},
+      {{2, 3, 1, 16}, {2, 3, 40, 16}, false, true},
+      {{3, 40, 50}, {3, 50, 60}, false, false}, // odd batch: split products
       {{12, 33, 17}, {12, 29, 17}, false, true},
   };
   for (const MatmulCase &c : cases)
@@ -83,20 +92,83 @@ TEST(Matmul, ThreadLimitAndEmptyReduction) {
     EXPECT_EQ(v, 0.0f);
 }
 
+TEST(Linear, WeightLayoutsBiasAndRanks) {
+  std::mt19937_64 rng(23);
+  struct Case {
+    Shape x;
+    int64_t n;
+    bool inOut, bias;
+  };
+  std::vector<Case> cases = {
+      {{3, 5}, 4, false, true},      {{3, 5}, 4, true, true},
+      {{3, 5}, 4, false, false},     {{5}, 4, false, true},
+      {{2, 3, 64}, 300, true, true}, {{128, 96}, 200, false, true},
+      {{1, 768}, 100, false, true}, // matrix-vector, accumulating on bias
+      {{1, 768}, 100, true, false},  {{50, 64}, 1, false, true},
+      {{50, 64}, 1, true, true},     {{4, 0}, 3, false, true},
+  };
+  for (const Case &c : cases) {
+    int64_t k = c.x.back();
+    HostTensor x = randomF32(c.x, rng);
+    HostTensor w = randomF32(c.inOut ? Shape{k, c.n} : Shape{c.n, k}, rng);
+    HostTensor bias = randomF32({c.n}, rng);
+    Shape outShape = c.x;
+    outShape.back() = c.n;
+    // The reference is a matmul of x as [M, K] with w (transposed unless
+    // inOut), plus the bias.
+    HostTensor x2 = x;
+    x2.shape = {numElements(Shape(c.x.begin(), c.x.end() - 1)), k};
+    Shape refShape;
+    std::vector<double> magnitude;
+    auto expected = refMatmul(x2, w, false, !c.inOut, refShape, magnitude);
+    auto bv = toDoubles(bias);
+    for (size_t i = 0; c.bias && i < expected.size(); ++i)
+      expected[i] += bv[i % c.n];
+    std::string what = shapeToString(c.x) + " n " + std::to_string(c.n) +
+                       (c.inOut ? " in-out" : "") + (c.bias ? " bias" : "");
+    forEachPool([&](ThreadPool &pool) {
+      HostTensor out = randomF32(outShape, rng); // garbage to overwrite
+      backend::linear(x.view(), w.view(), c.bias ? bias.view() : noTensor(),
+                      out.view(), c.inOut, pool);
+      auto got = toDoubles(out);
+      ASSERT_EQ(got.size(), expected.size()) << what;
+      int bad = 0;
+      for (size_t i = 0; i < got.size() && bad < 5; ++i)
+        if (!(std::fabs(got[i] - expected[i]) <=
+              1e-5 * (magnitude[i] + 1) + 1e-6)) {
+          ++bad;
+          ADD_FAILURE() << what << " element " << i << ": got " << got[i]
+                        << ", expected " << expected[i];
+        }
+    });
+  }
+  ThreadPool pool(1);
+  HostTensor x(DType::F32, {2, 3}), w(DType::I32, {4, 3}),
+      out(DType::F32, {2, 4});
+  EXPECT_THROW(
+      backend::linear(x.view(), w.view(), noTensor(), out.view(), false, pool),
+      KernelError);
+}
+
 TEST(Matmul, RejectsMismatchedShapesAndTypes) {
   ThreadPool pool(1);
-  HostTensor a(DType::F32, {3, 4}), b(DType::F32, {5, 6}), out(DType::F32, {3, 6});
-  EXPECT_THROW(backend::matmul(a.view(), b.view(), out.view(), false, false, pool),
-               KernelError);
+  HostTensor a(DType::F32, {3, 4}), b(DType::F32, {5, 6}),
+      out(DType::F32, {3, 6});
+  EXPECT_THROW(
+      backend::matmul(a.view(), b.view(), out.view(), false, false, pool),
+      KernelError);
   HostTensor v(DType::F32, {4});
-  EXPECT_THROW(backend::matmul(v.view(), b.view(), out.view(), false, false, pool),
-               KernelError);
+  EXPECT_THROW(
+      backend::matmul(v.view(), b.view(), out.view(), false, false, pool),
+      KernelError);
   HostTensor i(DType::I32, {4, 6}), o2(DType::F32, {3, 6});
-  EXPECT_THROW(backend::matmul(a.view(), i.view(), o2.view(), false, false, pool),
-               KernelError);
+  EXPECT_THROW(
+      backend::matmul(a.view(), i.view(), o2.view(), false, false, pool),
+      KernelError);
   HostTensor b3(DType::F32, {2, 4, 6}), o3(DType::F32, {3, 3, 6});
-  EXPECT_THROW(backend::matmul(a.view(), b3.view(), o3.view(), false, false, pool),
-               KernelError);
+  EXPECT_THROW(
+      backend::matmul(a.view(), b3.view(), o3.view(), false, false, pool),
+      KernelError);
 }
 
 } // namespace

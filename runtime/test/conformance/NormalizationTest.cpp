@@ -20,9 +20,9 @@ TEST(Softmax, AxesShapesAndLog) {
     float range;
   };
   std::vector<Case> cases = {
-      {{5}, 0, 10},        {{3, 7}, 1, 10},       {{4, 1000}, 1, 10},
-      {{2, 3, 17}, 2, 10}, {{2, 300, 5}, 1, 10},  {{10, 600}, 0, 10},
-      {{3, 1}, 1, 10},     {{1, 4}, 0, 10},       {{600, 130}, 1, 10},
+      {{5}, 0, 10},        {{3, 7}, 1, 10},      {{4, 1000}, 1, 10},
+      {{2, 3, 17}, 2, 10}, {{2, 300, 5}, 1, 10}, {{10, 600}, 0, 10},
+      {{3, 1}, 1, 10},     {{1, 4}, 0, 10},      {{600, 130}, 1, 10},
       {{4, 64}, 1, 1000}, // exp would overflow without the max shift
   };
   for (const Case &c : cases) {
@@ -41,12 +41,13 @@ TEST(Softmax, AxesShapesAndLog) {
 }
 
 TEST(Softmax, MaskedEntriesGetZeroWeight) {
-  HostTensor x = makeTensor<float>(DType::F32, {2, 3},
-                                   {1.0f, -INFINITY, 1.0f, -INFINITY, 0.0f, -INFINITY});
+  HostTensor x = makeTensor<float>(
+      DType::F32, {2, 3}, {1.0f, -INFINITY, 1.0f, -INFINITY, 0.0f, -INFINITY});
   ThreadPool pool(1);
   HostTensor out(DType::F32, {2, 3});
   backend::softmax(x.view(), out.view(), 1, false, pool);
-  EXPECT_EQ(out.values<float>(), (std::vector<float>{0.5f, 0.0f, 0.5f, 0.0f, 1.0f, 0.0f}));
+  EXPECT_EQ(out.values<float>(),
+            (std::vector<float>{0.5f, 0.0f, 0.5f, 0.0f, 1.0f, 0.0f}));
 }
 
 TEST(LayerNorm, AffineVariantsAndRanks) {
@@ -55,9 +56,12 @@ TEST(LayerNorm, AffineVariantsAndRanks) {
     Shape shape;
     int64_t normalizedRank;
   };
-  for (const Case &c : std::vector<Case>{{{4, 768}, 1}, {{2, 3, 4, 5}, 2},
-                                         {{7}, 1}, {{3, 5}, 2},
-                                         {{300, 100}, 1}, {{5, 33}, 1}}) {
+  for (const Case &c : std::vector<Case>{{{4, 768}, 1},
+                                         {{2, 3, 4, 5}, 2},
+                                         {{7}, 1},
+                                         {{3, 5}, 2},
+                                         {{300, 100}, 1},
+                                         {{5, 33}, 1}}) {
     Shape trailing(c.shape.end() - c.normalizedRank, c.shape.end());
     int64_t n = numElements(trailing);
     HostTensor x = randomF32(c.shape, rng, -2, 2);
@@ -65,17 +69,17 @@ TEST(LayerNorm, AffineVariantsAndRanks) {
     HostTensor bias = randomF32(trailing, rng, -1, 1);
     for (int variant = 0; variant < 4; ++variant) {
       bool hasScale = variant & 1, hasBias = variant & 2;
-      auto expected = refNorm(toDoubles(x), n,
-                              hasScale ? toDoubles(scale) : std::vector<double>{},
-                              hasBias ? toDoubles(bias) : std::vector<double>{},
-                              1e-5, false);
+      auto expected = refNorm(
+          toDoubles(x), n, hasScale ? toDoubles(scale) : std::vector<double>{},
+          hasBias ? toDoubles(bias) : std::vector<double>{}, 1e-5, false);
       forEachPool([&](ThreadPool &pool) {
         HostTensor out(DType::F32, c.shape);
         backend::layerNorm(x.view(), hasScale ? scale.view() : noTensor(),
                            hasBias ? bias.view() : noTensor(), out.view(),
                            c.normalizedRank, 1e-5f, pool);
         expectClose(out, expected, 1e-5, 1e-5,
-                    shapeToString(c.shape) + " variant " + std::to_string(variant));
+                    shapeToString(c.shape) + " variant " +
+                        std::to_string(variant));
       });
     }
   }
@@ -89,25 +93,26 @@ TEST(LayerNorm, LargeMeanSmallSpread) {
   auto expected = refNorm(toDoubles(x), 512, {}, {}, 1e-6, false);
   ThreadPool pool(2);
   HostTensor out(DType::F32, x.shape);
-  backend::layerNorm(x.view(), noTensor(), noTensor(), out.view(), 1, 1e-6f, pool);
+  backend::layerNorm(x.view(), noTensor(), noTensor(), out.view(), 1, 1e-6f,
+                     pool);
   expectClose(out, expected, 1e-5, 1e-5);
 }
 
 TEST(RmsNorm, WithAndWithoutScale) {
   std::mt19937_64 rng(34);
-  for (const auto &[shape, rank] :
-       std::vector<std::pair<Shape, int64_t>>{{{4, 768}, 1}, {{2, 3, 4}, 2}, {{500, 64}, 1}, {{9}, 1}}) {
+  for (const auto &[shape, rank] : std::vector<std::pair<Shape, int64_t>>{
+           {{4, 768}, 1}, {{2, 3, 4}, 2}, {{500, 64}, 1}, {{9}, 1}}) {
     Shape trailing(shape.end() - rank, shape.end());
     HostTensor x = randomF32(shape, rng, -3, 3);
     HostTensor scale = randomF32(trailing, rng, 0.5f, 1.5f);
     for (bool hasScale : {false, true}) {
-      auto expected = refNorm(toDoubles(x), numElements(trailing),
-                              hasScale ? toDoubles(scale) : std::vector<double>{},
-                              {}, 1e-6, true);
+      auto expected = refNorm(
+          toDoubles(x), numElements(trailing),
+          hasScale ? toDoubles(scale) : std::vector<double>{}, {}, 1e-6, true);
       forEachPool([&](ThreadPool &pool) {
         HostTensor out(DType::F32, shape);
-        backend::rmsNorm(x.view(), hasScale ? scale.view() : noTensor(), out.view(),
-                         rank, 1e-6f, pool);
+        backend::rmsNorm(x.view(), hasScale ? scale.view() : noTensor(),
+                         out.view(), rank, 1e-6f, pool);
         expectClose(out, expected, 1e-5, 1e-6, shapeToString(shape));
       });
     }
@@ -118,14 +123,17 @@ TEST(Normalization, RejectsBadArguments) {
   ThreadPool pool(1);
   HostTensor x(DType::F32, {2, 4}), out(DType::F32, {2, 4});
   HostTensor badScale(DType::F32, {3});
-  EXPECT_THROW(backend::layerNorm(x.view(), badScale.view(), noTensor(), out.view(),
-                                  1, 1e-5f, pool),
+  EXPECT_THROW(backend::layerNorm(x.view(), badScale.view(), noTensor(),
+                                  out.view(), 1, 1e-5f, pool),
                KernelError);
-  EXPECT_THROW(backend::rmsNorm(x.view(), noTensor(), out.view(), 3, 1e-5f, pool),
+  EXPECT_THROW(
+      backend::rmsNorm(x.view(), noTensor(), out.view(), 3, 1e-5f, pool),
+      KernelError);
+  EXPECT_THROW(backend::softmax(x.view(), out.view(), 2, false, pool),
                KernelError);
-  EXPECT_THROW(backend::softmax(x.view(), out.view(), 2, false, pool), KernelError);
   HostTensor i(DType::I32, {2, 4});
-  EXPECT_THROW(backend::softmax(i.view(), i.view(), 1, false, pool), KernelError);
+  EXPECT_THROW(backend::softmax(i.view(), i.view(), 1, false, pool),
+               KernelError);
 }
 
 } // namespace

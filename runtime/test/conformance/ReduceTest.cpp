@@ -26,18 +26,28 @@ Shape keptShape(const Shape &s, const std::vector<int64_t> &axes) {
 std::vector<double> refReduce(ReduceKind kind, const HostTensor &x,
                               const std::vector<int64_t> &axes) {
   Shape os = keptShape(x.shape, axes);
-  int64_t count = os.empty() || numElements(os) == 0
-                      ? 1
-                      : x.numel() / numElements(os);
+  int64_t count =
+      os.empty() || numElements(os) == 0 ? 1 : x.numel() / numElements(os);
   bool isInt = x.dtype != DType::F32;
   std::vector<double> acc(numElements(os));
   std::vector<uint64_t> iacc(acc.size());
   for (size_t i = 0; i < acc.size(); ++i) {
     switch (kind) {
-    case ReduceKind::Sum: case ReduceKind::Mean: acc[i] = 0; iacc[i] = 0; break;
-    case ReduceKind::Prod: acc[i] = 1; iacc[i] = 1; break;
-    case ReduceKind::Max: acc[i] = -INFINITY; break;
-    case ReduceKind::Min: acc[i] = INFINITY; break;
+    case ReduceKind::Sum:
+    case ReduceKind::Mean:
+      acc[i] = 0;
+      iacc[i] = 0;
+      break;
+    case ReduceKind::Prod:
+      acc[i] = 1;
+      iacc[i] = 1;
+      break;
+    case ReduceKind::Max:
+      acc[i] = -INFINITY;
+      break;
+    case ReduceKind::Min:
+      acc[i] = INFINITY;
+      break;
     }
   }
   for (int64_t i = 0; i < x.numel(); ++i) {
@@ -47,7 +57,8 @@ std::vector<double> refReduce(ReduceKind kind, const HostTensor &x,
     int64_t o = ravel(idx, os);
     double v = elementAsDouble(x, i);
     switch (kind) {
-    case ReduceKind::Sum: case ReduceKind::Mean:
+    case ReduceKind::Sum:
+    case ReduceKind::Mean:
       acc[o] += v;
       iacc[o] += static_cast<uint64_t>(static_cast<int64_t>(v));
       break;
@@ -55,8 +66,12 @@ std::vector<double> refReduce(ReduceKind kind, const HostTensor &x,
       acc[o] *= v;
       iacc[o] *= static_cast<uint64_t>(static_cast<int64_t>(v));
       break;
-    case ReduceKind::Max: acc[o] = std::max(acc[o], v); break;
-    case ReduceKind::Min: acc[o] = std::min(acc[o], v); break;
+    case ReduceKind::Max:
+      acc[o] = std::max(acc[o], v);
+      break;
+    case ReduceKind::Min:
+      acc[o] = std::min(acc[o], v);
+      break;
     }
   }
   for (size_t o = 0; o < acc.size(); ++o) {
@@ -80,8 +95,17 @@ struct ReduceCase {
 std::vector<ReduceCase> reduceCases() {
   std::vector<ReduceCase> cases;
   for (std::vector<int64_t> axes :
-       std::vector<std::vector<int64_t>>{{}, {0}, {1}, {3}, {0, 1}, {1, 2}, {2, 3},
-                                         {0, 2}, {1, 3}, {0, 3}, {0, 2, 3},
+       std::vector<std::vector<int64_t>>{{},
+                                         {0},
+                                         {1},
+                                         {3},
+                                         {0, 1},
+                                         {1, 2},
+                                         {2, 3},
+                                         {0, 2},
+                                         {1, 3},
+                                         {0, 3},
+                                         {0, 2, 3},
                                          {0, 1, 2, 3}})
     cases.push_back({{2, 3, 4, 5}, axes});
   cases.push_back({{}, {}});
@@ -101,10 +125,12 @@ TEST(Reduce, FloatKindsAndAxisSets) {
   for (const ReduceCase &c : reduceCases()) {
     for (ReduceKind kind : kKinds) {
       // Products of many factors stay finite near 1.
-      HostTensor x = kind == ReduceKind::Prod ? randomF32(c.shape, rng, 0.9f, 1.1f)
-                                              : randomF32(c.shape, rng, -1, 1);
+      HostTensor x = kind == ReduceKind::Prod
+                         ? randomF32(c.shape, rng, 0.9f, 1.1f)
+                         : randomF32(c.shape, rng, -1, 1);
       auto expected = refReduce(kind, x, c.axes);
-      int64_t count = x.numel() / std::max<int64_t>(1, int64_t(expected.size()));
+      int64_t count =
+          x.numel() / std::max<int64_t>(1, int64_t(expected.size()));
       forEachPool([&](ThreadPool &pool) {
         HostTensor out(DType::F32, keptShape(c.shape, c.axes));
         backend::reduce(kind, x.view(), out.view(), c.axes, pool);
@@ -125,8 +151,9 @@ TEST(Reduce, IntegerKinds) {
     for (const ReduceCase &c : reduceCases()) {
       for (ReduceKind kind : {ReduceKind::Sum, ReduceKind::Max, ReduceKind::Min,
                               ReduceKind::Prod}) {
-        HostTensor x = kind == ReduceKind::Prod ? randomInt(t, c.shape, rng, -3, 3)
-                                                : randomInt(t, c.shape, rng, -1000000, 1000000);
+        HostTensor x = kind == ReduceKind::Prod
+                           ? randomInt(t, c.shape, rng, -3, 3)
+                           : randomInt(t, c.shape, rng, -1000000, 1000000);
         auto expected = refReduce(kind, x, c.axes);
         forEachPool([&](ThreadPool &pool) {
           HostTensor out(t, keptShape(c.shape, c.axes));
@@ -143,7 +170,8 @@ TEST(Reduce, IntegerKinds) {
 TEST(Reduce, EmptyReducedDimGivesIdentity) {
   ThreadPool pool(1);
   HostTensor x(DType::F32, {3, 0});
-  HostTensor sum(DType::F32, {3, 1}), prod(DType::F32, {3, 1}), max(DType::F32, {3, 1});
+  HostTensor sum(DType::F32, {3, 1}), prod(DType::F32, {3, 1}),
+      max(DType::F32, {3, 1});
   backend::reduce(ReduceKind::Sum, x.view(), sum.view(), {1}, pool);
   backend::reduce(ReduceKind::Prod, x.view(), prod.view(), {1}, pool);
   backend::reduce(ReduceKind::Max, x.view(), max.view(), {1}, pool);
@@ -155,16 +183,20 @@ TEST(Reduce, EmptyReducedDimGivesIdentity) {
 TEST(Reduce, RejectsBadArguments) {
   ThreadPool pool(1);
   HostTensor i(DType::I32, {2, 3}), io(DType::I32, {2, 1});
-  EXPECT_THROW(backend::reduce(ReduceKind::Mean, i.view(), io.view(), {1}, pool),
-               KernelError);
-  HostTensor f(DType::F32, {2, 3}), fo(DType::F32, {2, 1}), fbad(DType::F32, {2});
-  EXPECT_THROW(backend::reduce(ReduceKind::Sum, f.view(), fbad.view(), {1}, pool),
-               KernelError);
+  EXPECT_THROW(
+      backend::reduce(ReduceKind::Mean, i.view(), io.view(), {1}, pool),
+      KernelError);
+  HostTensor f(DType::F32, {2, 3}), fo(DType::F32, {2, 1}),
+      fbad(DType::F32, {2});
+  EXPECT_THROW(
+      backend::reduce(ReduceKind::Sum, f.view(), fbad.view(), {1}, pool),
+      KernelError);
   EXPECT_THROW(backend::reduce(ReduceKind::Sum, f.view(), fo.view(), {2}, pool),
                KernelError);
   HostTensor all(DType::F32, {1, 1});
-  EXPECT_THROW(backend::reduce(ReduceKind::Sum, f.view(), all.view(), {1, 0}, pool),
-               KernelError);
+  EXPECT_THROW(
+      backend::reduce(ReduceKind::Sum, f.view(), all.view(), {1, 0}, pool),
+      KernelError);
   HostTensor h(DType::F16, {2, 3}), ho(DType::F16, {2, 1});
   EXPECT_THROW(backend::reduce(ReduceKind::Sum, h.view(), ho.view(), {1}, pool),
                KernelError);

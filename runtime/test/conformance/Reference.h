@@ -1,4 +1,5 @@
-//===- Reference.h - Naive reference kernels for conformance tests -*- C++ -*-===//
+//===- Reference.h - Naive reference kernels for conformance tests -*- C++
+//-*-===//
 //
 // Host tensors, random inputs and straightforward reference implementations
 // of every kernel family, computed in double (or int64) by direct index
@@ -39,7 +40,9 @@ struct HostTensor {
         storage(static_cast<size_t>(numElements(shape)) * dtypeSize(t)) {}
 
   int64_t numel() const { return numElements(shape); }
-  template <typename T> T *data() { return reinterpret_cast<T *>(storage.data()); }
+  template <typename T> T *data() {
+    return reinterpret_cast<T *>(storage.data());
+  }
   template <typename T> const T *data() const {
     return reinterpret_cast<const T *>(storage.data());
   }
@@ -154,16 +157,26 @@ inline uint16_t encodeSmallFloatReference(long double v, int expBits) {
 
 inline double elementAsDouble(const HostTensor &t, int64_t i) {
   switch (t.dtype) {
-  case DType::F32: return t.data<float>()[i];
-  case DType::F64: return t.data<double>()[i];
-  case DType::F16: return decodeSmallFloat(t.data<uint16_t>()[i], 5);
-  case DType::BF16: return decodeSmallFloat(t.data<uint16_t>()[i], 8);
-  case DType::I64: return static_cast<double>(t.data<int64_t>()[i]);
-  case DType::I32: return t.data<int32_t>()[i];
-  case DType::I16: return t.data<int16_t>()[i];
-  case DType::I8: return t.data<int8_t>()[i];
-  case DType::U8: return t.data<uint8_t>()[i];
-  case DType::Bool: return t.data<uint8_t>()[i] != 0;
+  case DType::F32:
+    return t.data<float>()[i];
+  case DType::F64:
+    return t.data<double>()[i];
+  case DType::F16:
+    return decodeSmallFloat(t.data<uint16_t>()[i], 5);
+  case DType::BF16:
+    return decodeSmallFloat(t.data<uint16_t>()[i], 8);
+  case DType::I64:
+    return static_cast<double>(t.data<int64_t>()[i]);
+  case DType::I32:
+    return t.data<int32_t>()[i];
+  case DType::I16:
+    return t.data<int16_t>()[i];
+  case DType::I8:
+    return t.data<int8_t>()[i];
+  case DType::U8:
+    return t.data<uint8_t>()[i];
+  case DType::Bool:
+    return t.data<uint8_t>()[i] != 0;
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -218,8 +231,7 @@ inline Shape broadcastShapes(const Shape &a, const Shape &b) {
 /// out[i] = fn(a[bcast], b[bcast]) over the broadcast shape.
 template <typename T, typename R, typename Fn>
 std::vector<R> broadcastApply(const std::vector<T> &a, const Shape &as,
-                              const std::vector<T> &b, const Shape &bs,
-                              Fn fn) {
+                              const std::vector<T> &b, const Shape &bs, Fn fn) {
   Shape os = broadcastShapes(as, bs);
   std::vector<R> out(numElements(os));
   for (int64_t i = 0; i < numElements(os); ++i) {
@@ -237,9 +249,8 @@ std::vector<R> broadcastApply(const std::vector<T> &a, const Shape &as,
 /// matches NaN, infinities must match exactly); reports the first few
 /// mismatches.
 inline void expectClose(const std::vector<double> &actual,
-                        const std::vector<double> &expected,
-                        double rtol = 1e-5, double atol = 1e-6,
-                        const std::string &what = "") {
+                        const std::vector<double> &expected, double rtol = 1e-5,
+                        double atol = 1e-6, const std::string &what = "") {
   ASSERT_EQ(actual.size(), expected.size()) << what;
   int reported = 0, bad = 0;
   for (size_t i = 0; i < actual.size(); ++i) {
@@ -263,9 +274,8 @@ inline void expectClose(const std::vector<double> &actual,
 }
 
 inline void expectClose(const HostTensor &actual,
-                        const std::vector<double> &expected,
-                        double rtol = 1e-5, double atol = 1e-6,
-                        const std::string &what = "") {
+                        const std::vector<double> &expected, double rtol = 1e-5,
+                        double atol = 1e-6, const std::string &what = "") {
   expectClose(toDoubles(actual), expected, rtol, atol, what);
 }
 
@@ -276,12 +286,12 @@ inline void expectClose(const HostTensor &actual,
 /// Batched a @ b with broadcast batch dims; also returns, per output
 /// element, sum |a_ik b_kj|, the scale of its rounding error.
 inline std::vector<double> refMatmul(const HostTensor &a, const HostTensor &b,
-                                     bool transA, bool transB,
-                                     Shape &outShape,
+                                     bool transA, bool transB, Shape &outShape,
                                      std::vector<double> &magnitude) {
   auto av = toDoubles(a), bv = toDoubles(b);
   size_t ra = a.shape.size(), rb = b.shape.size();
-  int64_t m = a.shape[ra - (transA ? 1 : 2)], k = a.shape[ra - (transA ? 2 : 1)];
+  int64_t m = a.shape[ra - (transA ? 1 : 2)],
+          k = a.shape[ra - (transA ? 2 : 1)];
   int64_t n = b.shape[rb - (transB ? 2 : 1)];
   Shape aBatch(a.shape.begin(), a.shape.end() - 2);
   Shape bBatch(b.shape.begin(), b.shape.end() - 2);
@@ -328,8 +338,8 @@ inline std::vector<double> refSoftmax(const std::vector<double> &x,
       for (int64_t a = 0; a < len; ++a)
         sum += std::exp(x[at(a)] - mx);
       for (int64_t a = 0; a < len; ++a)
-        y[at(a)] = log ? x[at(a)] - mx - std::log(sum)
-                       : std::exp(x[at(a)] - mx) / sum;
+        y[at(a)] =
+            log ? x[at(a)] - mx - std::log(sum) : std::exp(x[at(a)] - mx) / sum;
     }
   return y;
 }
@@ -338,8 +348,8 @@ inline std::vector<double> refSoftmax(const std::vector<double> &x,
 /// bias may be empty.
 inline std::vector<double> refNorm(const std::vector<double> &x, int64_t n,
                                    const std::vector<double> &scale,
-                                   const std::vector<double> &bias,
-                                   double eps, bool rms) {
+                                   const std::vector<double> &bias, double eps,
+                                   bool rms) {
   std::vector<double> y(x.size());
   for (size_t r = 0; r < x.size() / n; ++r) {
     const double *row = x.data() + r * n;

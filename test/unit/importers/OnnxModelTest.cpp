@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -644,6 +646,8 @@ TEST(OnnxModel, TensorPayloadErrors) {
                 .find("0 bytes of data, expected 12"),
             std::string::npos);
   EXPECT_NE(tensorError(tensorProto("", 1, {1})).find("unnamed tensor"),
+            std::string::npos);
+  EXPECT_NE(tensorError(tensorProto("a\nb", 1, {1})).find("tensor 'a?b'"),
             std::string::npos);
   EXPECT_NE(tensorError(tensorProto("w", 1, {1}).bytes(4, "abc"))
                 .find("packed field 'float_data' has 3 bytes"),
