@@ -73,7 +73,10 @@ static int runImport(mlir::MLIRContext &context) {
   }
   std::string text;
   raw_string_ostream os(text);
-  model.module->print(os, mlir::OpPrintingFlags().printGenericOpForm(false));
+  // Locations name the ONNX node each op came from; keeping them in the
+  // file lets later errors (a bad index at run time) name that node.
+  model.module->print(os, mlir::OpPrintingFlags().enableDebugInfo(
+                              /*enable=*/true, /*prettyForm=*/false));
   try {
     std::vector<accel::rt::NamedTensor> tensors;
     for (const accel::ImportedWeight &w : model.weights)

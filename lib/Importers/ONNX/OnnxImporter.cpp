@@ -120,6 +120,16 @@ bool accel::importOnnxFile(const std::string &path,
   SmallVector<Type> argTypes;
   SmallVector<std::pair<StringRef, std::string>> argNames; // attr, name
   std::vector<const onnx::Tensor *> params;
+  for (const auto &[name, dims] : options.inputShapes) {
+    bool found = false;
+    for (const auto &in : graph.inputs)
+      found |= in.name == name;
+    if (!found) {
+      error = path + ": --input-shape names '" + name +
+              "', which is not an input of the model";
+      return false;
+    }
+  }
   for (const onnx::ValueInfo &in : graph.inputs) {
     if (initializerNames.count(in.name))
       continue;
@@ -128,7 +138,7 @@ bool accel::importOnnxFile(const std::string &path,
       return false;
     };
     if (!in.isTensor)
-      return fail("only tensor inputs are supported");
+      return fail("sequence, map and optional inputs are not supported");
     Type et = importer.elementType(in.elemType);
     if (!et)
       return fail(std::string("element type ") +
@@ -158,16 +168,6 @@ bool accel::importOnnxFile(const std::string &path,
     }
     argTypes.push_back(RankedTensorType::get(dims, et));
     argNames.push_back({kInputAttr, in.name});
-  }
-  for (const auto &[name, dims] : options.inputShapes) {
-    bool found = false;
-    for (const auto &in : graph.inputs)
-      found |= in.name == name;
-    if (!found) {
-      error = path + ": --input-shape names '" + name +
-              "', which is not an input of the model";
-      return false;
-    }
   }
   for (const onnx::Tensor &t : graph.initializers) {
     if (!isParameter(t))

@@ -15,7 +15,14 @@ namespace fb = accel::rt::fb;
 
 namespace {
 
+/// "node 'embed'" for an op imported from an ONNX node, file:line:col for
+/// one written by hand.
 std::string locationString(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return "node '" + name.getName().str() + "'";
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+            ":" + std::to_string(file.getColumn()));
   std::string s;
   llvm::raw_string_ostream os(s);
   loc.print(os);

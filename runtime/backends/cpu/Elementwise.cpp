@@ -156,6 +156,22 @@ void binaryF32(BinaryKind kind, const TensorView &a, const TensorView &b,
   fail("binary", "unknown op");
 }
 
+/// x ** y on integers by repeated squaring, wrapping like the other integer
+/// ops. A negative exponent gives the real result truncated toward zero:
+/// 1 and -1 keep their magnitude, every other base (and 0) gives 0.
+template <typename T> T intPow(T x, T y) {
+  if (y < 0)
+    return x == 1 ? T(1) : x == -1 ? ((y & 1) ? T(-1) : T(1)) : T(0);
+  T result = 1;
+  while (y) {
+    if (y & 1)
+      result = wrapMul(result, x);
+    x = wrapMul(x, x);
+    y >>= 1;
+  }
+  return result;
+}
+
 template <typename T>
 void binaryInt(BinaryKind kind, const TensorView &a, const TensorView &b,
                const TensorView &out, ThreadPool &pool) {
@@ -178,7 +194,7 @@ void binaryInt(BinaryKind kind, const TensorView &a, const TensorView &b,
   case BinaryKind::Min:
     return run(kGrainCheap, [](T x, T y) { return y < x ? y : x; });
   case BinaryKind::Pow:
-    fail("binary", std::string("pow is not defined for ") + dtypeName(a.dtype));
+    return run(kGrainMedium, [](T x, T y) { return intPow(x, y); });
   }
   fail("binary", "unknown op");
 }

@@ -1,0 +1,136 @@
+# RUN: %python %s
+# REQUIRES: python-ml
+# Bad input gets one clear message naming the file, node or value, a non-zero
+# exit, and leaves no output file behind.
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from accel_testing import run, workdir
+
+d = workdir("bad-input")
+
+
+def expect_error(args, *fragments, absent=()):
+    proc = run(args, check=False)
+    message = proc.stderr.strip()
+    assert proc.returncode == 1, f"exit {proc.returncode} for {args}: {message}"
+    assert message.count("\n") == 0, f"more than one line: {message!r}"
+    for f in fragments:
+        assert f in message, f"{f!r} not in {message!r}"
+    for path in absent:
+        assert not os.path.exists(path), f"{path} was left behind"
+    print("ok:", message)
+
+
+def model(nodes, inputs, outputs, initializers=(), opset=18):
+    g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(initializers))
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+good = model([helper.make_node("Relu", ["x"], ["y"], name="relu0")], [x], [y])
+good_path = os.path.join(d, "good.onnx")
+onnx.save(good, good_path)
+out = os.path.join(d, "out.mlir")
+weights = os.path.join(d, "out.safetensors")
+
+# A truncated file and a file that is not ONNX at all.
+data = open(good_path, "rb").read()
+trunc = os.path.join(d, "truncated.onnx")
+open(trunc, "wb").write(data[: len(data) // 2])
+expect_error(["accel-translate", "--import-onnx", trunc, "-o", out], trunc, "truncated",
+             absent=[out, weights])
+junk = os.path.join(d, "junk.onnx")
+open(junk, "wb").write(b"\xff" * 64)
+expect_error(["accel-translate", "--import-onnx", junk, "-o", out], junk, absent=[out, weights])
+expect_error(["accel-translate", "--import-onnx", os.path.join(d, "missing.onnx"), "-o", out],
+             "missing.onnx", absent=[out])
+
+# An unsupported op names the node, the op type and the opset.
+unsup = os.path.join(d, "unsupported.onnx")
+onnx.save(model([helper.make_node("Relu", ["x"], ["h"], name="first"),
+                 helper.make_node("Hardmax", ["h"], ["y"], name="the_hardmax")], [x], [y]), unsup)
+expect_error(["accel-translate", "--import-onnx", unsup, "-o", out],
+             unsup, "node 'the_hardmax'", "Hardmax", "opset 18", "unsupported op", absent=[out, weights])
+
+# A symbolic dim needs --input-shape; a wrong --input-shape is named.
+sym = os.path.join(d, "symbolic.onnx")
+xs = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+ys = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])
+onnx.save(model([helper.make_node("Relu", ["x"], ["y"])], [xs], [ys]), sym)
+expect_error(["accel-translate", "--import-onnx", sym, "-o", out], "input 'x'", "'batch'",
+             "--input-shape", absent=[out])
+expect_error(["accel-translate", "--import-onnx", sym, "-o", out, "--input-shape", "x=4x5"],
+             "input 'x'", "fixes it at 3", absent=[out])
+expect_error(["accel-translate", "--import-onnx", sym, "-o", out, "--input-shape", "z=4x3"],
+             "'z'", "not an input", absent=[out])
+expect_error(["accel-translate", "--import-onnx", sym, "-o", out, "--input-shape", "x=4xq"],
+             "'q' is not a dimension", absent=[out])
+
+# An old opset is refused with what to do instead.
+old = os.path.join(d, "old.onnx")
+onnx.save(model([helper.make_node("Relu", ["x"], ["y"])], [x], [y], opset=11), old)
+expect_error(["accel-translate", "--import-onnx", old, "-o", out], "opset 11", absent=[out])
+
+# Run time: a missing input, a wrong shape, a weights file that does not
+# match the IR, a gather index out of range.
+lin = os.path.join(d, "linear.onnx")
+w = helper.make_tensor("fc.weight", TensorProto.FLOAT, [4, 3], np.ones(12, np.float32))
+yl = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])
+onnx.save(model([helper.make_node("Gemm", ["x", "fc.weight"], ["y"], transB=1)], [x], [yl], [w]), lin)
+lin_mlir = os.path.join(d, "linear.mlir")
+run(["accel-translate", "--import-onnx", lin, "-o", lin_mlir])
+outdir = os.path.join(d, "run-out")
+expect_error(["accel-run", lin_mlir, "--output-dir", outdir], "missing input 'x'", "f32 2x3",
+             absent=[outdir])
+x_bad = os.path.join(d, "x_bad.npy")
+np.save(x_bad, np.zeros((3, 3), np.float32))
+expect_error(["accel-run", lin_mlir, "--input", f"x={x_bad}", "--output-dir", outdir],
+             "input 'x' is f32 3x3, the model expects f32 2x3", absent=[outdir])
+other = os.path.join(d, "other.safetensors")
+import safetensors.numpy
+safetensors.numpy.save_file({"fc.weight": np.ones((4, 4), np.float32)}, other)
+x_ok = os.path.join(d, "x.npy")
+np.save(x_ok, np.ones((2, 3), np.float32))
+expect_error(["accel-run", lin_mlir, "--weights", other, "--input", f"x={x_ok}", "--output-dir", outdir],
+             other, "'fc.weight'", "4x4", "4x3", absent=[outdir])
+safetensors.numpy.save_file({"other.weight": np.ones((4, 3), np.float32)}, other)
+expect_error(["accel-run", lin_mlir, "--weights", other, "--input", f"x={x_ok}", "--output-dir", outdir],
+             other, "fc.weight", absent=[outdir])
+
+emb = os.path.join(d, "embedding.onnx")
+table = helper.make_tensor("wte.weight", TensorProto.FLOAT, [5, 2], np.arange(10, dtype=np.float32))
+ids = helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 3])
+ye = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 2])
+onnx.save(model([helper.make_node("Gather", ["wte.weight", "ids"], ["y"], name="embed")], [ids], [ye], [table]), emb)
+emb_mlir = os.path.join(d, "embedding.mlir")
+run(["accel-translate", "--import-onnx", emb, "-o", emb_mlir])
+ids_bad = os.path.join(d, "ids.npy")
+np.save(ids_bad, np.array([[0, 7, 1]], np.int64))
+expect_error(["accel-run", emb_mlir, "--input", f"ids={ids_bad}", "--output-dir", outdir],
+             "kernel 'gather' at node 'embed'", "index 7", "size 5", absent=[outdir])
+
+# An executable cut short, and one from another format version.
+accx = os.path.join(d, "linear.accx")
+run(["accel-translate", "--mlir-to-executable", lin_mlir, "-o", accx])
+blob = open(accx, "rb").read()
+cut = os.path.join(d, "cut.accx")
+open(cut, "wb").write(blob[: len(blob) - 40])
+expect_error(["accel-run", cut, "--input", f"x={x_ok}", "--output-dir", outdir], cut, absent=[outdir])
+# The version is the root table's first field; bump it in place.
+import struct
+root = struct.unpack_from("<I", blob, 0)[0]
+vtable = root - struct.unpack_from("<i", blob, root)[0]
+version_at = root + struct.unpack_from("<H", blob, vtable + 4)[0]
+assert struct.unpack_from("<I", blob, version_at)[0] == 1
+bumped = bytearray(blob)
+struct.pack_into("<I", bumped, version_at, 99)
+future = os.path.join(d, "future.accx")
+open(future, "wb").write(bytes(bumped))
+expect_error(["accel-run", future, "--input", f"x={x_ok}", "--output-dir", outdir], future,
+             "format version 99", "reads version 1", absent=[outdir])
+print("all bad inputs reported")
