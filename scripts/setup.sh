@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 debs=(
   build-essential cmake ninja-build ccache pkg-config
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-  libopenblas-dev libflatbuffers-dev flatbuffers-compiler
+  libopenblas-dev libdnnl-dev libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libgloo-dev libhwloc-dev pybind11-dev
   python3-venv python3-psutil

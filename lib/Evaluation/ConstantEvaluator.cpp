@@ -5,6 +5,7 @@
 #include "lib/Target/Executable/InstructionEncoding.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/FoldInterfaces.h"
 
 #include <cstring>
@@ -69,12 +70,13 @@ struct AccelConstantFolder : DialectFoldInterface {
 
 LogicalResult
 accel::evaluateConstantOp(Operation *op, ArrayRef<Attribute> operands,
-                          SmallVectorImpl<OpFoldResult> &results) {
+                          SmallVectorImpl<OpFoldResult> &results,
+                          int64_t maxElements) {
   if (isa<ConstantOp>(op) || op->getNumResults() == 0)
     return failure();
   for (Type t : op->getResultTypes()) {
     auto r = dyn_cast<RankedTensorType>(t);
-    if (!r || !r.hasStaticShape() || r.getNumElements() > kMaxFoldedElements)
+    if (!r || !r.hasStaticShape() || r.getNumElements() > maxElements)
       return failure();
   }
   // Map operand positions to host tensors; every operand must be constant.
@@ -137,6 +139,29 @@ accel::evaluateConstantOp(Operation *op, ArrayRef<Attribute> operands,
   for (auto [i, t] : llvm::enumerate(op->getResultTypes()))
     results.push_back(fromHost(hostResults[i], cast<RankedTensorType>(t)));
   return success();
+}
+
+std::optional<DenseElementsAttr>
+accel::evaluateConstantValue(Value v, int64_t maxElements) {
+  DenseElementsAttr attr;
+  if (matchPattern(v, m_Constant(&attr)))
+    return attr;
+  Operation *op = v.getDefiningOp();
+  if (!op || !isa<AccelDialect>(op->getDialect()))
+    return std::nullopt;
+  SmallVector<Attribute> operands;
+  for (Value operand : op->getOperands()) {
+    std::optional<DenseElementsAttr> c =
+        evaluateConstantValue(operand, maxElements);
+    if (!c)
+      return std::nullopt;
+    operands.push_back(*c);
+  }
+  SmallVector<OpFoldResult> results;
+  if (failed(evaluateConstantOp(op, operands, results, maxElements)))
+    return std::nullopt;
+  return cast<DenseElementsAttr>(
+      cast<Attribute>(results[cast<OpResult>(v).getResultNumber()]));
 }
 
 void accel::registerConstantEvaluation(DialectRegistry &registry) {

@@ -6,6 +6,7 @@
 // subgraph as it is: the pattern only ever fires when the rewrite is exact.
 //
 //===----------------------------------------------------------------------===//
+#include "accel/Evaluation/ConstantEvaluator.h"
 #include "dialects/Accel/AccelOps.h"
 #include "passes/Import/Passes.h"
 
@@ -24,6 +25,10 @@ using namespace mlir;
 using namespace accel;
 
 namespace {
+
+/// Largest mask (elements) evaluated to test for causality: a batch of 64
+/// sequences of 1024 tokens.
+constexpr int64_t kMaxMaskElements = int64_t(64) << 20;
 
 /// A constant with a single value (a scalar or a splat), as a double.
 std::optional<double> scalarConstant(Value v) {
@@ -179,9 +184,13 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
     bool causal = false;
     SmallVector<Mask> rest;
     for (const Mask &m : masks) {
-      DenseElementsAttr c;
-      if (!causal && !m.negated && matchPattern(m.value, m_Constant(&c)) &&
-          isCausalMask(c, sq, sk)) {
+      // Masks computed from constants only (exporters build them from
+      // iota, compare and expand) are evaluated here, without
+      // materializing them, to see whether they are causal.
+      std::optional<DenseElementsAttr> c;
+      if (!causal && !m.negated &&
+          (c = evaluateConstantValue(m.value, kMaxMaskElements)) &&
+          isCausalMask(*c, sq, sk)) {
         causal = true;
         continue;
       }

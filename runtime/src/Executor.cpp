@@ -3,6 +3,7 @@
 #include "accel/runtime/KernelTable.h"
 #include "accel/runtime/schema/executable_generated.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <sys/resource.h>
@@ -149,12 +150,20 @@ Executor::run(const std::map<std::string, TensorView> &inputs) {
       operands.push_back(index < 0 ? TensorView{} : values[index]);
     for (int index : step.results)
       results.push_back(values[index]);
+    auto start = std::chrono::steady_clock::now();
     try {
       step.kernel(operands, results, pool);
     } catch (const std::exception &e) {
       throw Error("kernel '" + step.kernelName + "'" +
                   (step.location.empty() ? "" : " at " + step.location) +
                   ": " + e.what());
+    }
+    if (profiling) {
+      auto &[seconds, calls] = kernelTimes[step.kernelName];
+      seconds += std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+      ++calls;
     }
   }
   std::vector<TensorView> outputs;

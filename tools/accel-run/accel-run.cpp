@@ -53,6 +53,9 @@ static cl::opt<int> numThreads("num-threads",
 static cl::opt<int> repeat("repeat",
                            cl::desc("Run this many times (timing)"),
                            cl::init(1), cl::cat(category));
+static cl::opt<bool> profile("profile",
+                             cl::desc("Print time per kernel on stderr"),
+                             cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No summary on stderr"),
                            cl::cat(category));
 
@@ -124,6 +127,7 @@ int main(int argc, char **argv) {
       arrays.push_back(rt::readNpy(spec.substr(eq + 1)));
       inputs[spec.substr(0, eq)] = arrays.back().view();
     }
+    executor.setProfiling(profile);
     auto loaded = std::chrono::steady_clock::now();
     std::vector<rt::TensorView> outputs;
     for (int i = 0; i < std::max(1, int(repeat)); ++i)
@@ -147,6 +151,20 @@ int main(int argc, char **argv) {
                         ms(ran - loaded).count() / std::max(1, int(repeat)),
                         threads, executor.arenaBytes() / 1048576.0,
                         rt::peakResidentBytes() / 1048576.0);
+    }
+    if (profile) {
+      std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(
+          executor.profile().begin(), executor.profile().end());
+      llvm::sort(rows, [](auto &a, auto &b) { return a.second.first > b.second.first; });
+      double total = 0;
+      for (auto &row : rows)
+        total += row.second.first;
+      errs() << "kernel              ms/iter   share  calls/iter\n";
+      int iterations = std::max(1, int(repeat));
+      for (auto &[name, t] : rows)
+        errs() << formatv("{0,-18} {1,8:f2} {2,6:f1}% {3,10}\n", name,
+                          t.first * 1000 / iterations, 100 * t.first / total,
+                          t.second / iterations);
     }
   } catch (const std::exception &e) {
     return fail(e.what());

@@ -97,6 +97,7 @@ private:
   mlir::LogicalResult convertUnary(const Node &node);
   mlir::LogicalResult convertCompare(const Node &node);
   mlir::LogicalResult convertWhere(const Node &node);
+  mlir::LogicalResult convertLogical(const Node &node);
   mlir::LogicalResult convertCast(const Node &node);
   mlir::LogicalResult convertIdentity(const Node &node);
   mlir::LogicalResult convertGelu(const Node &node);

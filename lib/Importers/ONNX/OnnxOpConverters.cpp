@@ -51,6 +51,9 @@ GraphImporter::converters() {
       {"Greater", &GraphImporter::convertCompare},
       {"GreaterOrEqual", &GraphImporter::convertCompare},
       {"Where", &GraphImporter::convertWhere},
+      {"And", &GraphImporter::convertLogical},
+      {"Or", &GraphImporter::convertLogical},
+      {"Xor", &GraphImporter::convertLogical},
       {"Cast", &GraphImporter::convertCast},
       {"CastLike", &GraphImporter::convertCast},
       {"Identity", &GraphImporter::convertIdentity},
@@ -190,6 +193,27 @@ LogicalResult GraphImporter::convertCompare(const Node &node) {
 
 LogicalResult GraphImporter::convertWhere(const Node &node) {
   auto r = create<WhereOp>({input(node, 0), input(node, 1), input(node, 2)});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertLogical(const Node &node) {
+  // Boolean logic as selects, which keep broadcasting and fold on constants:
+  // a and b = a ? b : false, a or b = a ? true : b, a xor b = a ? !b : b.
+  Value a = input(node, 0), bv = input(node, 1);
+  if (!a || !bv || !typeOf(a).getElementType().isInteger(1) ||
+      !typeOf(bv).getElementType().isInteger(1))
+    return fail(node, "expects two bool inputs");
+  auto scalar = [&](bool v) {
+    auto type = RankedTensorType::get({}, b.getI1Type());
+    return constant(DenseElementsAttr::get(type, v));
+  };
+  FailureOr<Value> r;
+  if (node.opType == "And")
+    r = create<WhereOp>({a, bv, scalar(false)});
+  else if (node.opType == "Or")
+    r = create<WhereOp>({a, scalar(true), bv});
+  else if (auto notB = create<NotOp>({bv}); succeeded(notB))
+    r = create<WhereOp>({a, *notB, bv});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 

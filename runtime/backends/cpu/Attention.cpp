@@ -11,7 +11,6 @@
 #include "KernelUtils.h"
 #include "VectorMath.h"
 
-#include <cblas.h>
 
 #include <cstring>
 #include <limits>
@@ -109,11 +108,8 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
       if (d == 0) // empty dot products (BLAS would not write s)
         std::memset(s, 0, rows * kLen * sizeof(float));
       else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                    static_cast<int>(rows), static_cast<int>(kLen),
-                    static_cast<int>(d), scale, pq + (pair * sq + i0) * d,
-                    static_cast<int>(d), pk + pair * sk * d,
-                    static_cast<int>(d), 0.0f, s, static_cast<int>(kLen));
+        sgemm(false, true, rows, kLen, d, scale, pq + (pair * sq + i0) * d, d,
+              pk + pair * sk * d, d, 0.0f, s, kLen);
       for (int64_t r = 0; r < rows; ++r) {
         int64_t i = i0 + r;
         float *row = s + r * kLen;
@@ -139,11 +135,8 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
             row[j] = -std::numeric_limits<float>::infinity();
         softmaxScores(row, kLen);
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                  static_cast<int>(rows), static_cast<int>(dv),
-                  static_cast<int>(kLen), 1.0f, s, static_cast<int>(kLen),
-                  pv + pair * sk * dv, static_cast<int>(dv), 0.0f, o,
-                  static_cast<int>(dv));
+      sgemm(false, false, rows, dv, kLen, 1.0f, s, kLen, pv + pair * sk * dv,
+            dv, 0.0f, o, dv);
     }
   });
 }

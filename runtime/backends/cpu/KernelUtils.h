@@ -156,6 +156,14 @@ struct LoopNest {
 /// pool threads, each on its own share of the work.
 void ensureBlasSingleThreaded();
 
+/// Row-major single-threaded sgemm on the calling thread: C = alpha op(A)
+/// op(B) + beta C. oneDNN's, which picks its AVX-512/AVX2 kernels from the
+/// CPU's features at run time (OpenBLAS 0.3.21 falls back to its Haswell
+/// kernels on CPUs it does not know, at half the speed).
+void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+           float alpha, const float *a, int64_t lda, const float *b,
+           int64_t ldb, float beta, float *c, int64_t ldc);
+
 /// One row-major product C = beta C + op(A) op(B), C of m x n, reduction k.
 struct GemmShape {
   int64_t m = 0, n = 0, k = 0;

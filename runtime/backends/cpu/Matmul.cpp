@@ -1,7 +1,7 @@
 //===- Matmul.cpp - Batched matrix product on BLAS sgemm ------------------===//
 //
 // Every GEMM is split over the runtime's thread pool, and each pool thread
-// calls single-threaded OpenBLAS on its share: whole batch entries when there
+// calls single-threaded sgemm (oneDNN) on its share: whole batch entries when there
 // are enough of them, otherwise column (or row) blocks of one product. This
 // measured as fast as OpenBLAS's own threading on large products, twice as
 // fast on short ones (M = 8), and keeps the pool the only source of threads
@@ -12,6 +12,8 @@
 #include "KernelUtils.h"
 
 #include <cblas.h>
+#include <dnnl.h>
+#include <omp.h>
 
 #include <atomic>
 #include <cstring>
@@ -90,16 +92,31 @@ void gemmBlock(const GemmShape &d, const float *a, const float *b, float *c,
                   1, d.beta, c, static_cast<int>(d.n));
     return;
   }
-  cblas_sgemm(CblasRowMajor, d.transA ? CblasTrans : CblasNoTrans,
-              d.transB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(d.k), 1.0f, a,
-              static_cast<int>(d.lda()), b, static_cast<int>(d.ldb()), d.beta,
-              c, static_cast<int>(d.n));
+  sgemm(d.transA, d.transB, m, n, d.k, 1.0f, a, d.lda(), b, d.ldb(), d.beta,
+        c, d.n);
 }
 
 } // namespace
 
 namespace detail {
+void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+           float alpha, const float *a, int64_t lda, const float *b,
+           int64_t ldb, float beta, float *c, int64_t ldc) {
+  // oneDNN threads with OpenMP; each pool thread runs its share alone, so
+  // its OpenMP team size (a per-thread setting) is 1.
+  thread_local bool single = [] {
+    omp_set_num_threads(1);
+    return true;
+  }();
+  (void)single;
+  dnnl_status_t status =
+      dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, alpha, a,
+                 lda, b, ldb, beta, c, ldc);
+  if (status != dnnl_success)
+    fail("matmul", "oneDNN sgemm failed with status " +
+                       std::to_string(static_cast<int>(status)));
+}
+
 void ensureBlasSingleThreaded() {
   static const bool done = [] {
     openblas_set_num_threads(1);

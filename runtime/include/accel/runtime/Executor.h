@@ -53,6 +53,13 @@ public:
   /// Bytes of the arena holding every temporary.
   int64_t arenaBytes() const { return arenaSize; }
 
+  /// When on, run() accumulates wall time per kernel name (for --profile).
+  void setProfiling(bool on) { profiling = on; }
+  /// Kernel name -> (seconds, calls) since profiling was turned on.
+  const std::map<std::string, std::pair<double, int64_t>> &profile() const {
+    return kernelTimes;
+  }
+
 private:
   struct Step {
     BoundKernel kernel;
@@ -70,6 +77,8 @@ private:
   std::vector<Step> steps;
   int64_t arenaSize = 0;
   void *arena = nullptr;
+  bool profiling = false;
+  std::map<std::string, std::pair<double, int64_t>> kernelTimes;
 };
 
 /// Peak resident set size of this process so far, in bytes.
