@@ -60,7 +60,7 @@ def main():
     for _ in range(args.repeat):
         proc = subprocess.run([os.path.join(args.bin, "accel-run"), accx, "--weights", os.path.join(d, "gpt2.safetensors"),
                                "--input", f"input_ids={os.path.join(d, 'input_ids.npy')}", "--num-threads",
-                               str(args.threads), "--repeat", "2", "--output-dir", os.path.join(d, "accel")],
+                               str(args.threads), "--warmup", "1", "--repeat", "2", "--output-dir", os.path.join(d, "accel")],
                               check=True, capture_output=True, text=True)
         m = re.search(r"run ([0-9.]+) ms/iteration.*peak RSS ([0-9.]+) MiB", proc.stderr)
         times.append(float(m.group(1)) / 1000)

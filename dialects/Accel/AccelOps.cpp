@@ -315,6 +315,31 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+namespace {
+/// A weight read through a 2-D transpose is the same weight in the other
+/// layout: flip weight_in_out instead of copying (tied LM heads export as
+/// linear(x, transpose(wte))).
+struct FoldWeightTranspose : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto transpose = op.getWeight().getDefiningOp<TransposeOp>();
+    if (!transpose)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getWeightMutable().assign(transpose.getOperand());
+      op.setWeightInOut(!op.getWeightInOut());
+    });
+    return success();
+  }
+};
+} // namespace
+
+void LinearOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                           MLIRContext *ctx) {
+  patterns.add<FoldWeightTranspose>(ctx);
+}
+
 int64_t LinearOp::getFlops() {
   int64_t k = getInput().getType().getShape().back();
   return 2 * numel(getType()) * k + (getBias() ? numel(getType()) : 0);

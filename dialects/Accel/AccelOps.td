@@ -228,6 +228,7 @@ def Accel_LinearOp : Accel_InferredOp<"linear"> {
   let arguments = (ins Accel_FloatTensor:$input, Accel_FloatTensor:$weight,
                        Optional<Accel_FloatTensor>:$bias, UnitAttr:$weight_in_out);
   let results = (outs Accel_FloatTensor:$result);
+  let hasCanonicalizer = 1;
 }
 
 def Accel_AttentionOp : Accel_InferredOp<"attention"> {

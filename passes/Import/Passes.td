@@ -59,4 +59,30 @@ def FormAttentionPass : Pass<"accel-form-attention", "mlir::func::FuncOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
+def FormGeluPass : Pass<"accel-form-gelu", "mlir::func::FuncOp"> {
+  let summary = "Forms accel.gelu from its erf and tanh formulas";
+  let description = [{
+    Exporters spell GELU out: `0.5 x (1 + erf(x / sqrt(2)))` for
+    `torch.nn.GELU()` and `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`
+    for the tanh approximation (GPT-2's `gelu_new`). This pass finds the
+    final product, whatever the order of its factors, checks the constants,
+    and replaces it with one `accel.gelu`, which the runtime computes in one
+    pass and whose gradient rule is known.
+
+    Before:
+    ```mlir
+    %s = accel.div %x, %sqrt2 : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+    %e = accel.erf %s : (tensor<4x8xf32>) -> tensor<4x8xf32>
+    %t = accel.add %e, %one : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+    %p = accel.mul %x, %t : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    %y = accel.mul %p, %half : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+    ```
+    After:
+    ```mlir
+    %y = accel.gelu %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
 #endif // ACCEL_PASSES_IMPORT_PASSES

@@ -53,6 +53,9 @@ static cl::opt<int> numThreads("num-threads",
 static cl::opt<int> repeat("repeat",
                            cl::desc("Run this many times (timing)"),
                            cl::init(1), cl::cat(category));
+static cl::opt<int> warmup("warmup",
+                           cl::desc("Untimed runs before the timed ones"),
+                           cl::init(0), cl::cat(category));
 static cl::opt<bool> profile("profile",
                              cl::desc("Print time per kernel on stderr"),
                              cl::cat(category));
@@ -127,6 +130,8 @@ int main(int argc, char **argv) {
       arrays.push_back(rt::readNpy(spec.substr(eq + 1)));
       inputs[spec.substr(0, eq)] = arrays.back().view();
     }
+    for (int i = 0; i < warmup; ++i)
+      executor.run(inputs);
     executor.setProfiling(profile);
     auto loaded = std::chrono::steady_clock::now();
     std::vector<rt::TensorView> outputs;
@@ -145,12 +150,13 @@ int main(int argc, char **argv) {
     }
     if (!quiet) {
       using ms = std::chrono::duration<double, std::milli>;
-      errs() << formatv("accel-run: load {0:f1} ms, run {1:f2} ms/iteration "
+      errs() << formatv("accel-run: load{5} {0:f1} ms, run {1:f2} ms/iteration "
                         "({2} threads), arena {3:f1} MiB, peak RSS {4:f1} MiB\n",
                         ms(loaded - start).count(),
                         ms(ran - loaded).count() / std::max(1, int(repeat)),
                         threads, executor.arenaBytes() / 1048576.0,
-                        rt::peakResidentBytes() / 1048576.0);
+                        rt::peakResidentBytes() / 1048576.0,
+                        warmup > 0 ? " and warm-up" : "");
     }
     if (profile) {
       std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(

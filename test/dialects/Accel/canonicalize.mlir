@@ -103,3 +103,16 @@ func.func @batched_float_causal_mask(%q: tensor<2x1x2x4xf32>) -> tensor<2x1x2x4x
   %0 = accel.attention %q, %q, %q, %m : (tensor<2x1x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2x1x2x2xf32>) -> tensor<2x1x2x4xf32>
   return %0 : tensor<2x1x2x4xf32>
 }
+
+// -----
+
+// A linear layer reading its weight through a transpose reads it in the
+// other layout instead (a tied LM head).
+// CHECK-LABEL: func @linear_weight_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8xf32>, %[[W:.*]]: tensor<16x8xf32>)
+// CHECK-NEXT: accel.linear %[[X]], %[[W]] : (tensor<2x8xf32>, tensor<16x8xf32>) -> tensor<2x16xf32>
+func.func @linear_weight_transpose(%x: tensor<2x8xf32>, %w: tensor<16x8xf32>) -> tensor<2x16xf32> {
+  %t = accel.transpose %w {permutation = array<i64: 1, 0>} : (tensor<16x8xf32>) -> tensor<8x16xf32>
+  %0 = accel.linear %x, %t {weight_in_out} : (tensor<2x8xf32>, tensor<8x16xf32>) -> tensor<2x16xf32>
+  return %0 : tensor<2x16xf32>
+}
