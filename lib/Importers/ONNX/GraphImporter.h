@@ -119,6 +119,7 @@ private:
   mlir::LogicalResult convertSplit(const Node &node);
   mlir::LogicalResult convertExpand(const Node &node);
   mlir::LogicalResult convertGather(const Node &node);
+  mlir::LogicalResult convertGatherIndexed(const Node &node);
   mlir::LogicalResult convertConstant(const Node &node);
   mlir::LogicalResult convertConstantOfShape(const Node &node);
   mlir::LogicalResult convertRange(const Node &node);

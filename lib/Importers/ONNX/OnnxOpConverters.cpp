@@ -81,6 +81,8 @@ GraphImporter::converters() {
       {"Split", &GraphImporter::convertSplit},
       {"Expand", &GraphImporter::convertExpand},
       {"Gather", &GraphImporter::convertGather},
+      {"GatherND", &GraphImporter::convertGatherIndexed},
+      {"GatherElements", &GraphImporter::convertGatherIndexed},
       {"Constant", &GraphImporter::convertConstant},
       {"ConstantOfShape", &GraphImporter::convertConstantOfShape},
       {"Range", &GraphImporter::convertRange},
@@ -755,6 +757,85 @@ LogicalResult GraphImporter::convertGather(const Node &node) {
   int64_t axis = normalizeAxis(attrInt(node, "axis", 0), typeOf(x).getRank());
   auto r = create<GatherOp>({x, idx}, {named("axis", b.getI64IntegerAttr(axis))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertGatherIndexed(const Node &node) {
+  // With constant indices (exporters use them to pick mask positions), both
+  // ops are a gather from the flattened data at precomputed flat indices.
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  FailureOr<SmallVector<int64_t>> idx = intsInput(node, 1);
+  if (failed(idx))
+    return failure();
+  auto idxType = typeOf(input(node, 1));
+  ArrayRef<int64_t> dims = type.getShape();
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * dims[d + 1];
+  auto normalize = [&](int64_t i, int64_t dim) -> std::optional<int64_t> {
+    if (i < -dim || i >= dim)
+      return std::nullopt;
+    return i < 0 ? i + dim : i;
+  };
+  SmallVector<int64_t> flat, indexShape; // gather's indices
+  Value data;
+  if (node.opType == "GatherND") {
+    if (attrInt(node, "batch_dims", 0) != 0)
+      return fail(node, "batch_dims other than 0 is not supported");
+    int64_t k = idxType.getShape().back();
+    if (idxType.getRank() < 1 || k > rank)
+      return fail(node, "index tuples longer than the data's rank");
+    int64_t rows = 1;
+    for (int64_t d = 0; d < k; ++d)
+      rows *= dims[d];
+    for (size_t t = 0; t + k <= idx->size(); t += k) {
+      int64_t row = 0;
+      for (int64_t d = 0; d < k; ++d) {
+        std::optional<int64_t> i = normalize((*idx)[t + d], dims[d]);
+        if (!i)
+          return fail(node, "index " + Twine((*idx)[t + d]) +
+                                " is out of range for dim " + Twine(dims[d]));
+        row = row * dims[d] + *i;
+      }
+      flat.push_back(row);
+    }
+    SmallVector<int64_t> rowsShape = {rows};
+    llvm::append_range(rowsShape, dims.drop_front(k));
+    auto r = reshape(x, rowsShape);
+    if (failed(r))
+      return failure();
+    data = *r;
+    indexShape.assign(idxType.getShape().begin(), idxType.getShape().end() - 1);
+  } else {
+    int64_t axis = normalizeAxis(attrInt(node, "axis", 0), rank);
+    if (axis < 0 || axis >= rank || idxType.getRank() != rank)
+      return fail(node, "axis or index rank out of range");
+    ArrayRef<int64_t> ishape = idxType.getShape();
+    SmallVector<int64_t> pos(rank, 0);
+    for (int64_t e = 0, n = idx->size(); e < n; ++e) {
+      std::optional<int64_t> i = normalize((*idx)[e], dims[axis]);
+      if (!i)
+        return fail(node, "index " + Twine((*idx)[e]) +
+                              " is out of range for dim " + Twine(dims[axis]));
+      int64_t off = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        off += (d == axis ? *i : pos[d]) * strides[d];
+      flat.push_back(off);
+      for (int64_t d = rank - 1; d >= 0 && ++pos[d] == ishape[d]; --d)
+        pos[d] = 0;
+    }
+    auto r = reshape(x, {type.getNumElements()});
+    if (failed(r))
+      return failure();
+    data = *r;
+    indexShape.assign(ishape.begin(), ishape.end());
+  }
+  auto indices = constant(DenseElementsAttr::get(
+      RankedTensorType::get(indexShape, b.getI64Type()), ArrayRef<int64_t>(flat)));
+  auto g = create<GatherOp>({data, indices},
+                            {named("axis", b.getI64IntegerAttr(0))});
+  return failed(g) ? failure() : setOutput(node, 0, *g);
 }
 
 LogicalResult GraphImporter::convertConstant(const Node &node) {
