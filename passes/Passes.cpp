@@ -1,5 +1,6 @@
 //===- Passes.cpp - Registers every accel pass and pipeline --------------===//
 #include "passes/Passes.h"
+#include "passes/Analysis/Passes.h"
 #include "passes/Import/Passes.h"
 #include "passes/Memory/Passes.h"
 
@@ -15,6 +16,7 @@ void accel::buildLowerToRuntimePipeline(OpPassManager &pm) {
 }
 
 void accel::registerAllPasses() {
+  registerAnalysisPasses();
   registerImportPasses();
   registerMemoryPasses();
   PassPipelineRegistration<>(

@@ -67,19 +67,18 @@ void Executable::verify() {
       std::string vname = "value " + std::to_string(i);
       if (v->dtype() > static_cast<uint8_t>(DType::Bool))
         ffail(vname + " has unknown dtype " + std::to_string(v->dtype()));
-      Shape shape;
+      // Sizes are computed with overflow checks: a corrupt shape must not
+      // wrap around into a small, plausible size.
+      int64_t bytes = static_cast<int64_t>(dtypeSize(DType(v->dtype())));
       if (v->shape())
-        for (int64_t d : *v->shape()) {
-          if (d < 0 || d > (int64_t(1) << 40))
-            ffail(vname + " has an invalid dim " + std::to_string(d));
-          shape.push_back(d);
-        }
-      int64_t bytes = numElements(shape) *
-                      static_cast<int64_t>(dtypeSize(DType(v->dtype())));
+        for (int64_t d : *v->shape())
+          if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes) ||
+              bytes > (int64_t(1) << 48))
+            ffail(vname + " has an invalid shape");
       switch (v->storage()) {
       case fb::Storage::Arena:
         if (v->arena_offset() < 0 || v->arena_offset() % 64 != 0 ||
-            v->arena_offset() + bytes > f->arena_size())
+            v->arena_offset() > f->arena_size() - bytes)
           ffail(vname + " lies outside the arena");
         break;
       case fb::Storage::Constant: {
