@@ -397,6 +397,14 @@ int64_t AttentionOp::getFlops() {
   return 2 * scores * q[3] + 2 * scores * v[3] + 5 * scores;
 }
 
+std::optional<double> accel::matchScalarConstant(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
 bool accel::isCausalMask(DenseElementsAttr mask, int64_t sq, int64_t sk) {
   auto type = cast<ShapedType>(mask.getType());
   int64_t rank = type.getRank();

@@ -23,6 +23,10 @@ namespace accel {
 /// exactly the causal pattern for Sq queries over Sk keys: key j visible
 /// from query i iff j <= i + (Sk - Sq), in every [Sq, Sk] slice.
 bool isCausalMask(mlir::DenseElementsAttr mask, int64_t sq, int64_t sk);
+
+/// The value of a floating-point constant with one distinct value (a scalar
+/// or a splat), as a double; nullopt for anything else.
+std::optional<double> matchScalarConstant(mlir::Value v);
 } // namespace accel
 
 #endif // ACCEL_DIALECTS_ACCEL_ACCELOPS_H

@@ -30,15 +30,6 @@ namespace {
 /// sequences of 1024 tokens.
 constexpr int64_t kMaxMaskElements = int64_t(64) << 20;
 
-/// A constant with a single value (a scalar or a splat), as a double.
-std::optional<double> scalarConstant(Value v) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
-      !isa<FloatType>(attr.getElementType()))
-    return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
-}
-
 /// A mask met on the way back, and the product of the scale factors that
 /// the forward computation applies after it.
 struct Mask {
@@ -58,9 +49,9 @@ Value stripScale(Value v, double &scale) {
   while (auto mul = v.getDefiningOp<MulOp>()) {
     std::optional<double> c;
     Value other;
-    if ((c = scalarConstant(mul.getRhs())))
+    if ((c = matchScalarConstant(mul.getRhs())))
       other = mul.getLhs();
-    else if ((c = scalarConstant(mul.getLhs())))
+    else if ((c = matchScalarConstant(mul.getLhs())))
       other = mul.getRhs();
     else
       break;
@@ -104,7 +95,7 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
           return failure();
         s = rest;
       } else if (auto div = dyn_cast<DivOp>(def)) {
-        std::optional<double> c = scalarConstant(div.getRhs());
+        std::optional<double> c = matchScalarConstant(div.getRhs());
         if (!c || *c == 0 || div.getLhs().getType() != scoreType)
           return failure();
         scale /= *c;
@@ -125,9 +116,9 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
         std::optional<double> fill;
         Value next;
         bool negated = false;
-        if ((fill = scalarConstant(where.getOnFalse()))) {
+        if ((fill = matchScalarConstant(where.getOnFalse()))) {
           next = where.getOnTrue();
-        } else if ((fill = scalarConstant(where.getOnTrue()))) {
+        } else if ((fill = matchScalarConstant(where.getOnTrue()))) {
           next = where.getOnFalse();
           negated = true;
         } else {

@@ -24,14 +24,6 @@ using namespace accel;
 
 namespace {
 
-std::optional<double> scalarConstant(Value v) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
-      !isa<FloatType>(attr.getElementType()))
-    return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
-}
-
 bool near(double a, double b) { return std::abs(a - b) <= 1e-4 * std::abs(b); }
 
 /// Splits a product into its constant scalar factor and other factors,
@@ -45,14 +37,14 @@ void factor(Value v, double &scale, SmallVectorImpl<Value> &factors,
       return;
     }
     if (auto div = v.getDefiningOp<DivOp>()) {
-      if (std::optional<double> c = scalarConstant(div.getRhs()); c && *c != 0) {
+      if (std::optional<double> c = matchScalarConstant(div.getRhs()); c && *c != 0) {
         factor(div.getLhs(), scale, factors, depth + 1);
         scale /= *c;
         return;
       }
     }
   }
-  if (std::optional<double> c = scalarConstant(v))
+  if (std::optional<double> c = matchScalarConstant(v))
     scale *= *c;
   else
     factors.push_back(v);
@@ -69,7 +61,7 @@ bool isScaled(Value v, Value x, double expected) {
 /// True when v is x * x * x (as pow(x, 3) or products).
 bool isCube(Value v, Value x) {
   if (auto pow = v.getDefiningOp<PowOp>()) {
-    std::optional<double> e = scalarConstant(pow.getRhs());
+    std::optional<double> e = matchScalarConstant(pow.getRhs());
     return pow.getLhs() == x && e && *e == 3.0;
   }
   double scale = 1.0;
@@ -82,7 +74,7 @@ bool isCube(Value v, Value x) {
     if (f == x)
       ++count;
     else if (auto pow = f.getDefiningOp<PowOp>();
-             pow && pow.getLhs() == x && scalarConstant(pow.getRhs()) == 2.0)
+             pow && pow.getLhs() == x && matchScalarConstant(pow.getRhs()) == 2.0)
       count += 2;
     else
       return false;
@@ -96,10 +88,10 @@ std::optional<GeluApproximation> geluForm(Value t, Value x) {
   if (!add)
     return std::nullopt;
   Value f = add.getLhs();
-  std::optional<double> one = scalarConstant(add.getRhs());
+  std::optional<double> one = matchScalarConstant(add.getRhs());
   if (!one) {
     f = add.getRhs();
-    one = scalarConstant(add.getLhs());
+    one = matchScalarConstant(add.getLhs());
   }
   if (!one || *one != 1.0)
     return std::nullopt;
