@@ -46,6 +46,12 @@ void Executable::verify() {
   if (!root_->functions() || root_->functions()->size() == 0)
     fail("the executable has no functions");
 
+  // Vectors of 8-byte scalars must be 8-byte aligned to be read; the
+  // writer aligns them, a corrupt file may not (the buffer itself is at
+  // least 16-byte aligned).
+  auto aligned = [](const void *p) {
+    return reinterpret_cast<uintptr_t>(p) % 8 == 0;
+  };
   // Every index the executor will follow must be in range.
   int numConstants = root_->constants() ? root_->constants()->size() : 0;
   for (const fb::Function *f : *root_->functions()) {
@@ -60,8 +66,8 @@ void Executable::verify() {
       ffail(std::string(what) + " refers to value " + std::to_string(index) +
             " of " + std::to_string(numValues));
     };
-    if (f->arena_size() < 0)
-      ffail("negative arena size");
+    if (f->arena_size() < 0 || f->arena_size() > (int64_t(1) << 48))
+      ffail("invalid arena size " + std::to_string(f->arena_size()));
     for (int i = 0; i < numValues; ++i) {
       const fb::Value *v = f->values()->Get(i);
       std::string vname = "value " + std::to_string(i);
@@ -69,6 +75,8 @@ void Executable::verify() {
         ffail(vname + " has unknown dtype " + std::to_string(v->dtype()));
       // Sizes are computed with overflow checks: a corrupt shape must not
       // wrap around into a small, plausible size.
+      if (v->shape() && !aligned(v->shape()->data()))
+        ffail(vname + " has a misaligned shape");
       int64_t bytes = static_cast<int64_t>(dtypeSize(DType(v->dtype())));
       if (v->shape())
         for (int64_t d : *v->shape())
@@ -85,8 +93,9 @@ void Executable::verify() {
         if (v->constant() < 0 || v->constant() >= numConstants)
           ffail(vname + " names a missing constant");
         const auto *data = root_->constants()->Get(v->constant())->data();
-        if (!data || static_cast<int64_t>(data->size()) != bytes)
-          ffail(vname + " has a constant of the wrong size");
+        if (!data || static_cast<int64_t>(data->size()) != bytes ||
+            !aligned(data->data()))
+          ffail(vname + " has a constant of the wrong size or alignment");
         break;
       }
       case fb::Storage::Alias:
@@ -107,6 +116,18 @@ void Executable::verify() {
       if (list)
         for (int index : *list)
           checkIndex(index, false, "a signature entry");
+    // Inputs and parameters are bound by name: they must be values of
+    // that storage kind (which verification above gave names).
+    auto checkKind = [&](const flatbuffers::Vector<int32_t> *list,
+                         fb::Storage kind, const char *what) {
+      if (list)
+        for (int index : *list)
+          if (f->values()->Get(index)->storage() != kind)
+            ffail(std::string(what) + " entry " + std::to_string(index) +
+                  " is not a value of that kind");
+    };
+    checkKind(f->inputs(), fb::Storage::Input, "input");
+    checkKind(f->parameters(), fb::Storage::Parameter, "parameter");
     if (f->outputs() && (!f->output_names() ||
                          f->output_names()->size() != f->outputs()->size()))
       ffail("outputs and output names differ in count");
@@ -114,6 +135,12 @@ void Executable::verify() {
       for (const fb::Instruction *inst : *f->instructions()) {
         if (!inst->kernel())
           ffail("an instruction has no kernel name");
+        if (inst->attrs())
+          for (const fb::Attr *a : *inst->attrs())
+            if ((a->ints() && !aligned(a->ints()->data())) ||
+                (a->floats() && !aligned(a->floats()->data())))
+              ffail("an attribute of '" + inst->kernel()->str() +
+                    "' is misaligned");
         if (inst->operands())
           for (int index : *inst->operands())
             checkIndex(index, true, inst->kernel()->c_str());

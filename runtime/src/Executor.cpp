@@ -33,7 +33,8 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
       (function.name() ? function.name()->str() : std::string("?")) + "'";
   arenaSize = function.arena_size();
   if (arenaSize > 0) {
-    arena = std::aligned_alloc(64, (arenaSize + 63) / 64 * 64);
+    arena.reset(static_cast<char *>(
+        std::aligned_alloc(64, (arenaSize + 63) / 64 * 64)));
     if (!arena)
       throw Error(where + ": cannot allocate the " +
                   std::to_string(arenaSize) + "-byte arena");
@@ -49,7 +50,7 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
     view.shape = shapeOf(v);
     switch (v.storage()) {
     case fb::Storage::Arena:
-      view.data = static_cast<char *>(arena) + v.arena_offset();
+      view.data = arena.get() + v.arena_offset();
       break;
     case fb::Storage::Constant:
       view.data = const_cast<uint8_t *>(
@@ -111,8 +112,6 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
       steps.push_back(std::move(step));
     }
 }
-
-Executor::~Executor() { std::free(arena); }
 
 std::vector<TensorView>
 Executor::run(const std::map<std::string, TensorView> &inputs) {

@@ -187,8 +187,11 @@ void softmax(const TensorView &x, const TensorView &out, int64_t axis, bool log,
 void layerNorm(const TensorView &x, const TensorView &scale,
                const TensorView &bias, const TensorView &out,
                int64_t normalizedRank, float epsilon, ThreadPool &pool) {
-  auto [rows, n] =
+  // Plain variables, not a structured binding: lambdas below capture them
+  // (C++17 does not let lambdas capture bindings).
+  const auto shape =
       normalizedRows("layerNorm", x, out, normalizedRank, {&scale, &bias});
+  const int64_t rows = shape.first, n = shape.second;
   const float *px = x.as<float>();
   const float *ps = scale.as<float>();
   const float *pb = bias.as<float>();
@@ -216,7 +219,9 @@ void layerNorm(const TensorView &x, const TensorView &scale,
 void rmsNorm(const TensorView &x, const TensorView &scale,
              const TensorView &out, int64_t normalizedRank, float epsilon,
              ThreadPool &pool) {
-  auto [rows, n] = normalizedRows("rmsNorm", x, out, normalizedRank, {&scale});
+  const auto shape =
+      normalizedRows("rmsNorm", x, out, normalizedRank, {&scale});
+  const int64_t rows = shape.first, n = shape.second;
   const float *px = x.as<float>();
   const float *ps = scale.as<float>();
   float *po = out.as<float>();

@@ -15,6 +15,7 @@
 #include "accel/runtime/Tensor.h"
 #include "accel/runtime/ThreadPool.h"
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,7 +36,6 @@ public:
   /// dtype, or when an instruction names an unknown kernel.
   Executor(const Executable &executable, const fb::Function &function,
            const SafetensorsFile *weights, ThreadPool &pool);
-  ~Executor();
 
   struct InputSpec {
     std::string name;
@@ -76,7 +76,12 @@ private:
   std::vector<std::string> outputNames_;
   std::vector<Step> steps;
   int64_t arenaSize = 0;
-  void *arena = nullptr;
+  struct Free {
+    void operator()(void *p) const { std::free(p); }
+  };
+  // Owned from the start of construction, so a constructor that throws
+  // (a missing weight, say) frees it.
+  std::unique_ptr<char, Free> arena;
   bool profiling = false;
   std::map<std::string, std::pair<double, int64_t>> kernelTimes;
 };
