@@ -49,8 +49,9 @@ void Executable::verify() {
   // Vectors of 8-byte scalars must be 8-byte aligned to be read; the
   // writer aligns them, a corrupt file may not (the buffer itself is at
   // least 16-byte aligned).
-  auto aligned = [](const void *p) {
-    return reinterpret_cast<uintptr_t>(p) % 8 == 0;
+  auto aligned = [](const auto *vector) {
+    return vector->size() == 0 ||
+           reinterpret_cast<uintptr_t>(vector->data()) % 8 == 0;
   };
   // Every index the executor will follow must be in range.
   int numConstants = root_->constants() ? root_->constants()->size() : 0;
@@ -75,7 +76,7 @@ void Executable::verify() {
         ffail(vname + " has unknown dtype " + std::to_string(v->dtype()));
       // Sizes are computed with overflow checks: a corrupt shape must not
       // wrap around into a small, plausible size.
-      if (v->shape() && !aligned(v->shape()->data()))
+      if (v->shape() && !aligned(v->shape()))
         ffail(vname + " has a misaligned shape");
       int64_t bytes = static_cast<int64_t>(dtypeSize(DType(v->dtype())));
       if (v->shape())
@@ -94,7 +95,7 @@ void Executable::verify() {
           ffail(vname + " names a missing constant");
         const auto *data = root_->constants()->Get(v->constant())->data();
         if (!data || static_cast<int64_t>(data->size()) != bytes ||
-            !aligned(data->data()))
+            !aligned(data))
           ffail(vname + " has a constant of the wrong size or alignment");
         break;
       }
@@ -137,8 +138,8 @@ void Executable::verify() {
           ffail("an instruction has no kernel name");
         if (inst->attrs())
           for (const fb::Attr *a : *inst->attrs())
-            if ((a->ints() && !aligned(a->ints()->data())) ||
-                (a->floats() && !aligned(a->floats()->data())))
+            if ((a->ints() && !aligned(a->ints())) ||
+                (a->floats() && !aligned(a->floats())))
               ffail("an attribute of '" + inst->kernel()->str() +
                     "' is misaligned");
         if (inst->operands())
