@@ -176,6 +176,30 @@ ACCEL_BINARY_OP(MaxOp)
 ACCEL_BINARY_OP(MinOp)
 #undef ACCEL_BINARY_OP
 
+namespace {
+/// x * sigmoid(x) is silu(x): one op, one pass over memory, a known gradient.
+struct FormSilu : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp op,
+                                PatternRewriter &rewriter) const override {
+    for (auto [x, s] : {std::pair(op.getLhs(), op.getRhs()),
+                        std::pair(op.getRhs(), op.getLhs())}) {
+      auto sigmoid = s.getDefiningOp<SigmoidOp>();
+      if (sigmoid && sigmoid.getOperand() == x && x.getType() == op.getType()) {
+        rewriter.replaceOpWithNewOp<SiluOp>(op, x);
+        return success();
+      }
+    }
+    return failure();
+  }
+};
+} // namespace
+
+void MulOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                        MLIRContext *ctx) {
+  patterns.add<FormSilu>(ctx);
+}
+
 // FLOPs per element of the unary ops: 1 for arithmetic, more where the
 // libm call or the formula costs several operations.
 #define ACCEL_UNARY_OP(Op, flopsPerElement)                                    \

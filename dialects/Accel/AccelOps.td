@@ -68,7 +68,9 @@ class Accel_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
 
 def Accel_AddOp : Accel_BinaryOp<"add", "lhs + rhs", [Commutative]>;
 def Accel_SubOp : Accel_BinaryOp<"sub", "lhs - rhs">;
-def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative]>;
+def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative]> {
+  let hasCanonicalizer = 1;
+}
 def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs (integers truncate toward zero)">;
 def Accel_PowOp : Accel_BinaryOp<"pow", "lhs ** rhs">;
 def Accel_MaxOp : Accel_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;

@@ -16,8 +16,8 @@ namespace accel {
 #include "passes/Import/Passes.h.inc"
 
 /// What the ONNX importer runs on a fresh import: canonicalize (folding
-/// shape computations), form linear, gelu and attention ops, canonicalize,
-/// cse.
+/// shape computations), form linear, gelu, rms_norm and attention ops,
+/// canonicalize, cse.
 void buildImportCleanupPipeline(mlir::OpPassManager &pm);
 
 } // namespace accel

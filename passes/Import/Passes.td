@@ -85,4 +85,30 @@ def FormGeluPass : Pass<"accel-form-gelu", "mlir::func::FuncOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
+def FormRmsNormPass : Pass<"accel-form-rms-norm", "mlir::func::FuncOp"> {
+  let summary = "Forms accel.rms_norm from its formula";
+  let description = [{
+    Llama's `RMSNorm` exports as `x * 1/sqrt(mean(x^2) + eps)` (or
+    `x / sqrt(...)`, or with `rsqrt`), usually followed by a multiplication
+    by the weight. This pass forms one `accel.rms_norm` over the trailing
+    dims that the mean reduces, taking in a following multiplication by a
+    tensor of the normalized shape as its `scale`.
+
+    Before:
+    ```mlir
+    %sq = accel.pow %x, %two : (tensor<2x8x64xf32>, tensor<f32>) -> tensor<2x8x64xf32>
+    %m = accel.reduce_mean %sq {axes = array<i64: 2>, keep_dims} : (tensor<2x8x64xf32>) -> tensor<2x8x1xf32>
+    %v = accel.add %m, %eps : (tensor<2x8x1xf32>, tensor<f32>) -> tensor<2x8x1xf32>
+    %r = accel.rsqrt %v : (tensor<2x8x1xf32>) -> tensor<2x8x1xf32>
+    %n = accel.mul %x, %r : (tensor<2x8x64xf32>, tensor<2x8x1xf32>) -> tensor<2x8x64xf32>
+    %y = accel.mul %w, %n : (tensor<64xf32>, tensor<2x8x64xf32>) -> tensor<2x8x64xf32>
+    ```
+    After:
+    ```mlir
+    %y = accel.rms_norm %x, %w {axis = 2 : i64, epsilon = 9.99999997E-7 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
 #endif // ACCEL_PASSES_IMPORT_PASSES

@@ -69,4 +69,10 @@ for kind in ["bert", "llama"]:
             with torch.no_grad():
                 assert_close(f"{kind} {name} vs torch", outs["out"], model(ids, mask).numpy())
     ir = open(os.path.join(d, "model.mlir")).read()
+    # The exporters' spelled-out formulas became accel's ops.
+    expected = {"bert": ["accel.attention", "accel.layer_norm", "accel.gelu"],
+                "llama": ["accel.attention", "accel.rms_norm", "accel.silu"]}[kind]
+    for op in expected:
+        assert ir.count(op) >= 2, f"{kind}: expected {op} per layer"
+    assert "accel.softmax" not in ir and "accel.sigmoid" not in ir
     print(f"{kind}: {ir.count('accel.attention')} attention, {ir.count('accel.linear')} linear ops")

@@ -116,3 +116,19 @@ func.func @linear_weight_transpose(%x: tensor<2x8xf32>, %w: tensor<16x8xf32>) ->
   %0 = accel.linear %x, %t {weight_in_out} : (tensor<2x8xf32>, tensor<8x16xf32>) -> tensor<2x16xf32>
   return %0 : tensor<2x16xf32>
 }
+
+// -----
+
+// x * sigmoid(x) is silu(x); sigmoid of something else is left alone.
+// CHECK-LABEL: func @silu
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[Y:.*]]: tensor<4xf32>)
+// CHECK: accel.silu %[[X]]
+// CHECK: accel.sigmoid %[[Y]]
+// CHECK: accel.mul %[[X]]
+func.func @silu(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %s = accel.sigmoid %x : (tensor<4xf32>) -> tensor<4xf32>
+  %0 = accel.mul %s, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %t = accel.sigmoid %y : (tensor<4xf32>) -> tensor<4xf32>
+  %1 = accel.mul %x, %t : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0, %1 : tensor<4xf32>, tensor<4xf32>
+}
