@@ -19,16 +19,22 @@ using namespace accel;
 namespace {
 
 /// For v = 1 / sqrt(mean(x^2, trailing axes) + eps) (as reciprocal(sqrt),
-/// rsqrt, or with `inverse` false, the sqrt itself), the reduced axis and eps.
+/// rsqrt, 1 / sqrt, or with `inverse` false, the sqrt itself), the reduced
+/// axis and eps.
 std::optional<std::pair<int64_t, double>> matchRms(Value v, Value x,
                                                    bool inverse) {
   Value root;
   if (inverse) {
     if (auto r = v.getDefiningOp<RsqrtOp>())
       root = r.getOperand();
-    else if (auto rec = v.getDefiningOp<ReciprocalOp>())
+    else if (auto rec = v.getDefiningOp<ReciprocalOp>()) {
       if (auto s = rec.getOperand().getDefiningOp<SqrtOp>())
         root = s.getOperand();
+    } else if (auto div = v.getDefiningOp<DivOp>()) { // 1 / sqrt(...)
+      if (auto s = div.getRhs().getDefiningOp<SqrtOp>();
+          s && matchScalarConstant(div.getLhs()) == 1.0)
+        root = s.getOperand();
+    }
   } else if (auto s = v.getDefiningOp<SqrtOp>()) {
     root = s.getOperand();
   }

@@ -28,20 +28,36 @@ bool isFloatType(int32_t t) {
          e == ElemType::Float16 || e == ElemType::BFloat16;
 }
 
-/// Float initializers named like a module path ("h.0.attn.c_attn.weight",
-/// "0.bias", or a bare "weight"/"bias") are trainable parameters. Exporters
-/// name the constants they make otherwise ("onnx::Div_12", "val_3",
-/// "/h.0/Constant_output_0", "where"): those become accel.constant ops, so
-/// that shape, scale and mask computations can be folded.
+/// Which initializers are parameters (function arguments backed by
+/// safetensors) and which are constants in the IR. Weights are parameters
+/// whatever the exporter named them ("h.0.attn.c_attn.weight", or
+/// "onnx::MatMul_123" / "val_44" for a weight it transposed): the IR holds
+/// no weight data. Constants are what shape, scale and mask computations
+/// must see to fold: integer and bool tensors, small exporter-made floats
+/// ("onnx::Div_12", "val_3") and additive masks (every value 0 or very
+/// negative).
 bool isParameter(const onnx::Tensor &t) {
   if (!isFloatType(t.elemType))
     return false;
   StringRef name = t.name;
-  if (name.contains("::") || name.contains('/') || name.starts_with("val_") ||
-      name.starts_with("_val"))
+  int64_t n = 1;
+  for (int64_t d : t.dims)
+    n *= d;
+  bool exporterNamed = name.contains("::") || name.contains('/') ||
+                       name.starts_with("val_") || name.starts_with("_val") ||
+                       !name.contains('.');
+  bool moduleLeaf = name == "weight" || name == "bias";
+  if (n <= 64 && exporterNamed && !moduleLeaf)
     return false;
-  StringRef leaf = name.rsplit('.').second.empty() ? name : name.rsplit('.').second;
-  return name.contains('.') || leaf == "weight" || leaf == "bias";
+  if (static_cast<onnx::ElemType>(t.elemType) == onnx::ElemType::Float) {
+    const float *v = reinterpret_cast<const float *>(t.bytes.data());
+    bool additiveMask = n > 0;
+    for (int64_t i = 0; i < n && additiveMask; ++i)
+      additiveMask = v[i] == 0.0f || v[i] <= -1e4f;
+    if (additiveMask)
+      return false;
+  }
+  return true;
 }
 
 rt::DType runtimeDType(int32_t t) {
