@@ -34,14 +34,16 @@ def build_model(args):
 
 
 class LogitsOnly(torch.nn.Module):
-    """GPT-2 as a function of token ids alone, returning logits."""
+    """GPT-2 as a function of token ids (and optionally an attention mask),
+    returning logits."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids):
-        return self.model(input_ids=input_ids, use_cache=False).logits
+    def forward(self, input_ids, attention_mask=None):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                          use_cache=False).logits
 
 
 def main():
@@ -57,19 +59,27 @@ def main():
     p.add_argument("--opset", type=int, default=18)
     p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="dynamo",
                    help="dynamo (the default of torch.onnx.export) or the legacy TorchScript exporter")
+    p.add_argument("--attention-mask", action="store_true",
+                   help="give the model an attention_mask input (all ones); the TorchScript exporter "
+                        "needs it, as transformers builds a missing mask with aten::diff, which it lacks")
     args = p.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
 
     model = LogitsOnly(build_model(args)).eval()
     ids = torch.randint(0, args.vocab, (args.batch, args.seq),
                         generator=torch.Generator().manual_seed(args.seed + 1))
+    inputs, names = (ids,), ["input_ids"]
+    if args.attention_mask or args.exporter == "torchscript":
+        mask = torch.ones_like(ids)
+        inputs, names = (ids, mask), ["input_ids", "attention_mask"]
+        np.save(os.path.join(args.out_dir, "attention_mask.npy"), mask.numpy())
     path = os.path.join(args.out_dir, "gpt2.onnx")
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (ids,), path, input_names=["input_ids"],
+        torch.onnx.export(model, inputs, path, input_names=names,
                           output_names=["logits"], opset_version=args.opset,
                           dynamo=args.exporter == "dynamo", external_data=False)
-        logits = model(ids)
+        logits = model(*inputs)
     np.save(os.path.join(args.out_dir, "input_ids.npy"), ids.numpy())
     np.save(os.path.join(args.out_dir, "logits_torch.npy"), logits.numpy())
     print(f"wrote {path} ({args.layers} layers x {args.hidden} hidden, vocab {args.vocab}, "
