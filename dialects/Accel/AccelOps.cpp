@@ -13,6 +13,7 @@
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -348,7 +349,8 @@ struct FoldWeightTranspose : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     auto transpose = op.getWeight().getDefiningOp<TransposeOp>();
-    if (!transpose)
+    if (!transpose ||
+        transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
       return failure();
     rewriter.modifyOpInPlace(op, [&] {
       op.getWeightMutable().assign(transpose.getOperand());
@@ -664,9 +666,11 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
       return emitOptionalError(loc, "dim ", d, " of size ", dim,
                                " cannot be sliced from ", s, " to ", l,
                                " by ", st);
+    if (st == std::numeric_limits<int64_t>::min())
+      return emitOptionalError(loc, "stride of dim ", d, " is out of range");
     int64_t span = st > 0 ? l - s : s - l;
     int64_t step = st > 0 ? st : -st;
-    shape.push_back((span + step - 1) / step);
+    shape.push_back(span ? 1 + (span - 1) / step : 0);
   }
   out.push_back(RankedTensorType::get(shape, type.getElementType()));
   return success();

@@ -14,7 +14,6 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
-#include <cfloat>
 
 namespace accel {
 #define GEN_PASS_DEF_FORMATTENTIONPASS
@@ -37,6 +36,7 @@ struct Mask {
   bool isKeep;  // an i1 mask (else an additive float mask)
   bool negated; // for i1 masks: true marks the dropped positions
   double scaleAfter;
+  double fill; // for i1 masks: the value dropped scores were set to
 };
 
 bool isSwapLastTwo(TransposeOp t) {
@@ -110,7 +110,7 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
         Value next = lhsScores ? lhs : rhs, mask = lhsScores ? rhs : lhs;
         if (next.getType() != scoreType)
           return failure();
-        masks.push_back({mask, false, false, scale});
+        masks.push_back({mask, false, false, scale, 0.0});
         s = next;
       } else if (auto where = dyn_cast<WhereOp>(def)) {
         std::optional<double> fill;
@@ -128,7 +128,7 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
         // scaling) is a mask.
         if (*fill * scale > -1e4 || next.getType() != scoreType)
           return failure();
-        masks.push_back({where.getCondition(), true, negated, scale});
+        masks.push_back({where.getCondition(), true, negated, scale, *fill});
         s = next;
       } else {
         return failure();
@@ -151,10 +151,16 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
     }
     auto qType = cast<RankedTensorType>(query.getType());
     auto kType = cast<RankedTensorType>(key.getType());
-    if (qType.getRank() != 4 || kType.getRank() != 4 ||
-        cast<RankedTensorType>(value.getType()).getRank() != 4 ||
+    auto vType = cast<RankedTensorType>(value.getType());
+    if (qType.getRank() != 4 || kType.getRank() != 4 || vType.getRank() != 4 ||
         scale <= 0)
       return failure();
+    // MatMul broadcasts batch and head dims (multi-query attention);
+    // accel.attention does not, so such graphs stay as they are.
+    for (int64_t d = 0; d < 2; ++d)
+      if (qType.getDimSize(d) != kType.getDimSize(d) ||
+          qType.getDimSize(d) != vType.getDimSize(d))
+        return failure();
     int64_t sq = qType.getDimSize(2);
     int64_t sk = kType.getDimSize(keyTransposed ? 3 : 2);
     Type et = scoreType.getElementType();
@@ -194,23 +200,21 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
           rewriter, loc, type,
           DenseElementsAttr::get(type, FloatAttr::get(et, v).getValue()));
     };
-    if (rest.size() == 1 && rest[0].isKeep) {
-      mask = rest[0].value;
-      if (rest[0].negated)
-        mask = NotOp::create(rewriter, loc, mask);
-    } else {
-      for (const Mask &m : rest) {
-        Value additive = m.value;
-        if (m.isKeep)
-          additive = WhereOp::create(
-              rewriter, loc, m.value, scalar(m.negated ? -FLT_MAX : 0.0),
-              scalar(m.negated ? 0.0 : -FLT_MAX));
-        else if (m.scaleAfter != 1.0) // scaled by the factors after it
-          additive = MulOp::create(rewriter, loc, additive,
-                                   scalar(m.scaleAfter));
-        mask = mask ? AddOp::create(rewriter, loc, mask, additive).getResult()
-                    : additive;
+    // A select that set dropped scores to a finite value becomes that
+    // additive value, so rows where every key is dropped keep the export's
+    // semantics (a uniform softmax), not the kernel's zeros for -inf.
+    for (const Mask &m : rest) {
+      Value additive = m.value;
+      if (m.isKeep) {
+        double dropped = m.fill * m.scaleAfter;
+        additive = WhereOp::create(rewriter, loc, m.value,
+                                   scalar(m.negated ? dropped : 0.0),
+                                   scalar(m.negated ? 0.0 : dropped));
+      } else if (m.scaleAfter != 1.0) { // scaled by the factors after it
+        additive = MulOp::create(rewriter, loc, additive, scalar(m.scaleAfter));
       }
+      mask = mask ? AddOp::create(rewriter, loc, mask, additive).getResult()
+                  : additive;
     }
     auto attention = AttentionOp::create(
         rewriter, loc, out.getType(), query, key, value, mask,

@@ -145,9 +145,15 @@ void Executable::verify() {
         if (inst->operands())
           for (int index : *inst->operands())
             checkIndex(index, true, inst->kernel()->c_str());
+        // Kernels write only into the arena, never into weights, constants
+        // or the caller's inputs.
         if (inst->results())
-          for (int index : *inst->results())
+          for (int index : *inst->results()) {
             checkIndex(index, false, inst->kernel()->c_str());
+            if (f->values()->Get(index)->storage() != fb::Storage::Arena)
+              ffail("'" + inst->kernel()->str() + "' writes value " +
+                    std::to_string(index) + ", which is not in the arena");
+          }
       }
   }
 }

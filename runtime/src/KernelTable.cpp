@@ -132,8 +132,13 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
                                      ThreadPool &p) {
       // The kernel writes the keep-dims form; the result's bytes are the same.
       Shape kept = o[0].shape;
-      for (int64_t a : axes)
+      for (int64_t a : axes) {
+        if (a < 0 || a >= o[0].rank())
+          throw Error("reduction axis " + std::to_string(a) +
+                      " is out of range for rank " +
+                      std::to_string(o[0].rank()));
         kept[a] = 1;
+      }
       cpu::reduce(kind, o[0], reshaped(r[0], kept), axes, p);
     };
   }
@@ -244,6 +249,9 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
     };
   }
   if (kernel == "split") {
+    expectArity(inst, 1, inst.results() ? inst.results()->size() : 0);
+    if (!inst.results() || inst.results()->size() == 0)
+      throw Error("split needs at least one result");
     int64_t axis = attrs.integer("axis");
     return [axis](const Views &o, const Views &r, ThreadPool &p) {
       std::vector<int64_t> start(o[0].rank(), 0), stride(o[0].rank(), 1);
@@ -254,6 +262,9 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
     };
   }
   if (kernel == "concat") {
+    expectArity(inst, inst.operands() ? inst.operands()->size() : 0, 1);
+    if (!inst.operands() || inst.operands()->size() == 0)
+      throw Error("concat needs at least one operand");
     int64_t axis = attrs.integer("axis");
     return [axis](const Views &o, const Views &r, ThreadPool &p) {
       cpu::concat(o, r[0], axis, p);

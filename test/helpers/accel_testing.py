@@ -34,6 +34,7 @@ def workdir(name):
 def import_and_run(onnx_path, inputs, out_dir, input_shapes=None, extra_import=()):
     """Imports `onnx_path`, runs it on `inputs` (name -> array) and returns
     the outputs as a dict name -> array."""
+    os.makedirs(out_dir, exist_ok=True)
     mlir = os.path.join(out_dir, "model.mlir")
     args = ["accel-translate", "--import-onnx", onnx_path, "-o", mlir, *extra_import]
     for name, shape in (input_shapes or {}).items():

@@ -24,6 +24,22 @@ int64_t GraphImporter::opset() const {
   return 0;
 }
 
+unsigned GraphImporter::requiredInputs(const std::string &opType) {
+  // Inputs every converter reads unconditionally; the rest are optional.
+  static const std::map<std::string, unsigned> counts = {
+      {"Constant", 0},    {"Where", 3},      {"Slice", 3},
+      {"Range", 3},       {"Add", 2},        {"Sub", 2},
+      {"Mul", 2},         {"Div", 2},        {"Pow", 2},
+      {"MatMul", 2},      {"Gemm", 2},       {"Equal", 2},
+      {"Less", 2},        {"LessOrEqual", 2}, {"Greater", 2},
+      {"GreaterOrEqual", 2}, {"And", 2},     {"Or", 2},
+      {"Xor", 2},         {"CastLike", 2},   {"Reshape", 2},
+      {"Expand", 2},      {"Gather", 2},     {"GatherND", 2},
+      {"GatherElements", 2}, {"LayerNormalization", 2}};
+  auto it = counts.find(opType);
+  return it == counts.end() ? 1 : it->second;
+}
+
 LogicalResult GraphImporter::fail(const Node &node, const Twine &message) {
   errorMessage = (fileName + ": node '" + node.name + "' (" + node.opType +
                   ", opset " + Twine(opset()) + "): " + message)
@@ -43,6 +59,11 @@ LogicalResult GraphImporter::convert(const Node &node) {
   auto it = converters().find(node.opType);
   if (it == converters().end())
     return fail(node, "unsupported op");
+  unsigned required = requiredInputs(node.opType);
+  for (unsigned i = 0; i < required; ++i)
+    if (!hasInput(node, i))
+      return fail(node, "needs " + Twine(required) + " inputs, input " +
+                            Twine(i) + " is missing");
 
   // Shape and type errors of the ops built surface as diagnostics; keep the
   // first and report it with the node.

@@ -45,6 +45,8 @@ public:
 private:
   using Converter = mlir::LogicalResult (GraphImporter::*)(const Node &);
   static const std::map<std::string, Converter> &converters();
+  /// How many leading inputs `opType` must have.
+  static unsigned requiredInputs(const std::string &opType);
 
   // Building blocks. Each verifies what it builds and folds constants.
   mlir::FailureOr<mlir::Value> create(llvm::StringRef opName,

@@ -532,10 +532,9 @@ LogicalResult GraphImporter::convertFlatten(const Node &node) {
   int64_t axis = normalizeAxis(attrInt(node, "axis", 1), type.getRank());
   if (axis < 0 || axis > type.getRank())
     return fail(node, "axis out of range");
-  int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= type.getDimSize(d);
-  int64_t inner = outer ? type.getNumElements() / outer : 0;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    (d < axis ? outer : inner) *= type.getDimSize(d);
   auto r = reshape(x, {outer, inner});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
@@ -587,12 +586,13 @@ LogicalResult GraphImporter::convertUnsqueeze(const Node &node) {
     if (a < 0 || a >= outRank)
       return fail(node, "axis out of range");
   }
+  llvm::sort(axes);
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    return fail(node, "repeated axes");
   SmallVector<int64_t> shape;
   int64_t next = 0;
   for (int64_t d = 0; d < outRank; ++d)
     shape.push_back(llvm::is_contained(axes, d) ? 1 : type.getDimSize(next++));
-  if (next != type.getRank())
-    return fail(node, "repeated axes");
   auto r = reshape(x, shape);
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
@@ -654,10 +654,17 @@ LogicalResult GraphImporter::convertSlice(const Node &node) {
       s += dim;
     if (e < 0 && e > std::numeric_limits<int64_t>::min() / 2)
       e += dim;
+    // A step longer than the dim takes one element at most: clamp it so the
+    // size arithmetic cannot overflow.
+    st = std::clamp<int64_t>(st, -std::max<int64_t>(dim, 1),
+                             std::max<int64_t>(dim, 1));
     if (st > 0) {
       s = std::clamp<int64_t>(s, 0, dim);
       e = std::clamp<int64_t>(e, 0, dim);
       e = std::max(e, s);
+    } else if (dim == 0) {
+      s = 0;
+      e = 0;
     } else {
       s = std::clamp<int64_t>(s, 0, dim - 1);
       e = std::clamp<int64_t>(e, -1, dim - 1);
@@ -674,16 +681,20 @@ LogicalResult GraphImporter::convertSlice(const Node &node) {
 }
 
 LogicalResult GraphImporter::convertConcat(const Node &node) {
+  Value first = input(node, 0);
+  int64_t axis = normalizeAxis(attrInt(node, "axis", 0), typeOf(first).getRank());
+  if (axis < 0 || axis >= typeOf(first).getRank())
+    return fail(node, "axis out of range");
+  // Pieces of length 0 along the axis add nothing (exporters emit them).
   SmallVector<Value> operands;
   for (size_t i = 0; i < node.inputs.size(); ++i)
-    if (Value v = input(node, i); v && typeOf(v).getNumElements() != 0)
+    if (Value v = input(node, i);
+        v && typeOf(v).getRank() == typeOf(first).getRank() &&
+        typeOf(v).getDimSize(axis) != 0)
       operands.push_back(v);
   if (operands.empty())
-    operands.push_back(input(node, 0));
-  int64_t axis =
-      normalizeAxis(attrInt(node, "axis", 0), typeOf(operands[0]).getRank());
-  if (operands.size() == 1 && operands[0] == input(node, 0) &&
-      node.inputs.size() == 1)
+    operands.push_back(first);
+  if (operands.size() == 1)
     return setOutput(node, 0, operands[0]);
   auto r = create<ConcatOp>(operands, {named("axis", b.getI64IntegerAttr(axis))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
@@ -716,6 +727,8 @@ LogicalResult GraphImporter::convertSplit(const Node &node) {
   if (sizes.size() != node.outputs.size())
     return fail(node, Twine(sizes.size()) + " pieces for " +
                           Twine(node.outputs.size()) + " outputs");
+  if (llvm::any_of(sizes, [](int64_t s) { return s < 0; }))
+    return fail(node, "negative split size");
   SmallVector<Type> types;
   for (int64_t s : sizes) {
     SmallVector<int64_t> shape(type.getShape());
@@ -736,6 +749,8 @@ LogicalResult GraphImporter::convertExpand(const Node &node) {
   auto shape = intsInput(node, 1);
   if (failed(shape))
     return failure();
+  if (llvm::any_of(*shape, [](int64_t d) { return d < 0; }))
+    return fail(node, "negative dim in the shape");
   // Expand broadcasts both ways: a 1 in `shape` keeps the input's dim.
   SmallVector<int64_t> in(typeOf(x).getShape());
   size_t rank = std::max(in.size(), shape->size());
@@ -783,9 +798,12 @@ LogicalResult GraphImporter::convertGatherIndexed(const Node &node) {
   if (node.opType == "GatherND") {
     if (attrInt(node, "batch_dims", 0) != 0)
       return fail(node, "batch_dims other than 0 is not supported");
+    if (idxType.getRank() < 1)
+      return fail(node, "indices must have rank >= 1");
     int64_t k = idxType.getShape().back();
-    if (idxType.getRank() < 1 || k > rank)
-      return fail(node, "index tuples longer than the data's rank");
+    if (k < 1 || k > rank)
+      return fail(node, "index tuples of length " + Twine(k) +
+                            " for data of rank " + Twine(rank));
     int64_t rows = 1;
     for (int64_t d = 0; d < k; ++d)
       rows *= dims[d];
@@ -812,6 +830,10 @@ LogicalResult GraphImporter::convertGatherIndexed(const Node &node) {
     if (axis < 0 || axis >= rank || idxType.getRank() != rank)
       return fail(node, "axis or index rank out of range");
     ArrayRef<int64_t> ishape = idxType.getShape();
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && ishape[d] > dims[d])
+        return fail(node, "indices dim " + Twine(d) + " (" + Twine(ishape[d]) +
+                              ") exceeds the data's (" + Twine(dims[d]) + ")");
     SmallVector<int64_t> pos(rank, 0);
     for (int64_t e = 0, n = idx->size(); e < n; ++e) {
       std::optional<int64_t> i = normalize((*idx)[e], dims[axis]);
@@ -872,6 +894,8 @@ LogicalResult GraphImporter::convertConstantOfShape(const Node &node) {
   auto shape = intsInput(node, 0);
   if (failed(shape))
     return failure();
+  if (llvm::any_of(*shape, [](int64_t d) { return d < 0; }))
+    return fail(node, "negative dim in the shape");
   Type et = b.getF32Type();
   mlir::Attribute fill = b.getF32FloatAttr(0);
   if (const onnx::Attribute *a = node.attr("value")) {

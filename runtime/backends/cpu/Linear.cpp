@@ -25,6 +25,15 @@ void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
   const int64_t k = x.shape.back();
   const int64_t n = weightInOut ? w.shape[1] : w.shape[0];
   const int64_t m = numElements(Shape(x.shape.begin(), x.shape.end() - 1));
+  Shape expected = x.shape;
+  expected.back() = n;
+  if ((weightInOut ? w.shape[0] : w.shape[1]) != k || out.shape != expected ||
+      (bias.data && bias.shape != Shape{n}))
+    throw KernelError("linear: input " + shapeToString(x.shape) + ", weight " +
+                      shapeToString(w.shape) + ", bias " +
+                      (bias.data ? shapeToString(bias.shape) : "none") +
+                      " and output " + shapeToString(out.shape) +
+                      " do not fit together");
   float *y = out.as<float>();
   if (bias.data) {
     const float *b = bias.as<float>();
