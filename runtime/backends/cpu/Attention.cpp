@@ -25,6 +25,9 @@ namespace {
 /// kernel height.
 constexpr int64_t kMinRowBlock = 16;
 
+/// Query rows per block of causal attention.
+constexpr int64_t kCausalRowBlock = 64;
+
 /// In-place softmax of a score row; a row whose scores are all -inf (fully
 /// masked) becomes zeros.
 void softmaxScores(float *s, int64_t n) {
@@ -77,6 +80,11 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
     int64_t blocks = (4 * threads + pairs - 1) / pairs;
     rowBlock = std::max(kMinRowBlock, (sq + blocks - 1) / blocks);
   }
+  // Causal rows only need the keys up to their block's last row: smaller
+  // blocks skip more of the masked triangle (64 rows skip 3/8 of a square
+  // score matrix at 256 tokens) while keeping the GEMMs efficient.
+  if (causal)
+    rowBlock = std::min(rowBlock, kCausalRowBlock);
   int64_t blocksPerPair = (sq + rowBlock - 1) / rowBlock;
   const float *pq = q.as<float>();
   const float *pk = k.as<float>();

@@ -74,6 +74,8 @@ TEST(Attention, CausalAndUnmasked) {
       {1, 1, 100, 100, 16, 16, true, MaskKind::None, {}}, // row blocks
       {1, 1, 100, 130, 16, 8, false, MaskKind::None, {}},
       {2, 12, 64, 64, 64, 64, true, MaskKind::None, {}},
+      // Many pairs and long causal rows: 64-row causal blocks, last partial.
+      {4, 6, 150, 170, 16, 16, true, MaskKind::None, {}},
   };
   for (const AttentionCase &c : cases)
     checkAttention(c, rng);
