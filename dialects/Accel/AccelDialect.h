@@ -16,6 +16,12 @@ namespace accel {
 inline constexpr llvm::StringLiteral kParamAttr = "accel.param";
 inline constexpr llvm::StringLiteral kInputAttr = "accel.input";
 inline constexpr llvm::StringLiteral kOutputAttr = "accel.output";
+
+/// The memory plan that accel-plan-buffers writes and the executable writer
+/// reads: per op, one arena offset per result (-1: shares its operand's
+/// bytes); per function, the arena's size in bytes.
+inline constexpr llvm::StringLiteral kOffsetsAttr = "accel.offsets";
+inline constexpr llvm::StringLiteral kArenaSizeAttr = "accel.arena_size";
 } // namespace accel
 
 #endif // ACCEL_DIALECTS_ACCEL_ACCELDIALECT_H

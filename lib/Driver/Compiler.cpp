@@ -3,7 +3,6 @@
 #include "accel/Evaluation/ConstantEvaluator.h"
 #include "accel/Target/ExecutableWriter.h"
 #include "dialects/Accel/AccelDialect.h"
-#include "passes/Memory/Passes.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -8,10 +8,6 @@
 
 namespace accel {
 
-/// Attribute names of the memory plan (see PlanBuffersPass).
-inline constexpr llvm::StringLiteral kOffsetsAttr = "accel.offsets";
-inline constexpr llvm::StringLiteral kArenaSizeAttr = "accel.arena_size";
-
 #define GEN_PASS_DECL
 #include "passes/Memory/Passes.h.inc"
 

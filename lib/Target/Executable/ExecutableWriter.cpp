@@ -3,7 +3,6 @@
 #include "accel/runtime/Executable.h"
 #include "dialects/Accel/AccelOps.h"
 #include "lib/Target/Executable/InstructionEncoding.h"
-#include "passes/Memory/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
