@@ -59,6 +59,9 @@ def main():
     p.add_argument("--opset", type=int, default=18)
     p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="dynamo",
                    help="dynamo (the default of torch.onnx.export) or the legacy TorchScript exporter")
+    p.add_argument("--no-optimize", action="store_true",
+                   help="skip the dynamo exporter's ONNX optimizer, which merges equal weights and "
+                        "folds the position embedding into a constant; keeps every parameter by name")
     p.add_argument("--attention-mask", action="store_true",
                    help="give the model an attention_mask input (all ones); the TorchScript exporter "
                         "needs it, as transformers builds a missing mask with aten::diff, which it lacks")
@@ -78,7 +81,8 @@ def main():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, inputs, path, input_names=names,
                           output_names=["logits"], opset_version=args.opset,
-                          dynamo=args.exporter == "dynamo", external_data=False)
+                          dynamo=args.exporter == "dynamo", external_data=False,
+                          **({"optimize": not args.no_optimize} if args.exporter == "dynamo" else {}))
         logits = model(*inputs)
     np.save(os.path.join(args.out_dir, "input_ids.npy"), ids.numpy())
     np.save(os.path.join(args.out_dir, "logits_torch.npy"), logits.numpy())

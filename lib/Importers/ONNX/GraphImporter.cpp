@@ -35,7 +35,8 @@ unsigned GraphImporter::requiredInputs(const std::string &opType) {
       {"GreaterOrEqual", 2}, {"And", 2},     {"Or", 2},
       {"Xor", 2},         {"CastLike", 2},   {"Reshape", 2},
       {"Expand", 2},      {"Gather", 2},     {"GatherND", 2},
-      {"GatherElements", 2}, {"LayerNormalization", 2}};
+      {"GatherElements", 2}, {"LayerNormalization", 2},
+      {"SequenceAt", 2}};
   auto it = counts.find(opType);
   return it == counts.end() ? 1 : it->second;
 }
@@ -53,7 +54,8 @@ LogicalResult GraphImporter::convert(const Node &node) {
   if (!node.domain.empty() && node.domain != "ai.onnx")
     return fail(node, "ops of domain '" + node.domain + "' are not supported");
   for (size_t i = 0; i < node.inputs.size(); ++i)
-    if (!node.inputs[i].empty() && !lookup(node.inputs[i]))
+    if (!node.inputs[i].empty() && !lookup(node.inputs[i]) &&
+        !sequences.count(node.inputs[i]))
       return fail(node, "input '" + node.inputs[i] + "' is not defined before "
                         "its use (or has an unsupported type)");
   auto it = converters().find(node.opType);

@@ -126,12 +126,17 @@ private:
   mlir::LogicalResult convertConstantOfShape(const Node &node);
   mlir::LogicalResult convertRange(const Node &node);
   mlir::LogicalResult convertTrilu(const Node &node);
+  mlir::LogicalResult convertCumSum(const Node &node);
+  mlir::LogicalResult convertSplitToSequence(const Node &node);
+  mlir::LogicalResult convertSequenceAt(const Node &node);
 
   mlir::OpBuilder &b;
   mlir::MLIRContext *ctx;
   const Model &model;
   std::string fileName;
   std::map<std::string, mlir::Value> values;
+  /// ONNX sequences of tensors (SplitToSequence results), as their pieces.
+  std::map<std::string, llvm::SmallVector<mlir::Value>> sequences;
   std::string errorMessage;
   mlir::Location loc = mlir::UnknownLoc::get(ctx);
 };

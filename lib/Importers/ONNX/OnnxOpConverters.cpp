@@ -87,6 +87,9 @@ GraphImporter::converters() {
       {"ConstantOfShape", &GraphImporter::convertConstantOfShape},
       {"Range", &GraphImporter::convertRange},
       {"Trilu", &GraphImporter::convertTrilu},
+      {"CumSum", &GraphImporter::convertCumSum},
+      {"SplitToSequence", &GraphImporter::convertSplitToSequence},
+      {"SequenceAt", &GraphImporter::convertSequenceAt},
   };
   return table;
 }
@@ -971,4 +974,137 @@ LogicalResult GraphImporter::convertTrilu(const Node &node) {
       v[i] = zero;
   }
   return setOutput(node, 0, constant(DenseElementsAttr::get(type, v)));
+}
+
+LogicalResult GraphImporter::convertCumSum(const Node &node) {
+  // Exporters compute position ids as a cumulative sum of a constant mask;
+  // evaluate it here (a runtime cumsum arrives with the ops that need it).
+  FailureOr<DenseElementsAttr> x = constantInput(node, 0);
+  FailureOr<SmallVector<int64_t>> axisValue = intsInput(node, 1);
+  if (failed(x) || failed(axisValue))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  int64_t rank = type.getRank();
+  if (axisValue->size() != 1)
+    return fail(node, "axis must be one integer");
+  int64_t axis = normalizeAxis((*axisValue)[0], rank);
+  if (axis < 0 || axis >= rank)
+    return fail(node, "axis out of range");
+  bool exclusive = attrInt(node, "exclusive", 0), reverse = attrInt(node, "reverse", 0);
+  ArrayRef<int64_t> dims = type.getShape();
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= dims[d];
+  int64_t len = dims[axis], outer = len * inner ? type.getNumElements() / (len * inner) : 0;
+  bool isFloat = isa<FloatType>(type.getElementType());
+  SmallVector<double> in, out(type.getNumElements());
+  if (isFloat)
+    for (APFloat v : x->getValues<APFloat>())
+      in.push_back(v.convertToDouble());
+  else
+    for (APInt v : x->getValues<APInt>())
+      in.push_back(double(v.getSExtValue()));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      double acc = 0;
+      for (int64_t step = 0; step < len; ++step) {
+        int64_t j = reverse ? len - 1 - step : step;
+        int64_t at = (o * len + j) * inner + i;
+        if (exclusive) {
+          out[at] = acc;
+          acc += in[at];
+        } else {
+          acc += in[at];
+          out[at] = acc;
+        }
+      }
+    }
+  if (isFloat) {
+    SmallVector<APFloat> values;
+    for (double v : out) {
+      APFloat f(v);
+      bool lost;
+      f.convert(cast<FloatType>(type.getElementType()).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &lost);
+      values.push_back(f);
+    }
+    return setOutput(node, 0, constant(DenseElementsAttr::get(type, values)));
+  }
+  SmallVector<APInt> values;
+  for (double v : out)
+    values.push_back(APInt(type.getElementTypeBitWidth(), int64_t(v), true));
+  return setOutput(node, 0, constant(DenseElementsAttr::get(type, values)));
+}
+
+LogicalResult GraphImporter::convertSplitToSequence(const Node &node) {
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  int64_t axis = normalizeAxis(attrInt(node, "axis", 0), type.getRank());
+  if (axis < 0 || axis >= type.getRank())
+    return fail(node, "axis out of range");
+  int64_t dim = type.getDimSize(axis);
+  SmallVector<int64_t> sizes;
+  bool squeeze = false;
+  if (hasInput(node, 1)) {
+    auto split = intsInput(node, 1);
+    if (failed(split))
+      return failure();
+    auto splitType = typeOf(input(node, 1));
+    if (splitType.getRank() == 0) { // pieces of one size, the last shorter
+      int64_t piece = (*split)[0];
+      if (piece <= 0)
+        return fail(node, "split size must be positive");
+      for (int64_t at = 0; at < dim; at += piece)
+        sizes.push_back(std::min(piece, dim - at));
+    } else {
+      sizes.assign(split->begin(), split->end());
+    }
+  } else {
+    sizes.assign(dim, 1);
+    squeeze = !attrInt(node, "keepdims", 1);
+  }
+  int64_t total = 0;
+  SmallVector<Type> types;
+  for (int64_t size : sizes) {
+    if (size < 0)
+      return fail(node, "negative split size");
+    total += size;
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = size;
+    types.push_back(RankedTensorType::get(shape, type.getElementType()));
+  }
+  if (total != dim)
+    return fail(node, "split sizes add up to " + Twine(total) + ", the dim is " +
+                          Twine(dim));
+  auto pieces = createMulti(SplitOp::getOperationName(), {x},
+                            {named("axis", b.getI64IntegerAttr(axis))}, types);
+  if (failed(pieces))
+    return failure();
+  SmallVector<Value> seq;
+  for (Value piece : *pieces) {
+    if (squeeze) {
+      SmallVector<int64_t> shape(typeOf(piece).getShape());
+      shape.erase(shape.begin() + axis);
+      auto r = reshape(piece, shape);
+      if (failed(r))
+        return failure();
+      piece = *r;
+    }
+    seq.push_back(piece);
+  }
+  sequences[node.outputs[0]] = seq;
+  return success();
+}
+
+LogicalResult GraphImporter::convertSequenceAt(const Node &node) {
+  auto seq = sequences.find(node.inputs[0]);
+  if (seq == sequences.end())
+    return fail(node, "input 0 is not a sequence this importer built");
+  auto index = intsInput(node, 1);
+  if (failed(index))
+    return failure();
+  int64_t n = seq->second.size(), i = (*index)[0];
+  if (index->size() != 1 || i < -n || i >= n)
+    return fail(node, "index out of range for a sequence of " + Twine(n));
+  return setOutput(node, 0, seq->second[i < 0 ? i + n : i]);
 }
