@@ -3,6 +3,7 @@
 #include "passes/Analysis/Passes.h"
 #include "passes/Import/Passes.h"
 #include "passes/Memory/Passes.h"
+#include "passes/Training/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -19,6 +20,7 @@ void accel::registerAllPasses() {
   registerAnalysisPasses();
   registerImportPasses();
   registerMemoryPasses();
+  registerTrainingPasses();
   PassPipelineRegistration<>(
       "accel-import-cleanup",
       "What the ONNX importer runs: fold, form linear and attention ops",

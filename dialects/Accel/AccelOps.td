@@ -22,6 +22,10 @@ class Accel_PureOp<string mnemonic, list<Trait> traits = []>
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+// Ops whose reverse-mode rule is implemented (AccelGradients.cpp).
+defvar Accel_Differentiable =
+    DeclareOpInterfaceMethods<Accel_DifferentiableOpInterface>;
+
 class Accel_InferredOp<string mnemonic, list<Trait> traits = []>
     : Accel_PureOp<mnemonic, !listconcat(traits, [InferTypeOpAdaptor])>;
 
@@ -66,12 +70,12 @@ class Accel_BinaryOp<string mnemonic, string formula, list<Trait> traits = []>
   let results = (outs Accel_NumericTensor:$result);
 }
 
-def Accel_AddOp : Accel_BinaryOp<"add", "lhs + rhs", [Commutative]>;
-def Accel_SubOp : Accel_BinaryOp<"sub", "lhs - rhs">;
-def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative]> {
+def Accel_AddOp : Accel_BinaryOp<"add", "lhs + rhs", [Commutative, Accel_Differentiable]>;
+def Accel_SubOp : Accel_BinaryOp<"sub", "lhs - rhs", [Accel_Differentiable]>;
+def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative, Accel_Differentiable]> {
   let hasCanonicalizer = 1;
 }
-def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs (integers truncate toward zero)">;
+def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs (integers truncate toward zero)", [Accel_Differentiable]>;
 def Accel_PowOp : Accel_BinaryOp<"pow", "lhs ** rhs">;
 def Accel_MaxOp : Accel_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;
 def Accel_MinOp : Accel_BinaryOp<"min", "min(lhs, rhs)", [Commutative]>;
@@ -92,25 +96,34 @@ class Accel_UnaryOp<string mnemonic, string formula, Type type = Accel_FloatTens
   let results = (outs type:$result);
 }
 
-def Accel_NegOp : Accel_UnaryOp<"neg", "-x", Accel_NumericTensor>;
+def Accel_NegOp : Accel_UnaryOp<"neg", "-x", Accel_NumericTensor, [Accel_Differentiable]>;
 def Accel_AbsOp : Accel_UnaryOp<"abs", "|x|", Accel_NumericTensor>;
-def Accel_ExpOp : Accel_UnaryOp<"exp", "e^x">;
-def Accel_LogOp : Accel_UnaryOp<"log", "ln(x)">;
-def Accel_SqrtOp : Accel_UnaryOp<"sqrt", "sqrt(x)">;
-def Accel_RsqrtOp : Accel_UnaryOp<"rsqrt", "1 / sqrt(x)">;
-def Accel_ReciprocalOp : Accel_UnaryOp<"reciprocal", "1 / x">;
-def Accel_TanhOp : Accel_UnaryOp<"tanh", "tanh(x)">;
+def Accel_ExpOp : Accel_UnaryOp<"exp", "e^x", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
+def Accel_LogOp : Accel_UnaryOp<"log", "ln(x)", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
+def Accel_SqrtOp : Accel_UnaryOp<"sqrt", "sqrt(x)", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
+def Accel_RsqrtOp : Accel_UnaryOp<"rsqrt", "1 / sqrt(x)", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
+def Accel_ReciprocalOp : Accel_UnaryOp<"reciprocal", "1 / x", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
+def Accel_TanhOp : Accel_UnaryOp<"tanh", "tanh(x)", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
 def Accel_ErfOp : Accel_UnaryOp<"erf", "erf(x)">;
-def Accel_ReluOp : Accel_UnaryOp<"relu", "max(x, 0)">;
-def Accel_SigmoidOp : Accel_UnaryOp<"sigmoid", "1 / (1 + e^-x)">;
-def Accel_SiluOp : Accel_UnaryOp<"silu", "x * sigmoid(x)">;
+def Accel_ReluOp : Accel_UnaryOp<"relu", "max(x, 0)", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
+def Accel_SigmoidOp : Accel_UnaryOp<"sigmoid", "1 / (1 + e^-x)", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
+def Accel_SiluOp : Accel_UnaryOp<"silu", "x * sigmoid(x)", Accel_FloatTensor,
+                                  [Accel_Differentiable]>;
 def Accel_SinOp : Accel_UnaryOp<"sin", "sin(x)">;
 def Accel_CosOp : Accel_UnaryOp<"cos", "cos(x)">;
 def Accel_FloorOp : Accel_UnaryOp<"floor", "floor(x)">;
 def Accel_CeilOp : Accel_UnaryOp<"ceil", "ceil(x)">;
 def Accel_NotOp : Accel_UnaryOp<"not", "logical not", Accel_BoolTensor>;
 
-def Accel_GeluOp : Accel_InferredOp<"gelu", [Elementwise]> {
+def Accel_GeluOp : Accel_InferredOp<"gelu", [Elementwise, Accel_Differentiable]> {
   let summary = "Gaussian error linear unit";
   let description = [{
     `x * Phi(x)` with the exact Gaussian CDF (`approximate = none`, PyTorch's
@@ -197,7 +210,7 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout"> {
 // Contractions
 //===----------------------------------------------------------------------===//
 
-def Accel_MatmulOp : Accel_InferredOp<"matmul"> {
+def Accel_MatmulOp : Accel_InferredOp<"matmul", [Accel_Differentiable]> {
   let summary = "Batched matrix product with optional transposes";
   let description = [{
     `lhs: [..., M, K]` times `rhs: [..., K, N]` gives `[..., M, N]`; leading
@@ -214,7 +227,7 @@ def Accel_MatmulOp : Accel_InferredOp<"matmul"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_LinearOp : Accel_InferredOp<"linear"> {
+def Accel_LinearOp : Accel_InferredOp<"linear", [Accel_Differentiable]> {
   let summary = "A fully connected layer: input times weight plus bias";
   let description = [{
     `input: [..., K]` times the 2-D `weight` plus the optional 1-D `bias: [N]`
@@ -266,7 +279,7 @@ def Accel_AttentionOp : Accel_InferredOp<"attention"> {
 //===----------------------------------------------------------------------===//
 
 class Accel_SoftmaxLikeOp<string mnemonic, string formula>
-    : Accel_InferredOp<mnemonic> {
+    : Accel_InferredOp<mnemonic, [Accel_Differentiable]> {
   let summary = formula # " along one axis";
   let description = [{
     `}] # formula # [{` over `axis`, computed stably (the maximum is
@@ -323,8 +336,8 @@ def Accel_RmsNormOp : Accel_InferredOp<"rms_norm"> {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-class Accel_ReduceOp<string mnemonic, string what>
-    : Accel_InferredOp<mnemonic> {
+class Accel_ReduceOp<string mnemonic, string what, list<Trait> traits = []>
+    : Accel_InferredOp<mnemonic, traits> {
   let summary = "The " # what # " over a set of axes";
   let description = [{
     Reduces `axes` (sorted, unique, non-negative). With `keep_dims` the
@@ -338,8 +351,8 @@ class Accel_ReduceOp<string mnemonic, string what>
                        UnitAttr:$keep_dims);
   let results = (outs Accel_NumericTensor:$result);
 }
-def Accel_ReduceSumOp : Accel_ReduceOp<"reduce_sum", "sum">;
-def Accel_ReduceMeanOp : Accel_ReduceOp<"reduce_mean", "mean">;
+def Accel_ReduceSumOp : Accel_ReduceOp<"reduce_sum", "sum", [Accel_Differentiable]>;
+def Accel_ReduceMeanOp : Accel_ReduceOp<"reduce_mean", "mean", [Accel_Differentiable]>;
 def Accel_ReduceMaxOp : Accel_ReduceOp<"reduce_max", "maximum">;
 def Accel_ReduceMinOp : Accel_ReduceOp<"reduce_min", "minimum">;
 
@@ -347,7 +360,7 @@ def Accel_ReduceMinOp : Accel_ReduceOp<"reduce_min", "minimum">;
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Accel_ReshapeOp : Accel_PureOp<"reshape"> {
+def Accel_ReshapeOp : Accel_PureOp<"reshape", [Accel_Differentiable]> {
   let summary = "Same elements, new static shape";
   let description = [{
     Reinterprets the row-major elements with the result's shape; element
@@ -363,7 +376,7 @@ def Accel_ReshapeOp : Accel_PureOp<"reshape"> {
   let hasFolder = 1;
 }
 
-def Accel_TransposeOp : Accel_InferredOp<"transpose"> {
+def Accel_TransposeOp : Accel_InferredOp<"transpose", [Accel_Differentiable]> {
   let summary = "Permutes the dims";
   let description = [{
     `result.shape[i] = operand.shape[permutation[i]]`.
@@ -420,7 +433,7 @@ def Accel_SplitOp : Accel_PureOp<"split"> {
   let hasVerifier = 1;
 }
 
-def Accel_BroadcastOp : Accel_PureOp<"broadcast"> {
+def Accel_BroadcastOp : Accel_PureOp<"broadcast", [Accel_Differentiable]> {
   let summary = "Replicates a tensor to a larger shape, NumPy rules";
   let description = [{
     The operand's dims align with the result's trailing dims; each is equal

@@ -1,0 +1,114 @@
+# RUN: %python %s
+# REQUIRES: python-ml
+# Every op with a gradient rule, on random inputs of several shapes
+# (broadcasting included): accel-differentiate's cotangents equal PyTorch
+# autograd's within 1e-4 relative. Each case is a one-node ONNX model (or a
+# two-node one where the importer forms the op), imported, differentiated
+# with --accel-differentiate and run with accel-run --function main_grad.
+import os
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import TensorProto, helper
+
+from accel_testing import assert_close, run, workdir
+
+d = workdir("gradients")
+rng = np.random.default_rng(0)
+
+
+def positive(shape):
+    return (rng.random(shape, dtype=np.float32) + 0.5).astype(np.float32)
+
+
+def normal(shape):
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+def case(name, nodes, inputs, torch_fn, opset=18, initializers=()):
+    """inputs: list of (name, array); the model's output is 'y'."""
+    in_infos = [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in inputs]
+    with torch.no_grad():
+        y_shape = torch_fn(*[torch.from_numpy(a) for _, a in inputs]).shape
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y_shape))
+    graph = helper.make_graph(nodes, name, in_infos, [out], initializer=list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
+    base = os.path.join(d, name)
+    onnx.save(model, base + ".onnx")
+    run(["accel-translate", "--import-onnx", base + ".onnx", "-o", base + ".mlir"])
+    run(["accel-opt", base + ".mlir", "--accel-differentiate", "-o", base + ".grad.mlir"])
+
+    seed = normal(tuple(y_shape))
+    args = ["accel-run", base + ".grad.mlir", "--function", "main_grad", "--quiet",
+            "--output-dir", base + ".out"]
+    for n, a in inputs + [("y.grad", seed)]:
+        np.save(f"{base}.{n}.npy", a)
+        args += ["--input", f"{n}={base}.{n}.npy"]
+    run(args)
+
+    tensors = [torch.from_numpy(a.copy()).requires_grad_(True) for _, a in inputs]
+    torch_fn(*tensors).backward(torch.from_numpy(seed))
+    for (n, _), t in zip(inputs, tensors):
+        got = np.load(os.path.join(base + ".out", f"{n}.grad.npy"))
+        assert_close(f"{name}: d{n}", got, t.grad.numpy())
+
+
+def node(op, ins, **attrs):
+    return helper.make_node(op, ins, ["y"], **attrs)
+
+
+# Elementwise with broadcasting.
+case("add", [node("Add", ["a", "b"])], [("a", normal((2, 3, 4))), ("b", normal((4,)))], torch.add)
+case("sub", [node("Sub", ["a", "b"])], [("a", normal((2, 3, 4))), ("b", normal((3, 1)))], torch.sub)
+case("mul", [node("Mul", ["a", "b"])], [("a", normal((2, 3, 4))), ("b", normal((1, 3, 1)))], torch.mul)
+case("div", [node("Div", ["a", "b"])], [("a", normal((3, 4))), ("b", positive((4,)))], torch.div)
+for op, fn, make in [("Neg", torch.neg, normal), ("Exp", torch.exp, normal), ("Log", torch.log, positive),
+                     ("Sqrt", torch.sqrt, positive), ("Reciprocal", torch.reciprocal, positive),
+                     ("Tanh", torch.tanh, normal), ("Relu", torch.relu, normal),
+                     ("Sigmoid", torch.sigmoid, normal)]:
+    for shape in [(7,), (2, 3, 5)]:
+        case(f"{op.lower()}_{len(shape)}d", [node(op, ["x"])], [("x", make(shape))], fn)
+
+# Formed by the importer: silu from x * sigmoid(x), gelu from Gelu (opset 20).
+case("silu", [helper.make_node("Sigmoid", ["x"], ["s"]), node("Mul", ["x", "s"])],
+     [("x", normal((4, 6)))], F.silu)
+for approx in ["none", "tanh"]:
+    case(f"gelu_{approx}", [node("Gelu", ["x"], approximate=approx)], [("x", normal((3, 8)) * 2)],
+         lambda x, a=approx: F.gelu(x, approximate=a), opset=20)
+
+# Normalizations and reductions.
+case("softmax", [node("Softmax", ["x"], axis=1)], [("x", normal((2, 5, 3)))], lambda x: torch.softmax(x, 1))
+case("log_softmax", [node("LogSoftmax", ["x"], axis=-1)], [("x", normal((4, 6)))],
+     lambda x: torch.log_softmax(x, -1))
+axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+case("reduce_sum", [node("ReduceSum", ["x", "axes"], keepdims=0)], [("x", normal((2, 3, 4)))],
+     lambda x: x.sum(1), initializers=[axes])
+case("reduce_mean", [node("ReduceMean", ["x"], axes=[0, 2], keepdims=1)], [("x", normal((2, 3, 4)))],
+     lambda x: x.mean((0, 2), keepdim=True), opset=17)
+
+# Contractions: batched and broadcast matmul, a 2-D weight (a linear op),
+# transposed operands, Gemm with bias.
+case("matmul_batch", [node("MatMul", ["a", "b"])], [("a", normal((2, 3, 4, 5))), ("b", normal((3, 5, 6)))],
+     torch.matmul)
+case("matmul_bcast_lhs", [node("MatMul", ["a", "b"])], [("a", normal((4, 5))), ("b", normal((2, 5, 3)))],
+     torch.matmul)
+case("matmul_weight", [node("MatMul", ["a", "b"])], [("a", normal((2, 3, 5))), ("b", normal((5, 6)))],
+     torch.matmul)
+case("gemm_linear", [node("Gemm", ["a", "w", "c"], transB=1)],
+     [("a", normal((4, 5))), ("w", normal((3, 5))), ("c", normal((3,)))],
+     lambda a, w, c: a @ w.T + c)
+case("gemm_transposed", [node("Gemm", ["a", "w"], transA=1, transB=1)],
+     [("a", normal((5, 4))), ("w", normal((3, 5)))], lambda a, w: a.T @ w.T)
+
+# Data movement.
+shape = helper.make_tensor("shape", TensorProto.INT64, [2], [6, 4])
+case("reshape", [node("Reshape", ["x", "shape"])], [("x", normal((2, 3, 4)))],
+     lambda x: x.reshape(6, 4), initializers=[shape])
+case("transpose", [node("Transpose", ["x"], perm=[2, 0, 1])], [("x", normal((2, 3, 4)))],
+     lambda x: x.permute(2, 0, 1))
+to = helper.make_tensor("to", TensorProto.INT64, [3], [2, 3, 4])
+case("expand", [node("Expand", ["x", "to"])], [("x", normal((3, 1)))],
+     lambda x: x.expand(2, 3, 4), initializers=[to])
+print("all gradients match PyTorch")
