@@ -11,6 +11,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace accel;
@@ -361,5 +362,249 @@ LogicalResult TransposeOp::buildGradient(OpBuilder &b, ValueRange grads,
 LogicalResult BroadcastOp::buildGradient(OpBuilder &b, ValueRange grads,
                                          SmallVectorImpl<Value> &out) {
   out.push_back(sumToShape(b, getLoc(), grads[0], getOperand().getType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// More elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult PowOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                   SmallVectorImpl<Value> &out) {
+  // d/da = b a^(b-1); d/db = y ln(a) (NaN for a < 0 where b is a constant,
+  // whose cotangent nothing reads).
+  Location loc = getLoc();
+  Value g = grads[0], a = getLhs(), e = getRhs();
+  Value one = scalar(b, loc, e, 1.0);
+  Value eMinus1 = SubOp::create(b, loc, e, one);
+  Value aPow = PowOp::create(b, loc, a, eMinus1);
+  Value da = mul(b, loc, mul(b, loc, g, e), aPow);
+  out.push_back(sumToShape(b, loc, da, getLhs().getType()));
+  Value logA = LogOp::create(b, loc, a);
+  Value db = mul(b, loc, mul(b, loc, g, getResult()), logA);
+  out.push_back(sumToShape(b, loc, db, getRhs().getType()));
+  return success();
+}
+
+LogicalResult WhereOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                     SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value g = grads[0];
+  Value zero = scalar(b, loc, g, 0.0);
+  out.push_back(Value()); // the condition
+  Value onTrue = WhereOp::create(b, loc, getCondition(), g, zero);
+  out.push_back(sumToShape(b, loc, onTrue, getOnTrue().getType()));
+  Value onFalse = WhereOp::create(b, loc, getCondition(), zero, g);
+  out.push_back(sumToShape(b, loc, onFalse, getOnFalse().getType()));
+  return success();
+}
+
+LogicalResult CastOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                    SmallVectorImpl<Value> &out) {
+  auto from = getOperand().getType();
+  out.push_back(isa<FloatType>(from.getElementType())
+                    ? CastOp::create(b, getLoc(), from, grads[0]).getResult()
+                    : Value());
+  return success();
+}
+
+LogicalResult DropoutOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                       SmallVectorImpl<Value> &out) {
+  // The same seed keeps the same elements, scaled the same way.
+  out.push_back(DropoutOp::create(b, getLoc(), grads[0], getRatioAttr(),
+                                  getSeedAttr()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Slicing and joining
+//===----------------------------------------------------------------------===//
+
+LogicalResult SliceOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                     SmallVectorImpl<Value> &out) {
+  // Unit strides: pad the cotangent with zeros back to the operand's shape.
+  if (llvm::any_of(getStride(), [](int64_t s) { return s != 1; }))
+    return emitOpError("has no gradient rule for strides other than 1");
+  Location loc = getLoc();
+  auto operandType = getOperand().getType();
+  Value g = grads[0];
+  for (int64_t d = 0; d < operandType.getRank(); ++d) {
+    int64_t before = getStart()[d], after = operandType.getDimSize(d) - getLimit()[d];
+    SmallVector<Value> pieces;
+    auto zeros = [&](int64_t n) {
+      SmallVector<int64_t> shape(tensorType(g).getShape());
+      shape[d] = n;
+      auto type = tensorType(g).clone(shape);
+      return ConstantOp::create(
+          b, loc, type,
+          DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+    };
+    if (before)
+      pieces.push_back(zeros(before));
+    pieces.push_back(g);
+    if (after)
+      pieces.push_back(zeros(after));
+    if (pieces.size() > 1)
+      g = ConcatOp::create(b, loc, pieces, d);
+  }
+  out.push_back(g);
+  return success();
+}
+
+LogicalResult ConcatOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                      SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  auto type = getType();
+  int64_t axis = getAxis(), offset = 0;
+  for (Value operand : getOperands()) {
+    SmallVector<int64_t> start(type.getRank(), 0), limit(type.getShape()),
+        stride(type.getRank(), 1);
+    int64_t size = tensorType(operand).getDimSize(axis);
+    start[axis] = offset;
+    limit[axis] = offset + size;
+    offset += size;
+    out.push_back(SliceOp::create(b, loc, grads[0], start, limit, stride));
+  }
+  return success();
+}
+
+LogicalResult SplitOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                     SmallVectorImpl<Value> &out) {
+  // Pieces nothing read contribute zeros.
+  Location loc = getLoc();
+  SmallVector<Value> pieces;
+  for (auto [g, r] : llvm::zip(grads, getResults())) {
+    if (g) {
+      pieces.push_back(g);
+      continue;
+    }
+    auto type = cast<RankedTensorType>(r.getType());
+    pieces.push_back(ConstantOp::create(
+        b, loc, type,
+        DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType()))));
+  }
+  out.push_back(pieces.size() == 1 ? pieces[0]
+                                   : ConcatOp::create(b, loc, pieces, getAxis())
+                                         .getResult());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalizations over the trailing dims
+//===----------------------------------------------------------------------===//
+
+namespace {
+SmallVector<int64_t> trailingAxes(int64_t axis, int64_t rank) {
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < rank; ++d)
+    axes.push_back(d);
+  return axes;
+}
+
+Value meanOver(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes) {
+  return ReduceMeanOp::create(b, loc, v, b.getDenseI64ArrayAttr(axes),
+                              /*keep_dims=*/true);
+}
+} // namespace
+
+LogicalResult LayerNormOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                         SmallVectorImpl<Value> &out) {
+  // xhat = (x - mean) rstd; dx = rstd (dxhat - mean(dxhat) - xhat
+  // mean(dxhat xhat)) with dxhat = g scale.
+  Location loc = getLoc();
+  Value x = getOperand(), g = grads[0];
+  SmallVector<int64_t> axes = trailingAxes(getAxis(), getType().getRank());
+  Value mean = meanOver(b, loc, x, axes);
+  Value xc = SubOp::create(b, loc, x, mean);
+  Value var = meanOver(b, loc, mul(b, loc, xc, xc), axes);
+  Value eps = scalar(b, loc, x, getEpsilon().convertToDouble());
+  Value rstd = RsqrtOp::create(b, loc, AddOp::create(b, loc, var, eps));
+  Value xhat = mul(b, loc, xc, rstd);
+  Value dxhat = getScale() ? mul(b, loc, g, getScale()) : g;
+  Value m1 = meanOver(b, loc, dxhat, axes);
+  Value m2 = meanOver(b, loc, mul(b, loc, dxhat, xhat), axes);
+  Value centered = SubOp::create(b, loc, dxhat, m1);
+  Value inner = SubOp::create(b, loc, centered, mul(b, loc, xhat, m2));
+  out.push_back(mul(b, loc, rstd, inner));
+  if (Value scale = getScale())
+    out.push_back(sumToShape(b, loc, mul(b, loc, g, xhat), tensorType(scale)));
+  if (Value bias = getBias())
+    out.push_back(sumToShape(b, loc, g, tensorType(bias)));
+  return success();
+}
+
+LogicalResult RmsNormOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                       SmallVectorImpl<Value> &out) {
+  // xhat = x r, r = rsqrt(mean(x^2) + eps); dx = r (dxhat - xhat
+  // mean(dxhat xhat)).
+  Location loc = getLoc();
+  Value x = getOperand(), g = grads[0];
+  SmallVector<int64_t> axes = trailingAxes(getAxis(), getType().getRank());
+  Value ms = meanOver(b, loc, mul(b, loc, x, x), axes);
+  Value eps = scalar(b, loc, x, getEpsilon().convertToDouble());
+  Value r = RsqrtOp::create(b, loc, AddOp::create(b, loc, ms, eps));
+  Value xhat = mul(b, loc, x, r);
+  Value dxhat = getScale() ? mul(b, loc, g, getScale()) : g;
+  Value m = meanOver(b, loc, mul(b, loc, dxhat, xhat), axes);
+  Value inner = SubOp::create(b, loc, dxhat, mul(b, loc, xhat, m));
+  out.push_back(mul(b, loc, r, inner));
+  if (Value scale = getScale())
+    out.push_back(sumToShape(b, loc, mul(b, loc, g, xhat), tensorType(scale)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                         SmallVectorImpl<Value> &out) {
+  // Recomputes the probabilities P from the decomposed formula, then
+  // dV = P^T g, dP = g V^T, dS = P (dP - sum(dP P)), dQ = s dS K,
+  // dK = s dS^T Q. (A fused backward kernel comes with the speed work.)
+  Location loc = getLoc();
+  Value q = getQuery(), k = getKey(), v = getValue(), g = grads[0];
+  float s = getScaleOrDefault();
+  Value scaleValue = scalar(b, loc, q, s);
+  Value scores = MatmulOp::create(b, loc, q, k, /*transpose_lhs=*/false,
+                                  /*transpose_rhs=*/true);
+  scores = mul(b, loc, scores, scaleValue);
+  auto scoreType = tensorType(scores);
+  int64_t sq = scoreType.getDimSize(2), sk = scoreType.getDimSize(3);
+  auto additive = [&](Value keep) {
+    Value zero = scalar(b, loc, q, 0.0);
+    Value dropped = scalar(b, loc, q, -std::numeric_limits<double>::infinity());
+    return WhereOp::create(b, loc, keep, zero, dropped).getResult();
+  };
+  if (Value mask = getMask())
+    scores = AddOp::create(b, loc, scores,
+                           tensorType(mask).getElementType().isInteger(1)
+                               ? additive(mask)
+                               : mask);
+  if (getCausal()) {
+    auto keepType = RankedTensorType::get({sq, sk}, b.getI1Type());
+    SmallVector<bool> keep;
+    for (int64_t i = 0; i < sq; ++i)
+      for (int64_t j = 0; j < sk; ++j)
+        keep.push_back(j <= i + (sk - sq));
+    Value causal = ConstantOp::create(b, loc, keepType,
+                                      DenseElementsAttr::get(keepType, keep));
+    scores = AddOp::create(b, loc, scores, additive(causal));
+  }
+  Value p = SoftmaxOp::create(b, loc, scores, 3);
+  Value dv = MatmulOp::create(b, loc, p, g, /*transpose_lhs=*/true,
+                              /*transpose_rhs=*/false);
+  Value dp = MatmulOp::create(b, loc, g, v, /*transpose_lhs=*/false,
+                              /*transpose_rhs=*/true);
+  Value dot = ReduceSumOp::create(b, loc, mul(b, loc, dp, p),
+                                  b.getDenseI64ArrayAttr({3}),
+                                  /*keep_dims=*/true);
+  Value ds = mul(b, loc, p, SubOp::create(b, loc, dp, dot));
+  ds = mul(b, loc, ds, scaleValue);
+  Value dq = MatmulOp::create(b, loc, ds, k, false, false);
+  Value dk = MatmulOp::create(b, loc, ds, q, /*transpose_lhs=*/true, false);
+  out.append({dq, dk, dv});
+  if (getMask())
+    out.push_back(Value()); // masks are not trained
   return success();
 }

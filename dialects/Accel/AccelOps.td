@@ -76,7 +76,7 @@ def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative, Accel_Differe
   let hasCanonicalizer = 1;
 }
 def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs (integers truncate toward zero)", [Accel_Differentiable]>;
-def Accel_PowOp : Accel_BinaryOp<"pow", "lhs ** rhs">;
+def Accel_PowOp : Accel_BinaryOp<"pow", "lhs ** rhs", [Accel_Differentiable]>;
 def Accel_MaxOp : Accel_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;
 def Accel_MinOp : Accel_BinaryOp<"min", "min(lhs, rhs)", [Commutative]>;
 
@@ -154,7 +154,7 @@ def Accel_CompareOp : Accel_InferredOp<"compare"> {
   let results = (outs Accel_BoolTensor:$result);
 }
 
-def Accel_WhereOp : Accel_InferredOp<"where"> {
+def Accel_WhereOp : Accel_InferredOp<"where", [Accel_Differentiable]> {
   let summary = "Elementwise select with broadcasting";
   let description = [{
     `condition ? on_true : on_false` per element; the three shapes broadcast
@@ -169,7 +169,7 @@ def Accel_WhereOp : Accel_InferredOp<"where"> {
   let results = (outs Accel_Tensor:$result);
 }
 
-def Accel_CastOp : Accel_PureOp<"cast"> {
+def Accel_CastOp : Accel_PureOp<"cast", [Accel_Differentiable]> {
   let summary = "Element type conversion";
   let description = [{
     Converts every element to the result's element type, shape unchanged.
@@ -189,7 +189,7 @@ def Accel_UnitInterval : AttrConstraint<
           "::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble() < 1">,
     "a probability in [0, 1)">;
 
-def Accel_DropoutOp : Accel_InferredOp<"dropout"> {
+def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
   let summary = "Inverted dropout with a seeded counter-based generator";
   let description = [{
     Zeroes each element with probability `ratio` and scales the kept ones by
@@ -246,7 +246,7 @@ def Accel_LinearOp : Accel_InferredOp<"linear", [Accel_Differentiable]> {
   let hasCanonicalizer = 1;
 }
 
-def Accel_AttentionOp : Accel_InferredOp<"attention"> {
+def Accel_AttentionOp : Accel_InferredOp<"attention", [Accel_Differentiable]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     `softmax(query key^T * scale + mask) value` per batch and head, like
@@ -296,7 +296,8 @@ class Accel_SoftmaxLikeOp<string mnemonic, string formula>
 def Accel_SoftmaxOp : Accel_SoftmaxLikeOp<"softmax", "exp(x) / sum(exp(x))">;
 def Accel_LogSoftmaxOp : Accel_SoftmaxLikeOp<"log_softmax", "x - log(sum(exp(x)))">;
 
-def Accel_LayerNormOp : Accel_InferredOp<"layer_norm", [AttrSizedOperandSegments]> {
+def Accel_LayerNormOp : Accel_InferredOp<"layer_norm",
+    [AttrSizedOperandSegments, Accel_Differentiable]> {
   let summary = "Layer normalization over the trailing dims";
   let description = [{
     Normalizes over dims `axis ..< rank` to zero mean and unit (biased)
@@ -315,7 +316,7 @@ def Accel_LayerNormOp : Accel_InferredOp<"layer_norm", [AttrSizedOperandSegments
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_RmsNormOp : Accel_InferredOp<"rms_norm"> {
+def Accel_RmsNormOp : Accel_InferredOp<"rms_norm", [Accel_Differentiable]> {
   let summary = "Root-mean-square normalization over the trailing dims";
   let description = [{
     `x / sqrt(mean(x^2) + epsilon) * scale` over dims `axis ..< rank`, as
@@ -390,7 +391,7 @@ def Accel_TransposeOp : Accel_InferredOp<"transpose", [Accel_Differentiable]> {
   let hasFolder = 1;
 }
 
-def Accel_SliceOp : Accel_InferredOp<"slice"> {
+def Accel_SliceOp : Accel_InferredOp<"slice", [Accel_Differentiable]> {
   let summary = "A strided box of a tensor";
   let description = [{
     Per dim, takes `start, start + stride, ...` while before `limit` (after it
@@ -405,7 +406,7 @@ def Accel_SliceOp : Accel_InferredOp<"slice"> {
   let results = (outs Accel_Tensor:$result);
 }
 
-def Accel_ConcatOp : Accel_InferredOp<"concat"> {
+def Accel_ConcatOp : Accel_InferredOp<"concat", [Accel_Differentiable]> {
   let summary = "Joins tensors along one axis";
   let description = [{
     All operands share an element type and every dim but `axis`.
@@ -418,7 +419,7 @@ def Accel_ConcatOp : Accel_InferredOp<"concat"> {
   let results = (outs Accel_Tensor:$result);
 }
 
-def Accel_SplitOp : Accel_PureOp<"split"> {
+def Accel_SplitOp : Accel_PureOp<"split", [Accel_Differentiable]> {
   let summary = "Cuts a tensor along one axis into consecutive pieces";
   let description = [{
     Piece sizes along `axis` are the results' dims there and add up to the

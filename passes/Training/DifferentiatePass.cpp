@@ -69,7 +69,8 @@ FailureOr<func::FuncOp> differentiate(func::FuncOp f) {
       resultGrads.push_back(grads.lookup(r));
       any |= static_cast<bool>(resultGrads.back());
     }
-    if (!any)
+    // Nothing to propagate past an op without operands (a constant).
+    if (!any || op->getNumOperands() == 0)
       continue;
     auto rule = dyn_cast<DifferentiableOpInterface>(op);
     if (!rule) {
@@ -78,10 +79,11 @@ FailureOr<func::FuncOp> differentiate(func::FuncOp f) {
              << op->getName() << "' at " << op->getLoc()
              << ": it has no gradient rule";
     }
+    // A rule that cannot handle its op's attributes says why on the op.
     SmallVector<Value> operandGrads;
     if (failed(rule.buildGradient(b, resultGrads, operandGrads))) {
       g.erase();
-      return f->emitError("gradient rule of '") << op->getName() << "' failed";
+      return failure();
     }
     for (auto [operand, og] : llvm::zip(op->getOperands(), operandGrads)) {
       if (!og || !isFloatTensor(operand.getType()))

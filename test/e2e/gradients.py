@@ -111,4 +111,47 @@ case("transpose", [node("Transpose", ["x"], perm=[2, 0, 1])], [("x", normal((2, 
 to = helper.make_tensor("to", TensorProto.INT64, [3], [2, 3, 4])
 case("expand", [node("Expand", ["x", "to"])], [("x", normal((3, 1)))],
      lambda x: x.expand(2, 3, 4), initializers=[to])
+# Powers, selects, slicing and joining.
+three = helper.make_tensor("three", TensorProto.FLOAT, [], [3.0])
+case("pow_const", [node("Pow", ["x", "three"])], [("x", normal((3, 4)))], lambda x: x ** 3,
+     initializers=[three])
+case("pow", [node("Pow", ["a", "b"])], [("a", positive((3, 4))), ("b", normal((4,)))], torch.pow)
+cond = helper.make_tensor("cond", TensorProto.BOOL, [4], [True, False, True, True])
+case("where", [node("Where", ["cond", "a", "b"])], [("a", normal((3, 4))), ("b", normal((1, 4)))],
+     lambda a, b: torch.where(torch.tensor([True, False, True, True]), a, b), initializers=[cond])
+starts = helper.make_tensor("starts", TensorProto.INT64, [2], [1, 2])
+ends = helper.make_tensor("ends", TensorProto.INT64, [2], [3, 5])
+axes2 = helper.make_tensor("axes2", TensorProto.INT64, [2], [0, 2])
+case("slice", [node("Slice", ["x", "starts", "ends", "axes2"])], [("x", normal((4, 3, 6)))],
+     lambda x: x[1:3, :, 2:5], initializers=[starts, ends, axes2])
+case("concat", [node("Concat", ["a", "b"], axis=1)], [("a", normal((2, 3))), ("b", normal((2, 5)))],
+     lambda a, b: torch.cat([a, b], 1))
+sizes = helper.make_tensor("sizes", TensorProto.INT64, [2], [2, 4])
+case("split_one_used", [helper.make_node("Split", ["x", "sizes"], ["p", "q"], axis=1), node("Exp", ["q"])],
+     [("x", normal((3, 6)))], lambda x: torch.exp(x[:, 2:]), initializers=[sizes])
+
+# Normalizations.
+case("layer_norm", [node("LayerNormalization", ["x", "g", "b"], axis=-1, epsilon=1e-5)],
+     [("x", normal((2, 3, 8))), ("g", normal((8,))), ("b", normal((8,)))],
+     lambda x, g, b: F.layer_norm(x, (8,), g, b, 1e-5), opset=17)
+case("rms_norm", [node("RMSNormalization", ["x", "g"], axis=-1, epsilon=1e-6)],
+     [("x", normal((2, 3, 8))), ("g", normal((8,)))],
+     lambda x, g: F.rms_norm(x, (8,), g, 1e-6), opset=23)
+
+# Attention as exporters write it (formed into accel.attention, causal).
+causal = helper.make_tensor("causal", TensorProto.BOOL, [5, 5],
+                            np.tril(np.ones((5, 5), bool)).flatten().tolist())
+fill = helper.make_tensor("fill", TensorProto.FLOAT, [], [-np.inf])
+sc = helper.make_tensor("sc", TensorProto.FLOAT, [], [0.25])
+case("attention_causal",
+     [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+      helper.make_node("MatMul", ["q", "kt"], ["s"]),
+      helper.make_node("Mul", ["s", "sc"], ["ss"]),
+      helper.make_node("Where", ["causal", "ss", "fill"], ["m"]),
+      helper.make_node("Softmax", ["m"], ["p"], axis=-1),
+      node("MatMul", ["p", "v"])],
+     [("q", normal((2, 3, 5, 16))), ("k", normal((2, 3, 5, 16))), ("v", normal((2, 3, 5, 16)))],
+     lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.25),
+     initializers=[causal, fill, sc])
+assert "accel.attention" in open(os.path.join(d, "attention_causal.mlir")).read()
 print("all gradients match PyTorch")
