@@ -608,3 +608,22 @@ LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange grads,
     out.push_back(Value()); // masks are not trained
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Gather and its adjoint
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                      SmallVectorImpl<Value> &out) {
+  out.push_back(ScatterAddOp::create(b, getLoc(), getOperand().getType(),
+                                     grads[0], getIndices(), getAxis()));
+  out.push_back(Value()); // indices
+  return success();
+}
+
+LogicalResult ScatterAddOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                          SmallVectorImpl<Value> &out) {
+  out.push_back(GatherOp::create(b, getLoc(), grads[0], getIndices(), getAxis()));
+  out.push_back(Value()); // indices
+  return success();
+}

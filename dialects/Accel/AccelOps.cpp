@@ -782,5 +782,27 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
 }
 int64_t GatherOp::getFlops() { return 0; }
 
+LogicalResult ScatterAddOp::verify() {
+  auto result = getType(), updates = getUpdates().getType();
+  auto indices = getIndices().getType();
+  int64_t axis = getAxis();
+  if (axis >= result.getRank())
+    return emitOpError("axis ") << axis << " is out of range for rank "
+                                << result.getRank();
+  if (updates.getElementType() != result.getElementType())
+    return emitOpError("updates and result element types differ");
+  // updates = result.shape[:axis] + indices.shape + result.shape[axis+1:]
+  SmallVector<int64_t> expected(result.getShape().take_front(axis));
+  llvm::append_range(expected, indices.getShape());
+  llvm::append_range(expected, result.getShape().drop_front(axis + 1));
+  if (updates.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("updates shape ")
+           << shapeString(updates.getShape()) << " must be "
+           << shapeString(expected) << " for indices "
+           << shapeString(indices.getShape()) << " along axis " << axis;
+  return success();
+}
+int64_t ScatterAddOp::getFlops() { return numel(getUpdates().getType()); }
+
 #define GET_OP_CLASSES
 #include "dialects/Accel/AccelOps.cpp.inc"

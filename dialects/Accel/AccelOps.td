@@ -450,7 +450,7 @@ def Accel_BroadcastOp : Accel_PureOp<"broadcast", [Accel_Differentiable]> {
   let hasFolder = 1;
 }
 
-def Accel_GatherOp : Accel_InferredOp<"gather"> {
+def Accel_GatherOp : Accel_InferredOp<"gather", [Accel_Differentiable]> {
   let summary = "Takes slices at the given indices: embedding lookup";
   let description = [{
     `result = operand.take(indices, axis)`: shape is `operand.shape[:axis] +
@@ -465,6 +465,25 @@ def Accel_GatherOp : Accel_InferredOp<"gather"> {
   let arguments = (ins Accel_Tensor:$operand, Accel_IndexTensor:$indices,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
   let results = (outs Accel_Tensor:$result);
+}
+
+def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable]> {
+  let summary = "Adds slices into zeros at the given indices: gather's adjoint";
+  let description = [{
+    The result (its type gives the shape) starts as zeros; each slice of
+    `updates` is added at its index along `axis`, so repeated indices
+    accumulate. With `updates` shaped like `gather(result, indices, axis)`
+    this is the gradient of `accel.gather` (an embedding's weight gradient).
+    The runtime adds in index order, so results are deterministic.
+
+    ```mlir
+    %dw = accel.scatter_add %g, %ids {axis = 0 : i64} : (tensor<2x16x768xf32>, tensor<2x16xi64>) -> tensor<50257x768xf32>
+    ```
+  }];
+  let arguments = (ins Accel_NumericTensor:$updates, Accel_IndexTensor:$indices,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
+  let results = (outs Accel_NumericTensor:$result);
+  let hasVerifier = 1;
 }
 
 #endif // ACCEL_DIALECT_ACCEL_OPS

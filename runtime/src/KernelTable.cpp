@@ -277,6 +277,13 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
       cpu::gather(o[0], o[1], r[0], axis, p);
     };
   }
+  if (kernel == "scatter_add") {
+    expectArity(inst, 2, 1);
+    int64_t axis = attrs.integer("axis");
+    return [axis](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::scatterAdd(o[0], o[1], r[0], axis, p);
+    };
+  }
   throw Error("unknown kernel '" + kernel + "'");
 }
 

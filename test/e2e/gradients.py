@@ -29,7 +29,8 @@ def normal(shape):
 
 def case(name, nodes, inputs, torch_fn, opset=18, initializers=()):
     """inputs: list of (name, array); the model's output is 'y'."""
-    in_infos = [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in inputs]
+    in_infos = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+                for n, a in inputs]
     with torch.no_grad():
         y_shape = torch_fn(*[torch.from_numpy(a) for _, a in inputs]).shape
     out = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y_shape))
@@ -48,9 +49,12 @@ def case(name, nodes, inputs, torch_fn, opset=18, initializers=()):
         args += ["--input", f"{n}={base}.{n}.npy"]
     run(args)
 
-    tensors = [torch.from_numpy(a.copy()).requires_grad_(True) for _, a in inputs]
+    tensors = [torch.from_numpy(a.copy()).requires_grad_(a.dtype == np.float32) for _, a in inputs]
     torch_fn(*tensors).backward(torch.from_numpy(seed))
     for (n, _), t in zip(inputs, tensors):
+        if not t.requires_grad:  # indices have no cotangent
+            assert not os.path.exists(os.path.join(base + ".out", f"{n}.grad.npy"))
+            continue
         got = np.load(os.path.join(base + ".out", f"{n}.grad.npy"))
         assert_close(f"{name}: d{n}", got, t.grad.numpy())
 
@@ -137,6 +141,14 @@ case("layer_norm", [node("LayerNormalization", ["x", "g", "b"], axis=-1, epsilon
 case("rms_norm", [node("RMSNormalization", ["x", "g"], axis=-1, epsilon=1e-6)],
      [("x", normal((2, 3, 8))), ("g", normal((8,)))],
      lambda x, g: F.rms_norm(x, (8,), g, 1e-6), opset=23)
+
+# Embedding lookup (gather): the table's cotangent is a scatter-add, with
+# repeated ids accumulating.
+ids = np.array([[1, 4, 1], [0, 4, 4]], np.int64)
+case("embedding", [node("Gather", ["table", "ids"], axis=0)], [("table", normal((6, 5))), ("ids", ids)],
+     lambda table, i: F.embedding(i, table))
+case("gather_axis1", [node("Gather", ["x", "ids"], axis=1)], [("x", normal((3, 6, 2))), ("ids", ids)],
+     lambda x, i: x[:, i])
 
 # Attention as exporters write it (formed into accel.attention, causal).
 causal = helper.make_tensor("causal", TensorProto.BOOL, [5, 5],

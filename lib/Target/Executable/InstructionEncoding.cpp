@@ -107,7 +107,7 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(intAttr("start", toVector(s.getStart())));
         inst.attrs.push_back(intAttr("stride", toVector(s.getStride())));
       })
-      .Case<ConcatOp, SplitOp, GatherOp>([&](auto c) {
+      .Case<ConcatOp, SplitOp, GatherOp, ScatterAddOp>([&](auto c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
       })
       .Case<ConstantOp>([&](ConstantOp c) {

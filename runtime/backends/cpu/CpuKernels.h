@@ -95,6 +95,13 @@ void rmsNorm(const TensorView &x, const TensorView &scale,
 void gather(const TensorView &data, const TensorView &indices,
             const TensorView &out, int64_t axis, ThreadPool &pool);
 
+/// The adjoint of gather: out = zeros, then updates' slices added at their
+/// indices along `axis` (updates.shape = out.shape[:axis] + indices.shape +
+/// out.shape[axis+1:]). Repeated indices accumulate in index order, so the
+/// result is the same on any thread count. Out-of-range indices throw.
+void scatterAdd(const TensorView &updates, const TensorView &indices,
+                const TensorView &out, int64_t axis, ThreadPool &pool);
+
 /// out[i_perm[0], ...] = x[i_0, ...]: out.shape[k] = x.shape[perm[k]].
 void transpose(const TensorView &x, const TensorView &out,
                const std::vector<int64_t> &perm, ThreadPool &pool);

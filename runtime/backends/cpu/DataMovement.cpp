@@ -252,6 +252,36 @@ void concat(const std::vector<TensorView> &inputs, const TensorView &out,
   });
 }
 
+namespace detail {
+std::vector<int64_t> checkedIndices(const char *kernel,
+                                    const TensorView &indices, int64_t axisLen,
+                                    int64_t axis) {
+  // Normalize and check every index up front, so a bad one is reported
+  // deterministically and before anything is written.
+  int64_t count = indices.numel();
+  std::vector<int64_t> idx(count);
+  for (int64_t j = 0; j < count; ++j) {
+    int64_t v = indices.dtype == DType::I64 ? indices.as<int64_t>()[j]
+                                            : indices.as<int32_t>()[j];
+    int64_t n = v < 0 ? v + axisLen : v;
+    if (n < 0 || n >= axisLen) {
+      std::string pos;
+      int64_t rest = j;
+      for (int64_t d = indices.rank(); d-- > 0;) {
+        pos = std::to_string(rest % indices.shape[d]) +
+              (pos.empty() ? "" : ", ") + pos;
+        rest /= indices.shape[d];
+      }
+      fail(kernel, "index " + std::to_string(v) + " at position [" + pos +
+                       "] is out of range for axis " + std::to_string(axis) +
+                       " of size " + std::to_string(axisLen));
+    }
+    idx[j] = n;
+  }
+  return idx;
+}
+} // namespace detail
+
 void gather(const TensorView &data, const TensorView &indices,
             const TensorView &out, int64_t axis, ThreadPool &pool) {
   requireSameType("gather", data, out);
@@ -271,27 +301,7 @@ void gather(const TensorView &data, const TensorView &indices,
                   outer * count * (inner / int64_t(dtypeSize(data.dtype))),
           "gather", "output shape does not match data and indices");
 
-  // Normalize and check every index up front, so a bad one is reported
-  // deterministically and before anything is written.
-  std::vector<int64_t> idx(count);
-  for (int64_t j = 0; j < count; ++j) {
-    int64_t v = indices.dtype == DType::I64 ? indices.as<int64_t>()[j]
-                                            : indices.as<int32_t>()[j];
-    int64_t n = v < 0 ? v + axisLen : v;
-    if (n < 0 || n >= axisLen) {
-      std::string pos;
-      int64_t rest = j;
-      for (int64_t d = indices.rank(); d-- > 0;) {
-        pos = std::to_string(rest % indices.shape[d]) +
-              (pos.empty() ? "" : ", ") + pos;
-        rest /= indices.shape[d];
-      }
-      fail("gather", "index " + std::to_string(v) + " at position [" + pos +
-                         "] is out of range for axis " + std::to_string(axis) +
-                         " of size " + std::to_string(axisLen));
-    }
-    idx[j] = n;
-  }
+  std::vector<int64_t> idx = checkedIndices("gather", indices, axisLen, axis);
 
   const char *src = static_cast<const char *>(data.data);
   char *dst = static_cast<char *>(out.data);

@@ -181,6 +181,13 @@ void parallelGemm(const GemmShape &d, int64_t batch, const int64_t *aOffsets,
                   const int64_t *bOffsets, const float *a, const float *b,
                   float *c, ThreadPool &pool);
 
+/// The indices of a gather or scatter as int64, negative ones counted from
+/// the end; throws KernelError naming the first out-of-range index and its
+/// position.
+std::vector<int64_t> checkedIndices(const char *kernel,
+                                    const TensorView &indices, int64_t axisLen,
+                                    int64_t axis);
+
 /// Grain sizes (elements per chunk) by per-element cost, chosen so a chunk
 /// takes a few microseconds and pool overhead stays negligible.
 constexpr int64_t kGrainCheap = 32768;

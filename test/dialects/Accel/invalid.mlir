@@ -234,3 +234,11 @@ func.func @gather_float_indices(%x: tensor<3x4xf32>, %i: tensor<2xf32>) {
   %0 = accel.gather %x, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2xf32>) -> tensor<2x4xf32>
   return
 }
+
+// -----
+
+func.func @scatter_add_shape(%u: tensor<2x3x4xf32>, %i: tensor<2x2xi64>) {
+  // expected-error@+1 {{updates shape [2, 3, 4] must be [2, 2, 4] for indices [2, 2] along axis 0}}
+  %0 = accel.scatter_add %u, %i {axis = 0 : i64} : (tensor<2x3x4xf32>, tensor<2x2xi64>) -> tensor<10x4xf32>
+  return
+}

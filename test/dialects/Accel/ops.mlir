@@ -135,5 +135,7 @@ func.func @data_movement(%x: tensor<2x16x12xf32>, %table: tensor<100x12xf32>, %i
   %6 = accel.broadcast %3 : (tensor<12xf32>) -> tensor<2x16x12xf32>
   // CHECK: accel.gather %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<100x12xf32>, tensor<2x16xi64>) -> tensor<2x16x12xf32>
   %7 = accel.gather %table, %ids {axis = 0 : i64} : (tensor<100x12xf32>, tensor<2x16xi64>) -> tensor<2x16x12xf32>
+  // CHECK: accel.scatter_add %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<2x16x12xf32>, tensor<2x16xi64>) -> tensor<100x12xf32>
+  %8 = accel.scatter_add %7, %ids {axis = 0 : i64} : (tensor<2x16x12xf32>, tensor<2x16xi64>) -> tensor<100x12xf32>
   return %7 : tensor<2x16x12xf32>
 }
