@@ -65,6 +65,11 @@ private:
     return create(OpTy::getOperationName(), operands, attrs, resultType);
   }
   mlir::Value constant(mlir::DenseElementsAttr value);
+  /// Splits x along axis into pieces of the given sizes (checked: none
+  /// negative, adding up to the dim).
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  splitInto(const Node &node, mlir::Value x, int64_t axis,
+            llvm::ArrayRef<int64_t> sizes);
   mlir::FailureOr<mlir::Value> reshape(mlir::Value v,
                                        llvm::ArrayRef<int64_t> shape);
   mlir::FailureOr<mlir::Value> castTo(mlir::Value v, mlir::Type elementType);

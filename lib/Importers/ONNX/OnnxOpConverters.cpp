@@ -730,21 +730,37 @@ LogicalResult GraphImporter::convertSplit(const Node &node) {
   if (sizes.size() != node.outputs.size())
     return fail(node, Twine(sizes.size()) + " pieces for " +
                           Twine(node.outputs.size()) + " outputs");
-  if (llvm::any_of(sizes, [](int64_t s) { return s < 0; }))
-    return fail(node, "negative split size");
+  auto pieces = splitInto(node, x, axis, sizes);
+  if (failed(pieces))
+    return failure();
+  for (size_t i = 0; i < pieces->size(); ++i)
+    (void)setOutput(node, i, (*pieces)[i]);
+  return success();
+}
+
+FailureOr<SmallVector<Value>>
+GraphImporter::splitInto(const Node &node, Value x, int64_t axis,
+                         ArrayRef<int64_t> sizes) {
+  auto type = typeOf(x);
+  int64_t total = 0;
   SmallVector<Type> types;
-  for (int64_t s : sizes) {
+  for (int64_t size : sizes) {
+    if (size < 0) {
+      (void)fail(node, "negative split size");
+      return failure();
+    }
+    total += size;
     SmallVector<int64_t> shape(type.getShape());
-    shape[axis] = s;
+    shape[axis] = size;
     types.push_back(RankedTensorType::get(shape, type.getElementType()));
   }
-  auto r = createMulti(SplitOp::getOperationName(), {x},
-                       {named("axis", b.getI64IntegerAttr(axis))}, types);
-  if (failed(r))
+  if (total != type.getDimSize(axis)) {
+    (void)fail(node, "split sizes add up to " + Twine(total) + ", the dim is " +
+                         Twine(type.getDimSize(axis)));
     return failure();
-  for (size_t i = 0; i < r->size(); ++i)
-    (void)setOutput(node, i, (*r)[i]);
-  return success();
+  }
+  return createMulti(SplitOp::getOperationName(), {x},
+                     {named("axis", b.getI64IntegerAttr(axis))}, types);
 }
 
 LogicalResult GraphImporter::convertExpand(const Node &node) {
@@ -1063,21 +1079,7 @@ LogicalResult GraphImporter::convertSplitToSequence(const Node &node) {
     sizes.assign(dim, 1);
     squeeze = !attrInt(node, "keepdims", 1);
   }
-  int64_t total = 0;
-  SmallVector<Type> types;
-  for (int64_t size : sizes) {
-    if (size < 0)
-      return fail(node, "negative split size");
-    total += size;
-    SmallVector<int64_t> shape(type.getShape());
-    shape[axis] = size;
-    types.push_back(RankedTensorType::get(shape, type.getElementType()));
-  }
-  if (total != dim)
-    return fail(node, "split sizes add up to " + Twine(total) + ", the dim is " +
-                          Twine(dim));
-  auto pieces = createMulti(SplitOp::getOperationName(), {x},
-                            {named("axis", b.getI64IntegerAttr(axis))}, types);
+  auto pieces = splitInto(node, x, axis, sizes);
   if (failed(pieces))
     return failure();
   SmallVector<Value> seq;
