@@ -82,9 +82,9 @@ def main():
     results["onnxruntime"] = statistics.median(times)
 
     # PyTorch eager on the same weights.
-    from export import LogitsOnly, build_model
-    model = LogitsOnly(build_model(argparse.Namespace(seed=0, vocab=args.vocab, seq=args.seq, hidden=args.hidden,
-                                                      layers=args.layers, heads=args.heads))).eval()
+    from export import build_model
+    model = build_model(argparse.Namespace(seed=0, vocab=args.vocab, seq=args.seq, hidden=args.hidden,
+                                           layers=args.layers, heads=args.heads))
     tids = torch.from_numpy(ids)
     with torch.no_grad():
         torch_logits = model(tids).numpy()

@@ -58,6 +58,18 @@ def Accel_GeluApproximationAttr
 
 // Element types the runtime computes with. Floating-point math is f32 today;
 // bf16/f16 arrive with the precision passes.
+def Accel_LrSchedule : I32EnumAttr<"LrSchedule",
+    "learning-rate schedule, as transformers.get_scheduler names it", [
+      I32EnumAttrCase<"Constant", 0, "constant">,
+      I32EnumAttrCase<"ConstantWithWarmup", 1, "constant_with_warmup">,
+      I32EnumAttrCase<"Linear", 2, "linear">,
+      I32EnumAttrCase<"Cosine", 3, "cosine">]> {
+  let cppNamespace = "::accel";
+  let genSpecializedAttr = 0;
+}
+def Accel_LrScheduleAttr
+    : EnumAttr<Accel_Dialect, Accel_LrSchedule, "lr_schedule">;
+
 def Accel_Float : AnyTypeOf<[F32, F16, BF16, F64]>;
 def Accel_Int : AnyTypeOf<[I64, I32, I16, I8, UI8]>;
 def Accel_FloatTensor : RankedTensorOf<[Accel_Float]>;

@@ -17,6 +17,18 @@ inline constexpr llvm::StringLiteral kParamAttr = "accel.param";
 inline constexpr llvm::StringLiteral kInputAttr = "accel.input";
 inline constexpr llvm::StringLiteral kOutputAttr = "accel.output";
 
+/// Training functions add optimizer state, zero-initialized and kept across
+/// steps like parameters ({accel.state = "wte.weight.exp_avg"}), and mark
+/// each result that replaces a parameter or a state by its name
+/// ({accel.update = "wte.weight"}): the runtime feeds it to the next step.
+inline constexpr llvm::StringLiteral kStateAttr = "accel.state";
+inline constexpr llvm::StringLiteral kUpdateAttr = "accel.update";
+
+/// A function's facts for the runtime, a dictionary of integers, floats and
+/// strings ({accel.metadata = {num_classes = 50257 : i64}}), carried into
+/// the executable.
+inline constexpr llvm::StringLiteral kMetadataAttr = "accel.metadata";
+
 /// The memory plan that accel-plan-buffers writes and the executable writer
 /// reads: per op, one arena offset per result (-1: shares its operand's
 /// bytes); per function, the arena's size in bytes.

@@ -45,4 +45,18 @@ def Accel_DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
   ];
 }
 
+def Accel_InPlaceOpInterface : OpInterface<"InPlaceOpInterface"> {
+  let cppNamespace = "::accel";
+  let description = [{
+    Ops whose kernels may write a result over one of their operands' buffers
+    (each element is read before it is written). The memory planner uses
+    this to update parameters and optimizer state in place when the operand
+    has no later reader.
+  }];
+  let methods = [
+    InterfaceMethod<"The operand result `index` may overwrite, or null.",
+      "::mlir::Value", "getTiedOperand", (ins "unsigned":$index)>,
+  ];
+}
+
 #endif // ACCEL_DIALECT_ACCEL_INTERFACES

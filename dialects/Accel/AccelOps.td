@@ -486,4 +486,6 @@ def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable]> {
   let hasVerifier = 1;
 }
 
+include "dialects/Accel/AccelTrainingOps.td"
+
 #endif // ACCEL_DIALECT_ACCEL_OPS

@@ -16,34 +16,38 @@ import torch
 import transformers
 
 
-def build_model(args):
-    torch.manual_seed(args.seed)
+class GPT2Logits(transformers.GPT2LMHeadModel):
+    """GPT-2 as a function of token ids (and optionally an attention mask),
+    returning logits. A subclass rather than a wrapper, so that exported
+    parameters keep Hugging Face's names ("transformer.h.0.attn.c_attn.weight",
+    the tied embedding as "lm_head.weight") and accel's checkpoints load with
+    GPT2LMHeadModel.from_pretrained."""
+
+    def forward(self, input_ids, attention_mask=None):
+        return super().forward(input_ids=input_ids, attention_mask=attention_mask,
+                               use_cache=False).logits
+
+
+def gpt2_config(args):
     config = transformers.GPT2Config(
         vocab_size=args.vocab, n_positions=max(128, args.seq), n_embd=args.hidden,
         n_layer=args.layers, n_head=args.heads, resid_pdrop=0.0, embd_pdrop=0.0,
-        attn_pdrop=0.0, use_cache=False)
+        attn_pdrop=0.0, use_cache=False, bos_token_id=0, eos_token_id=0)
     config._attn_implementation = "eager"
-    model = transformers.GPT2LMHeadModel(config).eval()
-    # HF initializes biases to 0 and norms to 1; perturb every parameter so
-    # that none is trivial (a test must see a wrong bias) and the exporter's
-    # optimizer cannot merge equal initializers.
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.02)
+    return config
+
+
+def build_model(args, perturb=True):
+    torch.manual_seed(args.seed)
+    model = GPT2Logits(gpt2_config(args)).eval()
+    if perturb:
+        # HF initializes biases to 0 and norms to 1; perturb every parameter so
+        # that none is trivial (a test must see a wrong bias) and the exporter's
+        # optimizer cannot merge equal initializers.
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p) * 0.02)
     return model
-
-
-class LogitsOnly(torch.nn.Module):
-    """GPT-2 as a function of token ids (and optionally an attention mask),
-    returning logits."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask=None):
-        return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                          use_cache=False).logits
 
 
 def main():
@@ -68,7 +72,7 @@ def main():
     args = p.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
 
-    model = LogitsOnly(build_model(args)).eval()
+    model = build_model(args)
     ids = torch.randint(0, args.vocab, (args.batch, args.seq),
                         generator=torch.Generator().manual_seed(args.seed + 1))
     inputs, names = (ids,), ["input_ids"]

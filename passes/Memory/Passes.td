@@ -13,6 +13,10 @@ def PlanBuffersPass : Pass<"accel-plan-buffers", "mlir::func::FuncOp"> {
     share bytes, placed first-fit at 64-byte aligned offsets in one arena.
     `accel.reshape` results share their operand's bytes (no copy) and
     extend its lifetime; constants and function arguments need no arena.
+    A training step's new parameters and optimizer state
+    (`{accel.update = "name"}` results of an op implementing
+    `InPlaceOpInterface`) are written over the argument they replace when
+    nothing reads it afterwards: they take no arena bytes and no copy.
 
     The plan is recorded as attributes that the executable writer reads:
     `accel.offsets` on each op (one entry per result, -1 where the result

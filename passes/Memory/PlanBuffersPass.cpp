@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <limits>
 #include <map>
@@ -78,6 +79,38 @@ private:
   int64_t top = 0;
 };
 
+/// Results that replace a parameter or optimizer state ({accel.update})
+/// and may be written over it: their op can write in place
+/// (InPlaceOpInterface), its tied operand is that very argument, and nothing
+/// reads the argument after the op.
+DenseSet<Value> inPlaceUpdates(func::FuncOp func,
+                               const DenseMap<Operation *, int64_t> &order) {
+  DenseMap<StringAttr, BlockArgument> stateArgs;
+  for (BlockArgument arg : func.getArguments())
+    for (StringRef attr : {kParamAttr, kStateAttr})
+      if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attr))
+        stateArgs[name] = arg;
+  DenseSet<Value> inPlace;
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, kUpdateAttr);
+    auto result = dyn_cast<OpResult>(value);
+    auto op = result ? dyn_cast<InPlaceOpInterface>(result.getOwner()) : nullptr;
+    if (!name || !op || !stateArgs.count(name))
+      continue;
+    BlockArgument arg = stateArgs[name];
+    if (op.getTiedOperand(result.getResultNumber()) != arg)
+      continue;
+    int64_t when = order.lookup(op);
+    bool readLater = llvm::any_of(arg.getUsers(), [&](Operation *user) {
+      return user != op.getOperation() && order.lookup(user) >= when;
+    });
+    if (!readLater && !inPlace.contains(result))
+      inPlace.insert(result);
+  }
+  return inPlace;
+}
+
 struct PlanBuffersPass
     : accel::impl::PlanBuffersPassBase<PlanBuffersPass> {
   void runOnOperation() override {
@@ -110,6 +143,8 @@ struct PlanBuffersPass
       }
     }
 
+    DenseSet<Value> inPlace = inPlaceUpdates(func, order);
+
     // A root's buffer lives until the last use of any value sharing it.
     DenseMap<Value, int64_t> lastUse;
     for (Operation &op : block)
@@ -136,7 +171,8 @@ struct PlanBuffersPass
       }
       SmallVector<int64_t> offsets;
       for (Value result : op.getResults()) {
-        bool ownsBuffer = root[result] == result && !isa<ConstantOp>(op);
+        bool ownsBuffer = root[result] == result && !isa<ConstantOp>(op) &&
+                          !inPlace.contains(result);
         if (!ownsBuffer) {
           offsets.push_back(-1);
           continue;

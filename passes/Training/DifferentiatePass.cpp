@@ -1,6 +1,7 @@
 //===- DifferentiatePass.cpp - Reverse-mode gradient functions -----------===//
 #include "dialects/Accel/AccelOps.h"
 #include "passes/Training/Passes.h"
+#include "passes/Training/ReverseSweep.h"
 
 #include "mlir/IR/IRMapping.h"
 
@@ -14,13 +15,8 @@ using namespace accel;
 
 namespace {
 
-bool isFloatTensor(Type t) {
-  auto r = dyn_cast<RankedTensorType>(t);
-  return r && isa<FloatType>(r.getElementType());
-}
-
-/// The name an argument or result goes by (its accel.param / accel.input /
-/// accel.output attribute), or a positional one.
+/// The name an argument goes by (its accel.param / accel.input attribute),
+/// or a positional one.
 std::string argName(func::FuncOp f, unsigned i) {
   for (StringRef attr : {kParamAttr, kInputAttr})
     if (auto name = f.getArgAttrOfType<StringAttr>(i, attr))
@@ -50,7 +46,7 @@ FailureOr<func::FuncOp> differentiate(func::FuncOp f) {
   g.setArgAttr(f.getNumArguments(), kInputAttr,
                b.getStringAttr((outName ? outName.str() : "output") + ".grad"));
 
-  // The forward computation, cloned.
+  // The forward computation, cloned, then the reverse sweep.
   IRMapping map;
   for (unsigned i = 0; i < f.getNumArguments(); ++i)
     map.map(f.getArgument(i), entry->getArgument(i));
@@ -58,57 +54,23 @@ FailureOr<func::FuncOp> differentiate(func::FuncOp f) {
   SmallVector<Operation *> forward;
   for (Operation &op : f.getBody().front().without_terminator())
     forward.push_back(b.clone(op, map));
-
-  // Reverse sweep.
-  DenseMap<Value, Value> grads;
-  grads[map.lookup(result)] = entry->getArgument(f.getNumArguments());
-  for (Operation *op : llvm::reverse(forward)) {
-    SmallVector<Value> resultGrads;
-    bool any = false;
-    for (Value r : op->getResults()) {
-      resultGrads.push_back(grads.lookup(r));
-      any |= static_cast<bool>(resultGrads.back());
-    }
-    // Nothing to propagate past an op without operands (a constant).
-    if (!any || op->getNumOperands() == 0)
-      continue;
-    auto rule = dyn_cast<DifferentiableOpInterface>(op);
-    if (!rule) {
-      g.erase();
-      return f->emitError("cannot differentiate '")
-             << op->getName() << "' at " << op->getLoc()
-             << ": it has no gradient rule";
-    }
-    // A rule that cannot handle its op's attributes says why on the op.
-    SmallVector<Value> operandGrads;
-    if (failed(rule.buildGradient(b, resultGrads, operandGrads))) {
-      g.erase();
-      return failure();
-    }
-    for (auto [operand, og] : llvm::zip(op->getOperands(), operandGrads)) {
-      if (!og || !isFloatTensor(operand.getType()))
-        continue;
-      Value &acc = grads[operand];
-      acc = acc ? AddOp::create(b, op->getLoc(), acc, og).getResult() : og;
-    }
+  SmallVector<Value> wrt;
+  for (BlockArgument arg : entry->getArguments().drop_back())
+    if (isFloatTensor(arg.getType()))
+      wrt.push_back(arg);
+  FailureOr<SmallVector<Value>> grads =
+      buildReverseSweep(b, forward, map.lookup(result),
+                        entry->getArguments().back(), wrt, f.getLoc());
+  if (failed(grads)) {
+    g.erase();
+    return failure();
   }
-
-  SmallVector<Value> outputs;
-  for (unsigned i = 0; i < f.getNumArguments(); ++i) {
-    if (!isFloatTensor(f.getArgument(i).getType()))
-      continue;
-    Value grad = grads.lookup(entry->getArgument(i));
-    if (!grad) { // the result does not depend on this argument
-      auto type = cast<RankedTensorType>(f.getArgument(i).getType());
-      grad = ConstantOp::create(
-          b, f.getLoc(), type,
-          DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
-    }
-    g.setResultAttr(outputs.size(), kOutputAttr,
-                    b.getStringAttr(argName(f, i) + ".grad"));
-    outputs.push_back(grad);
-  }
-  func::ReturnOp::create(b, f.getLoc(), outputs);
+  unsigned k = 0;
+  for (unsigned i = 0; i < f.getNumArguments(); ++i)
+    if (isFloatTensor(f.getArgument(i).getType()))
+      g.setResultAttr(k++, kOutputAttr,
+                      b.getStringAttr(argName(f, i) + ".grad"));
+  func::ReturnOp::create(b, f.getLoc(), *grads);
   return g;
 }
 

@@ -40,4 +40,74 @@ def DifferentiatePass : Pass<"accel-differentiate", "mlir::ModuleOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
+def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
+  let summary = "Builds the training step (loss, gradients, optimizer) of a model function";
+  let description = [{
+    From a forward function (`function`, or the module's only one) adds
+
+    * `@train_step(params..., states..., %step, inputs..., %labels)
+      -> (loss, lr, grad_norm[, found_inf], new params..., new states...)`:
+      the forward computation, the loss against `labels`, its reverse-mode
+      gradient (each op's `DifferentiableOpInterface` rule), the global
+      gradient norm, optional clipping, the scheduled learning rate of
+      `step` (steps taken before this one) and one optimizer update per
+      parameter;
+    * `@eval_step(params..., inputs..., %labels) -> loss`.
+
+    Every floating-point `accel.param` is trained. Optimizer state is named
+    after its parameter as in `torch.optim` state dicts
+    (`{accel.state = "<param>.exp_avg"}`, `.exp_avg_sq`, `.momentum_buffer`)
+    and starts at zero; each new parameter or state is a result marked
+    `{accel.update = "<name>"}`. The forward function stays as it was.
+
+    Semantics are PyTorch's: `cross-entropy` is
+    `F.cross_entropy(logits.flatten(0, -2), labels.flatten())` on logits
+    `[..., C]` and int64 labels shaped like the leading dims; `mse` is
+    `F.mse_loss(output, labels)`. `adamw` and `sgd` are `torch.optim.AdamW`
+    and `torch.optim.SGD`; `clip-norm` is `clip_grad_norm_`; `schedule` is
+    `transformers.get_scheduler`'s, at `step`. With `skip-nonfinite`, a step
+    whose gradient norm is not finite leaves parameters and state unchanged
+    and returns `found_inf = true`.
+
+    The result is a plain function: later passes (sharding, precision,
+    accumulation, recomputation) rewrite it like any other.
+  }];
+  let options = [
+    Option<"functionName", "function", "std::string", /*default=*/"\"\"",
+           "The forward function (default: the module's only function)">,
+    Option<"loss", "loss", "std::string", /*default=*/"\"cross-entropy\"",
+           "cross-entropy or mse">,
+    Option<"ignoreIndex", "ignore-index", "int64_t", /*default=*/"-100",
+           "Cross-entropy: the label value that does not count">,
+    Option<"labelSmoothing", "label-smoothing", "double", /*default=*/"0.0",
+           "Cross-entropy: label smoothing in [0, 1]">,
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
+           "adamw or sgd">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Peak learning rate">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
+           "Weight decay (decoupled for adamw, L2 for sgd)">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW beta2">,
+    Option<"epsilon", "eps", "double", /*default=*/"1e-8", "AdamW epsilon">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.0", "SGD momentum">,
+    Option<"dampening", "dampening", "double", /*default=*/"0.0",
+           "SGD dampening">,
+    Option<"nesterov", "nesterov", "bool", /*default=*/"false",
+           "SGD Nesterov momentum">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
+           "Clip gradients to this global 2-norm (0: no clipping)">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"constant\"",
+           "constant, constant_with_warmup, linear or cosine">,
+    Option<"warmupSteps", "warmup-steps", "int64_t", /*default=*/"0",
+           "Linear warm-up steps">,
+    Option<"totalSteps", "total-steps", "int64_t", /*default=*/"0",
+           "Steps over which linear and cosine schedules decay">,
+    Option<"numCycles", "num-cycles", "double", /*default=*/"0.5",
+           "Cosine schedule: number of cycles">,
+    Option<"skipNonfinite", "skip-nonfinite", "bool", /*default=*/"false",
+           "Skip updates whose gradient norm is NaN or infinite">,
+  ];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
 #endif // ACCEL_PASSES_TRAINING_PASSES

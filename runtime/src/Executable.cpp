@@ -3,6 +3,7 @@
 #include "accel/runtime/Tensor.h"
 #include "accel/runtime/schema/executable_generated.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -105,9 +106,10 @@ void Executable::verify() {
           ffail(vname + " aliases an invalid value");
         break;
       case fb::Storage::Parameter:
+      case fb::Storage::State:
       case fb::Storage::Input:
         if (!v->name() || v->name()->size() == 0)
-          ffail(vname + " is a parameter or input without a name");
+          ffail(vname + " is a parameter, state or input without a name");
         break;
       default:
         ffail(vname + " has an unknown storage kind");
@@ -132,6 +134,35 @@ void Executable::verify() {
     if (f->outputs() && (!f->output_names() ||
                          f->output_names()->size() != f->outputs()->size()))
       ffail("outputs and output names differ in count");
+    // An update names a Parameter or State value of the output's type; only
+    // those values may be written, through aliases, by instructions.
+    std::vector<bool> updated(numValues, false);
+    if (f->output_updates()) {
+      if (!f->outputs() || f->output_updates()->size() != f->outputs()->size())
+        ffail("outputs and output updates differ in count");
+      for (size_t i = 0; i < f->output_updates()->size(); ++i) {
+        int target = f->output_updates()->Get(i);
+        checkIndex(target, true, "an output update");
+        if (target < 0)
+          continue;
+        const fb::Value *t = f->values()->Get(target);
+        const fb::Value *o = f->values()->Get(f->outputs()->Get(i));
+        if ((t->storage() != fb::Storage::Parameter &&
+             t->storage() != fb::Storage::State) ||
+            t->dtype() != o->dtype() || !t->shape() || !o->shape() ||
+            !std::equal(t->shape()->begin(), t->shape()->end(),
+                        o->shape()->begin(), o->shape()->end()))
+          ffail("output " + std::to_string(i) +
+                " updates a value that is not a parameter or state of its "
+                "type");
+        updated[target] = true;
+      }
+    }
+    auto storageRoot = [&](int index) {
+      while (f->values()->Get(index)->storage() == fb::Storage::Alias)
+        index = f->values()->Get(index)->alias_of();
+      return index;
+    };
     if (f->instructions())
       for (const fb::Instruction *inst : *f->instructions()) {
         if (!inst->kernel())
@@ -145,14 +176,17 @@ void Executable::verify() {
         if (inst->operands())
           for (int index : *inst->operands())
             checkIndex(index, true, inst->kernel()->c_str());
-        // Kernels write only into the arena, never into weights, constants
-        // or the caller's inputs.
+        // Kernels write into the arena or over a parameter or state the
+        // function updates; never into constants or the caller's inputs.
         if (inst->results())
           for (int index : *inst->results()) {
             checkIndex(index, false, inst->kernel()->c_str());
-            if (f->values()->Get(index)->storage() != fb::Storage::Arena)
+            int root = storageRoot(index);
+            if (f->values()->Get(root)->storage() != fb::Storage::Arena &&
+                !updated[root])
               ffail("'" + inst->kernel()->str() + "' writes value " +
-                    std::to_string(index) + ", which is not in the arena");
+                    std::to_string(index) +
+                    ", which is neither in the arena nor an updated state");
           }
       }
   }

@@ -25,9 +25,54 @@ std::string describe(const fb::Value &v, int index) {
 }
 } // namespace
 
+std::vector<StateSpec> Executor::stateSpecs(const fb::Function &function) {
+  std::vector<bool> updated(function.values() ? function.values()->size() : 0);
+  if (function.output_updates())
+    for (int target : *function.output_updates())
+      if (target >= 0)
+        updated[target] = true;
+  std::vector<StateSpec> specs;
+  for (size_t i = 0; i < updated.size(); ++i) {
+    const fb::Value &v = *function.values()->Get(i);
+    if (v.storage() == fb::Storage::Parameter ||
+        v.storage() == fb::Storage::State)
+      specs.push_back({v.name()->str(), v.storage() == fb::Storage::State,
+                       updated[i], DType(v.dtype()), shapeOf(v)});
+  }
+  return specs;
+}
+
 Executor::Executor(const Executable &executable, const fb::Function &function,
                    const SafetensorsFile *weights, ThreadPool &pool)
     : function(function), pool(pool) {
+  const std::string where = executable.origin() + ": function '" +
+                            (function.name() ? function.name()->str() : "?") +
+                            "'";
+  bindValues(executable, [&](const StateSpec &spec) -> TensorView {
+    if (spec.isOptimizerState || spec.updated)
+      throw Error(where + " is a training step (it updates '" + spec.name +
+                  "'); run it with the training loop (accel-run --steps)");
+    if (!weights)
+      throw Error(where + ": parameter '" + spec.name +
+                  "' needs a weights file (--weights)");
+    TensorView w = weights->tensor(spec.name); // throws naming file and tensor
+    if (w.dtype != spec.dtype || w.shape != spec.shape)
+      throw Error(weights->path() + ": tensor '" + spec.name + "' is " +
+                  dtypeName(w.dtype) + " " + shapeToString(w.shape) +
+                  ", the model expects " + dtypeName(spec.dtype) + " " +
+                  shapeToString(spec.shape));
+    return w;
+  });
+}
+
+Executor::Executor(const Executable &executable, const fb::Function &function,
+                   const StateBinder &bind, ThreadPool &pool)
+    : function(function), pool(pool) {
+  bindValues(executable, bind);
+}
+
+void Executor::bindValues(const Executable &executable,
+                          const StateBinder &bind) {
   const std::string where =
       executable.origin() + ": function '" +
       (function.name() ? function.name()->str() : std::string("?")) + "'";
@@ -40,6 +85,8 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
                   std::to_string(arenaSize) + "-byte arena");
   }
 
+  std::vector<StateSpec> specs = stateSpecs(function);
+  size_t nextSpec = 0;
   int numValues = function.values() ? function.values()->size() : 0;
   values.resize(numValues);
   aliasOf.assign(numValues, -1);
@@ -63,18 +110,17 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
         throw Error(where + ": " + describe(v, i) +
                     " aliases a value of another size");
       break;
-    case fb::Storage::Parameter: {
-      std::string name = v.name()->str();
-      if (!weights)
-        throw Error(where + ": parameter '" + name +
-                    "' needs a weights file (--weights)");
-      TensorView w = weights->tensor(name); // throws naming file and tensor
-      if (w.dtype != view.dtype || w.shape != view.shape)
-        throw Error(weights->path() + ": tensor '" + name + "' is " +
-                    dtypeName(w.dtype) + " " + shapeToString(w.shape) +
-                    ", the model expects " + dtypeName(view.dtype) + " " +
-                    shapeToString(view.shape));
-      view.data = w.data;
+    case fb::Storage::Parameter:
+    case fb::Storage::State: {
+      const StateSpec &spec = specs[nextSpec++];
+      TensorView bound = bind(spec);
+      if (bound.dtype != spec.dtype || bound.shape != spec.shape ||
+          !bound.data)
+        throw Error(where + ": '" + spec.name + "' was bound to " +
+                    dtypeName(bound.dtype) + " " +
+                    shapeToString(bound.shape) + ", it needs " +
+                    dtypeName(spec.dtype) + " " + shapeToString(spec.shape));
+      view.data = bound.data;
       break;
     }
     case fb::Storage::Input:
@@ -91,6 +137,9 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
     for (size_t i = 0; i < function.outputs()->size(); ++i) {
       outputValues.push_back(function.outputs()->Get(i));
       outputNames_.push_back(function.output_names()->Get(i)->str());
+      outputUpdates.push_back(function.output_updates()
+                                  ? function.output_updates()->Get(i)
+                                  : -1);
     }
   if (function.instructions())
     for (const fb::Instruction *inst : *function.instructions()) {
@@ -165,9 +214,20 @@ Executor::run(const std::map<std::string, TensorView> &inputs) {
       ++calls;
     }
   }
+  // Updates the planner could not place in place are copied now, after
+  // every kernel has read the old values.
   std::vector<TensorView> outputs;
-  for (int index : outputValues)
-    outputs.push_back(values[index]);
+  for (size_t i = 0; i < outputValues.size(); ++i) {
+    const TensorView &out = values[outputValues[i]];
+    if (outputUpdates[i] >= 0) {
+      const TensorView &target = values[outputUpdates[i]];
+      if (target.data != out.data)
+        std::memcpy(target.data, out.data, out.bytes());
+      outputs.push_back(target);
+      continue;
+    }
+    outputs.push_back(out);
+  }
   return outputs;
 }
 

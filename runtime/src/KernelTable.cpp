@@ -99,6 +99,12 @@ const std::map<std::string, ReduceKind> kReduce = {
     {"reduce_sum", ReduceKind::Sum}, {"reduce_mean", ReduceKind::Mean},
     {"reduce_max", ReduceKind::Max}, {"reduce_min", ReduceKind::Min}};
 
+const std::map<std::string, cpu::LrScheduleKind> kSchedule = {
+    {"constant", cpu::LrScheduleKind::Constant},
+    {"constant_with_warmup", cpu::LrScheduleKind::ConstantWithWarmup},
+    {"linear", cpu::LrScheduleKind::Linear},
+    {"cosine", cpu::LrScheduleKind::Cosine}};
+
 template <typename Map>
 typename Map::mapped_type lookup(const Map &map, const std::string &key,
                                  const char *what) {
@@ -282,6 +288,60 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
     int64_t axis = attrs.integer("axis");
     return [axis](const Views &o, const Views &r, ThreadPool &p) {
       cpu::scatterAdd(o[0], o[1], r[0], axis, p);
+    };
+  }
+  if (kernel == "cross_entropy" || kernel == "cross_entropy_grad") {
+    bool grad = kernel == "cross_entropy_grad";
+    expectArity(inst, grad ? 3 : 2, 1);
+    int64_t ignore = attrs.integer("ignore_index");
+    double smoothing = attrs.number("label_smoothing");
+    if (grad)
+      return [ignore, smoothing](const Views &o, const Views &r, ThreadPool &p) {
+        cpu::crossEntropyGrad(o[0], o[1], o[2], r[0], ignore, smoothing, p);
+      };
+    return [ignore, smoothing](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::crossEntropy(o[0], o[1], r[0], ignore, smoothing, p);
+    };
+  }
+  if (kernel == "global_norm") {
+    expectArity(inst, inst.operands() ? inst.operands()->size() : 0, 1);
+    return [](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::globalNorm(o, r[0], p);
+    };
+  }
+  if (kernel == "lr_schedule") {
+    expectArity(inst, 1, 1);
+    cpu::LrScheduleKind kind =
+        lookup(kSchedule, attrs.str("schedule"), "learning-rate schedule");
+    double lr = attrs.number("lr"), cycles = attrs.number("num_cycles");
+    int64_t warmup = attrs.integer("warmup_steps");
+    int64_t total = attrs.integer("total_steps");
+    return [=](const Views &o, const Views &r, ThreadPool &) {
+      cpu::lrSchedule(o[0], r[0], kind, lr, warmup, total, cycles);
+    };
+  }
+  if (kernel == "adamw") {
+    expectArity(inst, 8, 3);
+    cpu::AdamWConfig config{attrs.number("beta1"), attrs.number("beta2"),
+                            attrs.number("epsilon"),
+                            attrs.number("weight_decay")};
+    return [config](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::adamw({o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7]},
+                 {r[0], r[1], r[2]}, config, p);
+    };
+  }
+  if (kernel == "sgd") {
+    size_t results = inst.results() ? inst.results()->size() : 0;
+    expectArity(inst, 7, results == 2 ? 2 : 1);
+    cpu::SgdConfig config{attrs.number("momentum"), attrs.number("dampening"),
+                          attrs.number("weight_decay"),
+                          attrs.integer("nesterov") != 0};
+    return [config](const Views &o, const Views &r, ThreadPool &p) {
+      if ((o[2].data != nullptr) != (r.size() == 2))
+        throw Error("sgd: the momentum buffer must be an operand and a "
+                    "result together");
+      cpu::sgd({o[0], o[1], o[2], o[3], o[4], o[5], o[6]},
+               {r[0], r.size() == 2 ? r[1] : TensorView{}}, config, p);
     };
   }
   throw Error("unknown kernel '" + kernel + "'");

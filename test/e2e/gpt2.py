@@ -46,6 +46,6 @@ for exporter, layers, hidden, heads, seq, batch in [("dynamo", 2, 64, 4, 32, 1),
         # wte (tied with lm_head), wpe, ln_f weight and bias, and per layer
         # ln_1, c_attn, c_proj, ln_2, c_fc, mlp c_proj, each weight and bias.
         params = set(re.findall(r'accel.param = "([^"]+)"', ir))
-        assert "model.transformer.wpe.weight" in params, sorted(params)
+        assert "transformer.wpe.weight" in params, sorted(params)
         assert len(params) == 4 + 12 * layers, (len(params), sorted(params))
     print(f"{tag}: {layers} attention ops")

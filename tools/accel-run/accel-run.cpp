@@ -11,6 +11,7 @@
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/Npy.h"
 #include "accel/runtime/Safetensors.h"
+#include "accel/runtime/Trainer.h"
 #include "backends/cpu/CpuKernels.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -62,6 +63,63 @@ static cl::opt<bool> profile("profile",
 static cl::opt<bool> quiet("quiet", cl::desc("No summary on stderr"),
                            cl::cat(category));
 
+static cl::OptionCategory trainCategory(
+    "Training (runs train_step; see docs/user-guide.md)");
+static cl::opt<int64_t> steps("steps",
+                              cl::desc("Train up to this step count"),
+                              cl::init(0), cl::cat(trainCategory));
+static cl::opt<std::string> dataFile(
+    "data", cl::desc("Training tokens: .bin (uint16, or --token-bits 32) or "
+                     "integer .npy"),
+    cl::value_desc("path"), cl::cat(trainCategory));
+static cl::list<std::string> dataArrays(
+    "data-array", cl::desc("Training examples for one input: NAME=file.npy"),
+    cl::value_desc("spec"), cl::cat(trainCategory));
+static cl::opt<std::string> evalFile("eval-data",
+                                     cl::desc("Held-out tokens"),
+                                     cl::value_desc("path"),
+                                     cl::cat(trainCategory));
+static cl::list<std::string> evalArrays(
+    "eval-array", cl::desc("Held-out examples for one input: NAME=file.npy"),
+    cl::value_desc("spec"), cl::cat(trainCategory));
+static cl::opt<int> tokenBits("token-bits",
+                              cl::desc("Width of .bin tokens: 16 or 32"),
+                              cl::init(16), cl::cat(trainCategory));
+static cl::opt<int64_t> batchSize(
+    "batch-size", cl::desc("Check: the batch size the step was compiled for"),
+    cl::init(0), cl::cat(trainCategory));
+static cl::opt<int64_t> seqLen(
+    "seq-len", cl::desc("Check: the sequence length the step was compiled for"),
+    cl::init(0), cl::cat(trainCategory));
+static cl::opt<uint64_t> seed("seed", cl::desc("Data shuffling seed"),
+                              cl::init(0), cl::cat(trainCategory));
+static cl::opt<bool> noShuffle("no-shuffle",
+                               cl::desc("Take examples in file order"),
+                               cl::cat(trainCategory));
+static cl::opt<int64_t> evalEvery("eval-every",
+                                  cl::desc("Evaluate every N steps"),
+                                  cl::init(0), cl::cat(trainCategory));
+static cl::opt<int64_t> evalBatches(
+    "eval-batches", cl::desc("Batches per evaluation (0: all)"), cl::init(0),
+    cl::cat(trainCategory));
+static cl::opt<std::string> saveDir("save-dir",
+                                    cl::desc("Where checkpoints go"),
+                                    cl::value_desc("dir"),
+                                    cl::cat(trainCategory));
+static cl::opt<int64_t> saveEvery(
+    "save-every", cl::desc("Checkpoint every N steps (and at the end)"),
+    cl::init(0), cl::cat(trainCategory));
+static cl::opt<std::string> resumeFrom(
+    "resume", cl::desc("Continue from a checkpoint (or the newest in a dir)"),
+    cl::value_desc("dir"), cl::cat(trainCategory));
+static cl::opt<std::string> logFile(
+    "log-file", cl::desc("JSON lines, one per step (default: "
+                         "<save-dir>/log.jsonl)"),
+    cl::value_desc("path"), cl::cat(trainCategory));
+static cl::opt<int64_t> logEvery("log-every",
+                                 cl::desc("Progress line every N steps"),
+                                 cl::init(10), cl::cat(trainCategory));
+
 static int fail(const std::string &message) {
   errs() << "accel-run: error: " << message << "\n";
   return 1;
@@ -92,9 +150,54 @@ static std::unique_ptr<rt::Executable> loadModel(const std::string &path) {
   return rt::Executable::fromBytes(std::move(bytes), path);
 }
 
+/// NAME=file.npy specs as a map; false (after reporting) on a bad one.
+static bool parseArraySpecs(const std::vector<std::string> &specs,
+                            const char *flag,
+                            std::map<std::string, std::string> &out) {
+  for (const std::string &spec : specs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fail(std::string(flag) + " '" + spec + "' is not NAME=file.npy");
+      return false;
+    }
+    out[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
+  return true;
+}
+
+static int trainModel(const rt::Executable &exe, rt::ThreadPool &pool,
+                      const std::string &weightsPath) {
+  rt::TrainerOptions o;
+  o.steps = steps;
+  o.batchSize = batchSize;
+  o.seqLen = seqLen;
+  o.weights = weightsPath;
+  o.data = dataFile;
+  o.evalData = evalFile;
+  if (!parseArraySpecs(dataArrays, "--data-array", o.arrays) ||
+      !parseArraySpecs(evalArrays, "--eval-array", o.evalArrays))
+    return 1;
+  o.tokenBits = tokenBits;
+  o.seed = seed;
+  o.shuffle = !noShuffle;
+  o.evalEvery = evalEvery;
+  o.evalBatches = evalBatches;
+  o.saveDir = saveDir;
+  o.saveEvery = saveEvery;
+  o.resume = resumeFrom;
+  o.logFile = logFile;
+  o.logEvery = logEvery;
+  o.quiet = quiet;
+  rt::train(exe, pool, o);
+  if (!quiet)
+    errs() << formatv("accel-run: peak RSS {0:f1} MiB\n",
+                      rt::peakResidentBytes() / 1048576.0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &trainCategory});
   cl::ParseCommandLineOptions(argc, argv, "accel runtime driver\n");
   try {
     auto start = std::chrono::steady_clock::now();
@@ -118,6 +221,8 @@ int main(int argc, char **argv) {
                                  : std::max(1u, std::thread::hardware_concurrency());
     rt::ThreadPool pool(threads);
     rt::cpu::setBlasThreads(threads);
+    if (steps > 0)
+      return trainModel(*exe, pool, weightsPath);
     rt::Executor executor(*exe, function, weights.get(), pool);
 
     std::vector<rt::NpyArray> arrays;

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -59,22 +60,32 @@ public:
     if (!arenaSize)
       return func.emitOpError("has no memory plan; run accel-lower-to-runtime "
                               "(or accel-plan-buffers) first");
-    std::vector<int> params, inputs, outputs;
+    std::vector<int> params, inputs, outputs, updates;
     std::vector<flatbuffers::Offset<flatbuffers::String>> outputNames;
 
+    llvm::StringMap<int> stateIndex; // parameter or state name -> value
     for (BlockArgument arg : func.getArguments()) {
-      auto param = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kParamAttr);
-      auto input = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kInputAttr);
-      if (!param && !input)
+      unsigned i = arg.getArgNumber();
+      auto param = func.getArgAttrOfType<StringAttr>(i, kParamAttr);
+      auto state = func.getArgAttrOfType<StringAttr>(i, kStateAttr);
+      auto input = func.getArgAttrOfType<StringAttr>(i, kInputAttr);
+      StringAttr name = param ? param : state ? state : input;
+      if (!name)
         return func.emitOpError("argument ")
-               << arg.getArgNumber() << " is neither an accel.param nor an "
+               << i << " is neither an accel.param, an accel.state nor an "
                << "accel.input";
-      FailureOr<int> index =
-          addValue(arg, func.getLoc(), param ? param.getValue() : input.getValue(),
-                   param ? fb::Storage::Parameter : fb::Storage::Input);
+      fb::Storage storage = param   ? fb::Storage::Parameter
+                            : state ? fb::Storage::State
+                                    : fb::Storage::Input;
+      FailureOr<int> index = addValue(arg, func.getLoc(), name, storage);
       if (failed(index))
         return failure();
-      (param ? params : inputs).push_back(*index);
+      if (input)
+        inputs.push_back(*index);
+      else
+        stateIndex[name] = *index;
+      if (param)
+        params.push_back(*index);
     }
 
     for (Operation &op : func.getBody().front()) {
@@ -82,8 +93,15 @@ public:
         for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
           outputs.push_back(indexOf.lookup(v));
           auto name = func.getResultAttrOfType<StringAttr>(i, kOutputAttr);
+          auto update = func.getResultAttrOfType<StringAttr>(i, kUpdateAttr);
+          if (update && !stateIndex.count(update))
+            return func.emitOpError("result ")
+                   << i << " updates '" << update.getValue()
+                   << "', which is no accel.param or accel.state argument";
+          updates.push_back(update ? stateIndex[update] : -1);
           outputNames.push_back(b.CreateString(
-              name ? name.str() : "output_" + std::to_string(i)));
+              name ? name.str()
+                   : update ? update.str() : "output_" + std::to_string(i)));
         }
         continue;
       }
@@ -91,12 +109,27 @@ public:
         return failure();
     }
 
+    EncodedInstruction metadata;
+    if (auto dict = func->getAttrOfType<DictionaryAttr>(kMetadataAttr))
+      for (NamedAttribute entry : dict) {
+        std::string key = entry.getName().str();
+        if (auto i = dyn_cast<IntegerAttr>(entry.getValue()))
+          metadata.attrs.push_back({key, {i.getInt()}, {}, std::nullopt});
+        else if (auto f = dyn_cast<FloatAttr>(entry.getValue()))
+          metadata.attrs.push_back({key, {}, {f.getValueAsDouble()}, std::nullopt});
+        else if (auto str = dyn_cast<StringAttr>(entry.getValue()))
+          metadata.attrs.push_back({key, {}, {}, str.str()});
+        else
+          return func.emitOpError("metadata '")
+                 << key << "' is not an integer, a float or a string";
+      }
     auto name = b.CreateString(func.getSymName().str());
     return fb::CreateFunction(
         b, name, b.CreateVector(values), b.CreateVector(params),
         b.CreateVector(inputs), b.CreateVector(outputs),
-        b.CreateVector(outputNames), b.CreateVector(instructions),
-        arenaSize.getInt());
+        b.CreateVector(outputNames), b.CreateVector(updates),
+        b.CreateVector(instructions), arenaSize.getInt(),
+        buildAttrs(b, metadata));
   }
 
 private:
@@ -147,9 +180,19 @@ private:
     std::vector<int> operands, results;
     for (Value v : inst->operands)
       operands.push_back(v ? indexOf.lookup(v) : -1);
+    auto inPlace = dyn_cast<InPlaceOpInterface>(op);
     for (auto [i, result] : llvm::enumerate(op.getResults())) {
-      FailureOr<int> index = addValue(result, op.getLoc(), "",
-                                      fb::Storage::Arena, offsets[i]);
+      // Planned in place: the result is the bytes of its tied operand.
+      Value tied = offsets[i] == -1 && inPlace ? inPlace.getTiedOperand(i)
+                                               : Value();
+      if (offsets[i] == -1 && !tied)
+        return op.emitOpError("result ")
+               << i << " has no buffer and no operand to write over";
+      FailureOr<int> index =
+          tied ? addValue(result, op.getLoc(), "", fb::Storage::Alias, 0, -1,
+                          indexOf.lookup(tied))
+               : addValue(result, op.getLoc(), "", fb::Storage::Arena,
+                          offsets[i]);
       if (failed(index))
         return failure();
       results.push_back(*index);

@@ -110,6 +110,42 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<ConcatOp, SplitOp, GatherOp, ScatterAddOp>([&](auto c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
       })
+      .Case<CrossEntropyOp, CrossEntropyGradOp>([&](auto c) {
+        inst.attrs.push_back(intAttr("ignore_index", {c.getIgnoreIndex()}));
+        inst.attrs.push_back(
+            floatAttr("label_smoothing", c.getLabelSmoothing().convertToDouble()));
+      })
+      .Case<LrScheduleOp>([&](LrScheduleOp l) {
+        inst.attrs.push_back(
+            strAttr("schedule", stringifyLrSchedule(l.getSchedule()).str()));
+        inst.attrs.push_back(floatAttr("lr", l.getLr().convertToDouble()));
+        inst.attrs.push_back(intAttr("warmup_steps", {l.getWarmupSteps()}));
+        inst.attrs.push_back(intAttr("total_steps", {l.getTotalSteps()}));
+        inst.attrs.push_back(
+            floatAttr("num_cycles", l.getNumCycles().convertToDouble()));
+      })
+      .Case<AdamWOp>([&](AdamWOp a) {
+        inst.operands = {a.getParam(), a.getGrad(), a.getExpAvg(),
+                         a.getExpAvgSq(), a.getLr(), a.getStep(),
+                         a.getGradScale(), a.getSkip()};
+        inst.attrs.push_back(floatAttr("beta1", a.getBeta1().convertToDouble()));
+        inst.attrs.push_back(floatAttr("beta2", a.getBeta2().convertToDouble()));
+        inst.attrs.push_back(
+            floatAttr("epsilon", a.getEpsilon().convertToDouble()));
+        inst.attrs.push_back(
+            floatAttr("weight_decay", a.getWeightDecay().convertToDouble()));
+      })
+      .Case<SgdOp>([&](SgdOp s) {
+        inst.operands = {s.getParam(), s.getGrad(), s.getMomentumBuffer(),
+                         s.getLr(), s.getStep(), s.getGradScale(), s.getSkip()};
+        inst.attrs.push_back(
+            floatAttr("momentum", s.getMomentum().convertToDouble()));
+        inst.attrs.push_back(
+            floatAttr("dampening", s.getDampening().convertToDouble()));
+        inst.attrs.push_back(
+            floatAttr("weight_decay", s.getWeightDecay().convertToDouble()));
+        inst.attrs.push_back(intAttr("nesterov", {s.getNesterov()}));
+      })
       .Case<ConstantOp>([&](ConstantOp c) {
         c.emitOpError("is data, not an instruction");
         ok = false;

@@ -144,6 +144,67 @@ void dropout(const TensorView &x, const TensorView &out, float p,
 /// for tests.
 float uniformFromCounter(uint64_t seed, uint64_t counter);
 
+/// Mean cross-entropy of logits [..., C] (float32) against labels [...]
+/// (int64/int32), `torch.nn.functional.cross_entropy` with ignore_index and
+/// label_smoothing; out is a float32 scalar. A label outside [0, C) that is
+/// not ignoreIndex throws KernelError naming its position.
+void crossEntropy(const TensorView &logits, const TensorView &labels,
+                  const TensorView &out, int64_t ignoreIndex,
+                  double smoothing, ThreadPool &pool);
+
+/// d(crossEntropy)/d(logits) times the scalar dloss; out is shaped like
+/// logits.
+void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
+                      const TensorView &dloss, const TensorView &out,
+                      int64_t ignoreIndex, double smoothing, ThreadPool &pool);
+
+/// out (float32 scalar) = sqrt(sum of squares of every element of every
+/// tensor), accumulated in double over fixed chunks.
+void globalNorm(const std::vector<TensorView> &tensors, const TensorView &out,
+                ThreadPool &pool);
+
+enum class LrScheduleKind { Constant, ConstantWithWarmup, Linear, Cosine };
+
+/// The learning rate transformers.get_scheduler's schedule gives at `step`
+/// (0-based), times lr.
+double scheduledLearningRate(LrScheduleKind kind, double lr, int64_t step,
+                             int64_t warmup, int64_t total, double cycles);
+
+/// out (float64 scalar) = scheduledLearningRate(step (int64 scalar), ...).
+void lrSchedule(const TensorView &step, const TensorView &out,
+                LrScheduleKind kind, double lr, int64_t warmup, int64_t total,
+                double cycles);
+
+/// torch.optim.AdamW's update. lr is a float64 scalar, step an int64 scalar
+/// (steps taken before this one); gradScale (float32) and skip (bool) are
+/// optional (data == nullptr). Results may alias the matching operands.
+struct AdamWOperands {
+  TensorView param, grad, expAvg, expAvgSq, lr, step, gradScale, skip;
+};
+struct AdamWResults {
+  TensorView param, expAvg, expAvgSq;
+};
+struct AdamWConfig {
+  double beta1, beta2, epsilon, weightDecay;
+};
+void adamw(const AdamWOperands &in, const AdamWResults &out,
+           const AdamWConfig &config, ThreadPool &pool);
+
+/// torch.optim.SGD's update; momentumBuffer present exactly when momentum is
+/// non-zero. Same conventions as adamw.
+struct SgdOperands {
+  TensorView param, grad, momentumBuffer, lr, step, gradScale, skip;
+};
+struct SgdResults {
+  TensorView param, momentumBuffer;
+};
+struct SgdConfig {
+  double momentum, dampening, weightDecay;
+  bool nesterov;
+};
+void sgd(const SgdOperands &in, const SgdResults &out, const SgdConfig &config,
+         ThreadPool &pool);
+
 /// Copies bytes (reshape, identity).
 void copy(const TensorView &x, const TensorView &out, ThreadPool &pool);
 

@@ -194,6 +194,12 @@ constexpr int64_t kGrainCheap = 32768;
 constexpr int64_t kGrainMedium = 8192;
 constexpr int64_t kGrainExpensive = 2048;
 
+/// Rows per chunk for row-wise kernels, so a chunk covers about
+/// kGrainMedium elements.
+inline int64_t rowGrainFor(int64_t rowLen) {
+  return std::max<int64_t>(1, kGrainMedium / std::max<int64_t>(rowLen, 1));
+}
+
 } // namespace accel::rt::cpu::detail
 
 #endif // ACCEL_RUNTIME_BACKENDS_CPU_KERNELUTILS_H

@@ -19,11 +19,6 @@ using namespace detail;
 
 namespace {
 
-/// Rows per chunk so a chunk covers about kGrainMedium elements.
-int64_t rowGrain(int64_t rowLen) {
-  return std::max<int64_t>(1, kGrainMedium / std::max<int64_t>(rowLen, 1));
-}
-
 /// Softmax of one contiguous row.
 void softmaxRow(const float *x, float *y, int64_t n, bool log) {
   float m = rowMax(x, n);
@@ -162,7 +157,7 @@ void softmax(const TensorView &x, const TensorView &out, int64_t axis, bool log,
   float *po = out.as<float>();
 
   if (inner == 1) {
-    pool.parallelFor(outer, rowGrain(axisLen), [&](int64_t r0, int64_t r1) {
+    pool.parallelFor(outer, rowGrainFor(axisLen), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
         softmaxRow(px + r * axisLen, po + r * axisLen, axisLen, log);
     });
@@ -196,7 +191,7 @@ void layerNorm(const TensorView &x, const TensorView &scale,
   const float *ps = scale.as<float>();
   const float *pb = bias.as<float>();
   float *po = out.as<float>();
-  pool.parallelFor(rows, rowGrain(n), [&](int64_t r0, int64_t r1) {
+  pool.parallelFor(rows, rowGrainFor(n), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float *xr = px + r * n;
       double mean = rowSum(xr, n) / n;
@@ -225,7 +220,7 @@ void rmsNorm(const TensorView &x, const TensorView &scale,
   const float *px = x.as<float>();
   const float *ps = scale.as<float>();
   float *po = out.as<float>();
-  pool.parallelFor(rows, rowGrain(n), [&](int64_t r0, int64_t r1) {
+  pool.parallelFor(rows, rowGrainFor(n), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float *xr = px + r * n;
       double meanSquare = rowSumOf(xr, n, [](auto v) { return v * v; }) / n;

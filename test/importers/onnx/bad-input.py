@@ -132,5 +132,5 @@ struct.pack_into("<I", bumped, version_at, 99)
 future = os.path.join(d, "future.accx")
 open(future, "wb").write(bytes(bumped))
 expect_error(["accel-run", future, "--input", f"x={x_ok}", "--output-dir", outdir], future,
-             "format version 99", "reads version 1", absent=[outdir])
+             "format version 99", "reads version 2", absent=[outdir])
 print("all bad inputs reported")

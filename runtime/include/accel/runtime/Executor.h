@@ -29,13 +29,38 @@ using BoundKernel = std::function<void(const std::vector<TensorView> &operands,
                                        const std::vector<TensorView> &results,
                                        ThreadPool &pool)>;
 
+/// A parameter or optimizer-state value of a function, which the caller
+/// provides storage for.
+struct StateSpec {
+  std::string name;
+  bool isOptimizerState = false; // fb::Storage::State, else a Parameter
+  bool updated = false;          // an output replaces it after each run
+  DType dtype = DType::F32;
+  Shape shape;
+};
+
+/// Returns the storage of a parameter or state (checked against the spec);
+/// writable when spec.updated.
+using StateBinder = std::function<TensorView(const StateSpec &spec)>;
+
 class Executor {
 public:
-  /// `weights` may be null when the function has no parameters. Throws Error
-  /// when a parameter is missing from the weights or has another shape or
-  /// dtype, or when an instruction names an unknown kernel.
+  /// Inference: parameters are views of `weights` (may be null when the
+  /// function has none). Throws Error when a parameter is missing from the
+  /// weights or has another shape or dtype, when the function has optimizer
+  /// state or updates (a training step; see the StateBinder form), or when
+  /// an instruction names an unknown kernel.
   Executor(const Executable &executable, const fb::Function &function,
            const SafetensorsFile *weights, ThreadPool &pool);
+
+  /// Parameters and state bound by `bind`. After each run, every output
+  /// that updates one (fb::Function::output_updates) has been stored into
+  /// it, in place where the compiler planned so.
+  Executor(const Executable &executable, const fb::Function &function,
+           const StateBinder &bind, ThreadPool &pool);
+
+  /// The parameters and state `function` needs, in value order.
+  static std::vector<StateSpec> stateSpecs(const fb::Function &function);
 
   struct InputSpec {
     std::string name;
@@ -61,6 +86,8 @@ public:
   }
 
 private:
+  void bindValues(const Executable &executable, const StateBinder &bind);
+
   struct Step {
     BoundKernel kernel;
     std::vector<int> operands, results;
@@ -73,6 +100,7 @@ private:
   std::vector<int> aliasOf; // -1 or the value whose bytes a value shares
   std::vector<InputSpec> inputSpecs;
   std::vector<int> inputValues, outputValues;
+  std::vector<int> outputUpdates; // per output: the value it replaces, or -1
   std::vector<std::string> outputNames_;
   std::vector<Step> steps;
   int64_t arenaSize = 0;

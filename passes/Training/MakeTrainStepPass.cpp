@@ -1,0 +1,370 @@
+//===- MakeTrainStepPass.cpp - Loss, gradients and optimizer updates -----===//
+//
+// Builds @train_step and @eval_step from a forward function. The step is
+// assembled from accel ops only (the loss, the reverse sweep, the global
+// norm, the schedule, one update per parameter), so later passes rewrite it
+// like any other function.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Accel/AccelOps.h"
+#include "passes/Training/Passes.h"
+#include "passes/Training/ReverseSweep.h"
+
+#include "mlir/IR/IRMapping.h"
+
+#include <limits>
+
+namespace accel {
+#define GEN_PASS_DEF_MAKETRAINSTEPPASS
+#include "passes/Training/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+/// Where the forward function's arguments go in the training signature.
+struct ForwardSignature {
+  SmallVector<unsigned> params;    // trained: floating-point accel.param
+  SmallVector<unsigned> others;    // every other argument, in order
+  SmallVector<std::string> paramNames;
+};
+
+Value f32Scalar(OpBuilder &b, Location loc, double value) {
+  auto type = RankedTensorType::get({}, b.getF32Type());
+  return ConstantOp::create(
+      b, loc, type,
+      DenseElementsAttr::get(type, static_cast<float>(value)));
+}
+
+struct MakeTrainStepPass
+    : accel::impl::MakeTrainStepPassBase<MakeTrainStepPass> {
+  using MakeTrainStepPassBase::MakeTrainStepPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    func::FuncOp forward = findForward(module);
+    if (!forward || failed(checkOptions(forward)))
+      return signalPassFailure();
+    if (forward.getNumResults() != 1) {
+      forward.emitOpError("needs exactly one result (the model output the "
+                          "loss is taken of) to build a training step");
+      return signalPassFailure();
+    }
+    for (StringRef name : {"train_step", "eval_step"})
+      if (module.lookupSymbol(name)) {
+        module.emitError("the module already has a function '") << name << "'";
+        return signalPassFailure();
+      }
+    ForwardSignature sig = classify(forward);
+    FailureOr<Type> labelsType = labelsTypeFor(forward);
+    if (failed(labelsType))
+      return signalPassFailure();
+    if (failed(buildEvalStep(forward, sig, *labelsType)) ||
+        failed(buildTrainStep(forward, sig, *labelsType)))
+      return signalPassFailure();
+    // The class count lets a token loader check ids before running.
+    if (loss == "cross-entropy") {
+      auto logits = cast<RankedTensorType>(forward.getResultTypes()[0]);
+      Builder b(&getContext());
+      auto metadata = b.getDictionaryAttr(b.getNamedAttr(
+          "num_classes", b.getI64IntegerAttr(logits.getShape().back())));
+      for (StringRef name : {"train_step", "eval_step"})
+        module.lookupSymbol(name)->setAttr(kMetadataAttr, metadata);
+    }
+  }
+
+private:
+  func::FuncOp findForward(ModuleOp module) {
+    SmallVector<func::FuncOp> candidates;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (!f.isExternal() &&
+          (functionName.empty() || f.getSymName() == functionName))
+        candidates.push_back(f);
+    if (candidates.size() == 1)
+      return candidates.front();
+    if (functionName.empty())
+      module.emitError("the module has ")
+          << candidates.size()
+          << " functions; name the forward one with function=<name>";
+    else
+      module.emitError("the module has no function '") << functionName << "'";
+    return nullptr;
+  }
+
+  LogicalResult checkOptions(func::FuncOp f) {
+    auto bad = [&](const Twine &what) {
+      return f.emitOpError("accel-make-train-step: ") << what;
+    };
+    if (loss != "cross-entropy" && loss != "mse")
+      return bad("unknown loss '" + loss + "' (cross-entropy or mse)");
+    if (optimizer != "adamw" && optimizer != "sgd")
+      return bad("unknown optimizer '" + optimizer + "' (adamw or sgd)");
+    if (!symbolizeLrSchedule(schedule))
+      return bad("unknown schedule '" + schedule +
+                 "' (constant, constant_with_warmup, linear or cosine)");
+    if ((schedule == "linear" || schedule == "cosine") && totalSteps <= 0)
+      return bad("schedule '" + schedule + "' needs total-steps");
+    if (lr < 0 || weightDecay < 0 || clipNorm < 0 || warmupSteps < 0)
+      return bad("lr, weight-decay, clip-norm and warmup-steps must be "
+                 "non-negative");
+    if (labelSmoothing < 0 || labelSmoothing > 1)
+      return bad("label-smoothing must be in [0, 1]");
+    if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)
+      return bad("beta1 and beta2 must be in [0, 1)");
+    if (nesterov && (momentum <= 0 || dampening != 0))
+      return bad("nesterov needs momentum > 0 and no dampening, as in "
+                 "torch.optim.SGD");
+    return success();
+  }
+
+  ForwardSignature classify(func::FuncOp f) {
+    ForwardSignature sig;
+    for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+      auto name = f.getArgAttrOfType<StringAttr>(i, kParamAttr);
+      if (name && isFloatTensor(f.getArgument(i).getType())) {
+        sig.params.push_back(i);
+        sig.paramNames.push_back(name.str());
+      } else {
+        sig.others.push_back(i);
+      }
+    }
+    return sig;
+  }
+
+  /// int64 [...] for logits [..., C]; the output's own type for mse.
+  FailureOr<Type> labelsTypeFor(func::FuncOp f) {
+    auto out = dyn_cast<RankedTensorType>(f.getResultTypes()[0]);
+    if (!out || !isa<FloatType>(out.getElementType()))
+      return f.emitOpError("result must be a floating-point tensor to take "
+                           "a loss of, not ")
+             << f.getResultTypes()[0];
+    if (loss == "mse")
+      return Type(out);
+    if (out.getRank() < 1)
+      return f.emitOpError("cross-entropy needs logits with a class dim, not ")
+             << out;
+    return Type(RankedTensorType::get(out.getShape().drop_back(),
+                                      IntegerType::get(&getContext(), 64)));
+  }
+
+  /// Clones the forward body into `entry` and appends the loss; returns the
+  /// loss and records the cloned ops (for the reverse sweep).
+  Value buildLoss(OpBuilder &b, func::FuncOp forward, IRMapping &map,
+                  Value labels, SmallVectorImpl<Operation *> &ops) {
+    for (Operation &op : forward.getBody().front().without_terminator())
+      ops.push_back(b.clone(op, map));
+    auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+    Value output = map.lookup(ret.getOperand(0));
+    Location loc = forward.getLoc();
+    Operation *lossOp;
+    if (loss == "mse") {
+      auto diff = SubOp::create(b, loc, output, labels);
+      ops.push_back(diff);
+      auto squared = MulOp::create(b, loc, diff, diff);
+      ops.push_back(squared);
+      auto type = cast<RankedTensorType>(output.getType());
+      auto axes = llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+      lossOp = ReduceMeanOp::create(b, loc, squared,
+                                    b.getDenseI64ArrayAttr(axes), false);
+    } else {
+      lossOp = CrossEntropyOp::create(b, loc, output, labels, ignoreIndex,
+                                      APFloat(double(labelSmoothing)));
+    }
+    ops.push_back(lossOp);
+    return lossOp->getResult(0);
+  }
+
+  /// Copies the forward's attribute of argument `from` to `to` of `g`.
+  void copyArgAttrs(func::FuncOp forward, unsigned from, func::FuncOp g,
+                    unsigned to) {
+    g.setArgAttrs(to, forward.getArgAttrDict(from));
+  }
+
+  LogicalResult buildEvalStep(func::FuncOp forward, const ForwardSignature &sig,
+                              Type labelsType) {
+    OpBuilder b(forward.getContext());
+    b.setInsertionPointAfter(forward);
+    SmallVector<Type> args(forward.getArgumentTypes());
+    args.push_back(labelsType);
+    auto lossType = RankedTensorType::get(
+        {}, cast<RankedTensorType>(forward.getResultTypes()[0]).getElementType());
+    auto g = func::FuncOp::create(b, forward.getLoc(), "eval_step",
+                                  b.getFunctionType(args, {lossType}));
+    Block *entry = g.addEntryBlock();
+    IRMapping map;
+    for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
+      copyArgAttrs(forward, i, g, i);
+      map.map(forward.getArgument(i), entry->getArgument(i));
+    }
+    g.setArgAttr(forward.getNumArguments(), kInputAttr,
+                 b.getStringAttr("labels"));
+    g.setResultAttr(0, kOutputAttr, b.getStringAttr("loss"));
+    b.setInsertionPointToEnd(entry);
+    SmallVector<Operation *> ops;
+    Value lossValue =
+        buildLoss(b, forward, map, entry->getArguments().back(), ops);
+    func::ReturnOp::create(b, forward.getLoc(), lossValue);
+    return success();
+  }
+
+  /// Optimizer state names per parameter, in torch.optim's terms.
+  SmallVector<StringRef> stateSuffixes() {
+    if (optimizer == "adamw")
+      return {"exp_avg", "exp_avg_sq"};
+    if (momentum != 0)
+      return {"momentum_buffer"};
+    return {};
+  }
+
+  LogicalResult buildTrainStep(func::FuncOp forward,
+                               const ForwardSignature &sig, Type labelsType) {
+    MLIRContext *ctx = forward.getContext();
+    OpBuilder b(ctx);
+    b.setInsertionPointAfter(forward);
+    Location loc = forward.getLoc();
+    SmallVector<StringRef> suffixes = stateSuffixes();
+    auto stepType = RankedTensorType::get({}, b.getI64Type());
+    auto f32 = RankedTensorType::get({}, b.getF32Type());
+    auto f64 = RankedTensorType::get({}, b.getF64Type());
+    auto i1 = RankedTensorType::get({}, b.getI1Type());
+
+    // Signature: params, states (per suffix, per param), step, the other
+    // forward arguments, labels.
+    SmallVector<Type> args, results;
+    for (unsigned i : sig.params)
+      args.push_back(forward.getArgument(i).getType());
+    for (size_t s = 0; s < suffixes.size(); ++s)
+      for (unsigned i : sig.params)
+        args.push_back(forward.getArgument(i).getType());
+    args.push_back(stepType);
+    for (unsigned i : sig.others)
+      args.push_back(forward.getArgument(i).getType());
+    args.push_back(labelsType);
+    results = {f32, f64, f32};
+    if (skipNonfinite)
+      results.push_back(i1);
+    for (size_t s = 0; s <= suffixes.size(); ++s)
+      for (unsigned i : sig.params)
+        results.push_back(forward.getArgument(i).getType());
+
+    auto g = func::FuncOp::create(b, loc, "train_step",
+                                  b.getFunctionType(args, results));
+    Block *entry = g.addEntryBlock();
+    size_t numParams = sig.params.size();
+    IRMapping map;
+    unsigned argIndex = 0;
+    SmallVector<Value> params;
+    for (unsigned i : sig.params) {
+      copyArgAttrs(forward, i, g, argIndex);
+      params.push_back(entry->getArgument(argIndex));
+      map.map(forward.getArgument(i), entry->getArgument(argIndex++));
+    }
+    SmallVector<SmallVector<Value>> states(suffixes.size());
+    for (size_t s = 0; s < suffixes.size(); ++s)
+      for (size_t p = 0; p < numParams; ++p) {
+        g.setArgAttr(argIndex, kStateAttr,
+                     b.getStringAttr(sig.paramNames[p] + "." +
+                                     suffixes[s].str()));
+        states[s].push_back(entry->getArgument(argIndex++));
+      }
+    Value step = entry->getArgument(argIndex);
+    g.setArgAttr(argIndex++, kInputAttr, b.getStringAttr("step"));
+    for (unsigned i : sig.others) {
+      copyArgAttrs(forward, i, g, argIndex);
+      map.map(forward.getArgument(i), entry->getArgument(argIndex++));
+    }
+    Value labels = entry->getArgument(argIndex);
+    g.setArgAttr(argIndex, kInputAttr, b.getStringAttr("labels"));
+
+    // Forward, loss and gradients.
+    b.setInsertionPointToEnd(entry);
+    SmallVector<Operation *> ops;
+    Value lossValue = buildLoss(b, forward, map, labels, ops);
+    auto lossType = cast<RankedTensorType>(lossValue.getType());
+    Value seed = ConstantOp::create(
+        b, loc, lossType,
+        DenseElementsAttr::get(lossType,
+                               b.getFloatAttr(lossType.getElementType(), 1.0)
+                                   .getValue()));
+    FailureOr<SmallVector<Value>> grads =
+        buildReverseSweep(b, ops, lossValue, seed, params, loc);
+    if (failed(grads)) {
+      g.erase();
+      return failure();
+    }
+    if (lossType.getElementType() != b.getF32Type())
+      lossValue = CastOp::create(b, loc, f32, lossValue);
+
+    // Norm, clipping coefficient (as clip_grad_norm_ computes it, in fp32),
+    // non-finite check, learning rate.
+    Value norm = GlobalNormOp::create(b, loc, *grads);
+    Value scale;
+    if (clipNorm > 0) {
+      Value padded = AddOp::create(b, loc, norm, f32Scalar(b, loc, 1e-6));
+      Value coef = DivOp::create(b, loc, f32Scalar(b, loc, clipNorm), padded);
+      scale = MinOp::create(b, loc, coef, f32Scalar(b, loc, 1.0));
+    }
+    Value foundInf;
+    if (skipNonfinite) {
+      Value inf = f32Scalar(b, loc, std::numeric_limits<double>::infinity());
+      Value finite = CompareOp::create(b, loc, norm, inf, CompareDirection::LT);
+      foundInf = NotOp::create(b, loc, finite);
+    }
+    Value lrValue = LrScheduleOp::create(
+        b, loc, step, *symbolizeLrSchedule(schedule), APFloat(double(lr)),
+        warmupSteps, totalSteps, APFloat(double(numCycles)));
+
+    // One update per parameter.
+    SmallVector<Value> newParams;
+    SmallVector<SmallVector<Value>> newStates(suffixes.size());
+    for (size_t p = 0; p < numParams; ++p) {
+      if (optimizer == "adamw") {
+        auto update = AdamWOp::create(
+            b, loc, params[p], (*grads)[p], states[0][p], states[1][p], lrValue,
+            step, scale, foundInf, APFloat(double(beta1)),
+            APFloat(double(beta2)), APFloat(double(epsilon)),
+            APFloat(double(weightDecay)));
+        newParams.push_back(update.getNewParam());
+        newStates[0].push_back(update.getNewExpAvg());
+        newStates[1].push_back(update.getNewExpAvgSq());
+        continue;
+      }
+      Value buffer = suffixes.empty() ? Value() : states[0][p];
+      auto update = SgdOp::create(
+          b, loc, params[p], (*grads)[p], buffer, lrValue, step, scale,
+          foundInf, APFloat(double(momentum)), APFloat(double(dampening)),
+          APFloat(double(weightDecay)), nesterov);
+      newParams.push_back(update.getNewParam());
+      if (buffer)
+        newStates[0].push_back(update.getNewMomentumBuffer());
+    }
+
+    SmallVector<Value> outs = {lossValue, lrValue, norm};
+    SmallVector<std::string> names = {"loss", "lr", "grad_norm"};
+    if (foundInf) {
+      outs.push_back(foundInf);
+      names.push_back("found_inf");
+    }
+    for (auto [i, name] : llvm::enumerate(names))
+      g.setResultAttr(i, kOutputAttr, b.getStringAttr(name));
+    unsigned resultIndex = outs.size();
+    for (size_t p = 0; p < numParams; ++p) {
+      g.setResultAttr(resultIndex++, kUpdateAttr,
+                      b.getStringAttr(sig.paramNames[p]));
+      outs.push_back(newParams[p]);
+    }
+    for (size_t s = 0; s < suffixes.size(); ++s)
+      for (size_t p = 0; p < numParams; ++p) {
+        g.setResultAttr(resultIndex++, kUpdateAttr,
+                        b.getStringAttr(sig.paramNames[p] + "." +
+                                        suffixes[s].str()));
+        outs.push_back(newStates[s][p]);
+      }
+    func::ReturnOp::create(b, loc, outs);
+    return success();
+  }
+};
+
+} // namespace

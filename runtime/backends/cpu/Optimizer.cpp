@@ -1,0 +1,184 @@
+//===- Optimizer.cpp - Gradient norm, schedules and optimizer updates -----===//
+//
+// The update kernels follow torch.optim's single-tensor code path operation
+// by operation: hyper-parameters are combined in double and rounded to
+// float once, tensor math is float32 in PyTorch's order. This file is built
+// with -ffp-contract=off so the compiler adds no fused multiply-adds that
+// PyTorch does not have; lerp uses the one PyTorch has.
+//
+// Results may alias their operands (the memory planner updates parameters
+// and optimizer state in place): every element is read before it is written.
+//
+//===----------------------------------------------------------------------===//
+#include "CpuKernels.h"
+#include "KernelUtils.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace accel::rt::cpu {
+
+using namespace detail;
+
+namespace {
+
+constexpr int64_t kNormChunk = 1 << 16;
+
+void requireFloat(const char *kernel, const TensorView &v, const char *what) {
+  require(v.dtype == DType::F32, kernel,
+          std::string(what) + " must be float32, not " + dtypeName(v.dtype));
+}
+
+bool skipped(const TensorView &skip) {
+  return skip.data && skip.as<uint8_t>()[0] != 0;
+}
+
+float gradScale(const TensorView &scale) {
+  return scale.data ? scale.as<float>()[0] : 1.0f;
+}
+
+void copyIfDistinct(const TensorView &from, const TensorView &to) {
+  if (from.data != to.data)
+    std::memcpy(to.data, from.data, from.bytes());
+}
+
+} // namespace
+
+void globalNorm(const std::vector<TensorView> &tensors, const TensorView &out,
+                ThreadPool &pool) {
+  // Fixed chunks, summed in order: the same value on any thread count.
+  double total = 0;
+  for (const TensorView &t : tensors) {
+    requireFloat("global_norm", t, "operand");
+    int64_t n = t.numel(), chunks = (n + kNormChunk - 1) / kNormChunk;
+    std::vector<double> partial(chunks, 0.0);
+    const float *x = t.as<float>();
+    pool.parallelFor(chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double s = 0;
+        for (int64_t i = c * kNormChunk, e = std::min(n, i + kNormChunk);
+             i < e; ++i)
+          s += static_cast<double>(x[i]) * x[i];
+        partial[c] = s;
+      }
+    });
+    for (double s : partial)
+      total += s;
+  }
+  out.as<float>()[0] = static_cast<float>(std::sqrt(total));
+}
+
+double scheduledLearningRate(LrScheduleKind kind, double lr, int64_t step,
+                             int64_t warmup, int64_t total, double cycles) {
+  // transformers.optimization's lambdas, evaluated at `step`.
+  if (kind == LrScheduleKind::Constant)
+    return lr;
+  if (step < warmup)
+    return lr * (static_cast<double>(step) /
+                 std::max<double>(1.0, static_cast<double>(warmup)));
+  double afterWarmup = static_cast<double>(std::max<int64_t>(1, total - warmup));
+  switch (kind) {
+  case LrScheduleKind::Linear:
+    return lr * std::max(0.0, static_cast<double>(total - step) / afterWarmup);
+  case LrScheduleKind::Cosine: {
+    double progress = static_cast<double>(step - warmup) / afterWarmup;
+    return lr * std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * cycles * 2.0 *
+                                                    progress)));
+  }
+  default:
+    return lr;
+  }
+}
+
+void lrSchedule(const TensorView &step, const TensorView &out,
+                LrScheduleKind kind, double lr, int64_t warmup, int64_t total,
+                double cycles) {
+  require(step.dtype == DType::I64 && out.dtype == DType::F64, "lr_schedule",
+          "expects an int64 step and a float64 result");
+  out.as<double>()[0] = scheduledLearningRate(kind, lr, step.as<int64_t>()[0],
+                                              warmup, total, cycles);
+}
+
+void adamw(const AdamWOperands &in, const AdamWResults &out,
+           const AdamWConfig &config, ThreadPool &pool) {
+  for (const TensorView *v : {&in.param, &in.grad, &in.expAvg, &in.expAvgSq})
+    requireFloat("adamw", *v, "operand");
+  if (skipped(in.skip)) {
+    copyIfDistinct(in.param, out.param);
+    copyIfDistinct(in.expAvg, out.expAvg);
+    copyIfDistinct(in.expAvgSq, out.expAvgSq);
+    return;
+  }
+  const double lr = in.lr.as<double>()[0];
+  const double t = static_cast<double>(in.step.as<int64_t>()[0] + 1);
+  const float decay = static_cast<float>(1 - lr * config.weightDecay);
+  const bool decays = config.weightDecay != 0;
+  const float w1 = static_cast<float>(1 - config.beta1);
+  const float b2 = static_cast<float>(config.beta2);
+  const float w2 = static_cast<float>(1 - config.beta2);
+  const double bias1 = 1 - std::pow(config.beta1, t);
+  const double bias2 = 1 - std::pow(config.beta2, t);
+  const float negStepSize = static_cast<float>(-(lr / bias1));
+  const float bias2Sqrt = static_cast<float>(std::sqrt(bias2));
+  const float eps = static_cast<float>(config.epsilon);
+  const float scale = gradScale(in.gradScale);
+  const bool scaled = in.gradScale.data != nullptr;
+
+  const float *p = in.param.as<float>(), *g = in.grad.as<float>();
+  const float *m = in.expAvg.as<float>(), *v = in.expAvgSq.as<float>();
+  float *po = out.param.as<float>(), *mo = out.expAvg.as<float>();
+  float *vo = out.expAvgSq.as<float>();
+  pool.parallelFor(in.param.numel(), kGrainCheap, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float gi = scaled ? g[i] * scale : g[i];
+      float pi = decays ? p[i] * decay : p[i];
+      float mi = std::fma(w1, gi - m[i], m[i]); // lerp, weight < 0.5
+      float vi = v[i] * b2 + w2 * gi * gi;
+      float denom = std::sqrt(vi) / bias2Sqrt + eps;
+      po[i] = pi + negStepSize * mi / denom;
+      mo[i] = mi;
+      vo[i] = vi;
+    }
+  });
+}
+
+void sgd(const SgdOperands &in, const SgdResults &out, const SgdConfig &config,
+         ThreadPool &pool) {
+  requireFloat("sgd", in.param, "param");
+  requireFloat("sgd", in.grad, "grad");
+  const bool hasBuffer = in.momentumBuffer.data != nullptr;
+  if (skipped(in.skip)) {
+    copyIfDistinct(in.param, out.param);
+    if (hasBuffer)
+      copyIfDistinct(in.momentumBuffer, out.momentumBuffer);
+    return;
+  }
+  const float negLr = static_cast<float>(-in.lr.as<double>()[0]);
+  const float wd = static_cast<float>(config.weightDecay);
+  const float mu = static_cast<float>(config.momentum);
+  const float keep = static_cast<float>(1 - config.dampening);
+  const bool first = in.step.as<int64_t>()[0] == 0;
+  const float scale = gradScale(in.gradScale);
+  const bool scaled = in.gradScale.data != nullptr;
+
+  const float *p = in.param.as<float>(), *g = in.grad.as<float>();
+  const float *b = hasBuffer ? in.momentumBuffer.as<float>() : nullptr;
+  float *po = out.param.as<float>();
+  float *bo = hasBuffer ? out.momentumBuffer.as<float>() : nullptr;
+  pool.parallelFor(in.param.numel(), kGrainCheap, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float d = scaled ? g[i] * scale : g[i];
+      if (config.weightDecay != 0)
+        d = d + wd * p[i];
+      if (hasBuffer) {
+        float bi = first ? d : b[i] * mu + keep * d;
+        bo[i] = bi;
+        d = config.nesterov ? d + mu * bi : bi;
+      }
+      po[i] = p[i] + negLr * d;
+    }
+  });
+}
+
+} // namespace accel::rt::cpu

@@ -1,0 +1,54 @@
+//===- Trainer.h - The training loop ----------------------------*- C++ -*-===//
+//
+// Runs an executable's train_step for many steps: draws batches from a
+// dataset, feeds the step number, keeps parameters and optimizer state in a
+// TrainingState (updated in place by the step), evaluates eval_step on
+// held-out data, logs every step as JSON lines, and saves and resumes
+// checkpoints. Resuming at step k reaches bitwise the parameters of an
+// uninterrupted run (same thread count): everything that decides a step is
+// in the checkpoint.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ACCEL_RUNTIME_TRAINER_H
+#define ACCEL_RUNTIME_TRAINER_H
+
+#include "accel/runtime/Executable.h"
+#include "accel/runtime/ThreadPool.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace accel::rt {
+
+struct TrainerOptions {
+  int64_t steps = 0;           // the step count to reach
+  int64_t batchSize = 0;       // 0: as compiled; else must match
+  int64_t seqLen = 0;          // 0: as compiled; else must match
+  std::string weights;         // initial parameters (unless resuming)
+  std::string data;            // token file, or
+  std::map<std::string, std::string> arrays; // input name -> .npy
+  std::string evalData;
+  std::map<std::string, std::string> evalArrays;
+  int tokenBits = 16;          // .bin token width
+  uint64_t seed = 0;
+  bool shuffle = true;
+  int64_t evalEvery = 0, evalBatches = 0; // 0 batches: the whole eval set
+  std::string saveDir;
+  int64_t saveEvery = 0;       // 0: only at the end (when saveDir is set)
+  std::string resume;          // a checkpoint dir, or a save dir
+  std::string logFile;         // JSON lines; default <saveDir>/log.jsonl
+  int64_t logEvery = 10;       // progress lines on the terminal
+  bool quiet = false;
+};
+
+/// Trains; returns normally after `steps` steps. Throws Error with one clear
+/// message for any problem with the data, a checkpoint or the step (a
+/// non-finite loss names the step).
+void train(const Executable &executable, ThreadPool &pool,
+           const TrainerOptions &options);
+
+} // namespace accel::rt
+
+#endif // ACCEL_RUNTIME_TRAINER_H

@@ -1,0 +1,412 @@
+//===- Trainer.cpp - The training loop ------------------------------------===//
+#include "accel/runtime/Trainer.h"
+#include "accel/runtime/Checkpoint.h"
+#include "accel/runtime/Dataset.h"
+#include "accel/runtime/Executor.h"
+#include "accel/runtime/schema/executable_generated.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace accel::rt {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const fb::Function *findFunction(const Executable &exe, const char *name) {
+  for (const fb::Function *f : *exe.root().functions())
+    if (f->name() && f->name()->str() == name)
+      return f;
+  return nullptr;
+}
+
+int64_t metadataInt(const fb::Function &f, const char *key, int64_t fallback) {
+  if (f.metadata())
+    for (const fb::Attr *a : *f.metadata())
+      if (a->name() && a->name()->str() == key && a->ints() &&
+          a->ints()->size() == 1)
+        return a->ints()->Get(0);
+  return fallback;
+}
+
+std::string number(double v) {
+  if (std::isnan(v))
+    return "NaN"; // JSON has no NaN; Python's json module reads this
+  if (std::isinf(v))
+    return v > 0 ? "Infinity" : "-Infinity";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string duration(double seconds) {
+  long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60,
+                  s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
+/// Owned storage for one batch of every data input.
+struct Batch {
+  std::map<std::string, std::vector<uint8_t>> storage;
+  std::map<std::string, TensorView> views;
+
+  void add(const Executor::InputSpec &spec) {
+    auto &bytes = storage[spec.name];
+    bytes.assign(static_cast<size_t>(numElements(spec.shape)) *
+                     dtypeSize(spec.dtype),
+                 0);
+    views[spec.name] = {bytes.data(), spec.dtype, spec.shape};
+  }
+};
+
+class Loop {
+public:
+  Loop(const Executable &exe, ThreadPool &pool, const TrainerOptions &o)
+      : exe(exe), pool(pool), o(o) {}
+
+  void run() {
+    const fb::Function *stepFn = findFunction(exe, "train_step");
+    if (!stepFn)
+      throw Error(exe.origin() + ": has no train_step function (build one "
+                  "with accel-opt --accel-make-train-step)");
+    evalFn = findFunction(exe, "eval_step");
+    std::vector<StateSpec> specs = Executor::stateSpecs(*stepFn);
+    if (evalFn) {
+      std::vector<StateSpec> more = Executor::stateSpecs(*evalFn);
+      specs.insert(specs.end(), more.begin(), more.end());
+    }
+    state = std::make_unique<TrainingState>(specs);
+    step = std::make_unique<Executor>(exe, *stepFn, state->binder(), pool);
+    numClasses = metadataInt(*stepFn, "num_classes",
+                             std::numeric_limits<int64_t>::max());
+    setUpInputs();
+    train = openDataset(o.data, o.arrays, "training");
+    if (!o.evalData.empty() || !o.evalArrays.empty()) {
+      if (!evalFn)
+        throw Error(exe.origin() + ": has no eval_step function to evaluate "
+                    "with");
+      evaluator = std::make_unique<Executor>(exe, *evalFn, state->binder(), pool);
+      eval = openDataset(o.evalData, o.evalArrays, "evaluation");
+    }
+    sampler = std::make_unique<EpochSampler>(train->size(), batchSize, o.seed,
+                                             o.shuffle);
+    startStep = restore();
+    openLog();
+    loop();
+  }
+
+private:
+  void setUpInputs() {
+    bool hasStep = false, hasLabels = false;
+    for (const Executor::InputSpec &spec : step->inputs()) {
+      if (spec.name == "step") {
+        hasStep = spec.dtype == DType::I64 && spec.shape.empty();
+        continue;
+      }
+      if (spec.shape.empty())
+        throw Error("train_step input '" + spec.name +
+                    "' is a scalar; the loader fills batches only");
+      hasLabels |= spec.name == "labels";
+      batch.add(spec);
+      batchSize = spec.shape[0];
+    }
+    if (!hasStep || !hasLabels)
+      throw Error(exe.origin() + ": train_step needs an int64 scalar 'step' "
+                  "and a 'labels' input (as accel-make-train-step builds it)");
+    if (o.batchSize && o.batchSize != batchSize)
+      throw Error("--batch-size " + std::to_string(o.batchSize) +
+                  " differs from the batch size the step was compiled for (" +
+                  std::to_string(batchSize) + "); export the model with that "
+                  "batch size");
+    const TensorView &labels = batch.views["labels"];
+    int64_t compiledSeq = labels.rank() >= 2 ? labels.shape[1] : 0;
+    if (o.seqLen && o.seqLen != compiledSeq)
+      throw Error("--seq-len " + std::to_string(o.seqLen) +
+                  " differs from the sequence length the step was compiled "
+                  "for (" + std::to_string(compiledSeq) + ")");
+  }
+
+  std::unique_ptr<Dataset>
+  openDataset(const std::string &tokens,
+              const std::map<std::string, std::string> &arrays,
+              const char *what) {
+    std::unique_ptr<Dataset> data;
+    std::string source = tokens;
+    try {
+      if (!tokens.empty()) {
+        std::string tokenInput;
+        for (const auto &[name, view] : batch.views)
+          if (name != "labels")
+            tokenInput = tokenInput.empty() ? name : "\n";
+        const TensorView &labels = batch.views.at("labels");
+        if (tokenInput.empty() || tokenInput == "\n" || labels.rank() != 2 ||
+            labels.dtype != DType::I64)
+          throw Error("a token file feeds a step with one token input and "
+                      "[batch, seq] int64 labels; use --data-array for this "
+                      "model's inputs");
+        data = std::make_unique<TokenDataset>(tokens, o.tokenBits,
+                                              labels.shape[1], tokenInput,
+                                              numClasses);
+      } else {
+        if (arrays.empty())
+          throw Error(std::string("no ") + what +
+                      " data: give --data tokens.bin or --data-array "
+                      "NAME=file.npy for each input");
+        data = std::make_unique<ArrayDataset>(arrays);
+        source = arrays.begin()->second;
+      }
+    } catch (const FormatError &e) {
+      throw Error(e.what());
+    }
+    // The dataset must fill exactly the step's data inputs.
+    auto provided = data->provides();
+    for (const auto &[name, view] : batch.views) {
+      auto it = provided.find(name);
+      if (it == provided.end())
+        throw Error(std::string("the ") + what + " data gives no input '" +
+                    name + "'");
+      Shape perExample(view.shape.begin() + 1, view.shape.end());
+      if (it->second.first != view.dtype || it->second.second != perExample)
+        throw Error(std::string("the ") + what + " data's '" + name +
+                    "' examples are " + dtypeName(it->second.first) + " " +
+                    shapeToString(it->second.second) + ", the step takes " +
+                    dtypeName(view.dtype) + " " + shapeToString(perExample));
+    }
+    for (const auto &[name, spec] : provided)
+      if (!batch.views.count(name))
+        throw Error(std::string("the ") + what + " data gives '" + name +
+                    "', which the step does not take");
+    if (data->size() < batchSize)
+      throw Error(source + ": holds " + std::to_string(data->size()) + " " +
+                  (data->unitsPerExample() > 1 ? "windows of " +
+                       std::to_string(data->unitsPerExample() + 1) + " tokens"
+                                               : "examples") +
+                  ", fewer than one batch of " + std::to_string(batchSize));
+    return data;
+  }
+
+  int64_t restore() {
+    if (o.resume.empty()) {
+      if (o.weights.empty()) {
+        if (!state->tensors(false).empty())
+          throw Error("the model's parameters need initial values: give "
+                      "--weights (or --resume a checkpoint)");
+      } else {
+        try {
+          state->loadParameters(SafetensorsFile(o.weights));
+        } catch (const FormatError &e) {
+          throw Error(e.what());
+        }
+      }
+      return 0;
+    }
+    std::string dir = o.resume;
+    if (!fs::exists(fs::path(dir) / "trainer_state.json")) {
+      std::string latest = latestCheckpoint(dir);
+      if (latest.empty())
+        throw Error(dir + ": no checkpoint to resume from");
+      dir = latest;
+    }
+    std::map<std::string, std::string> fields = loadCheckpoint(dir, *state);
+    auto field = [&](const char *key) -> int64_t {
+      auto it = fields.find(key);
+      if (it == fields.end())
+        throw Error(dir + "/trainer_state.json: has no \"" + key + "\"");
+      return std::stoll(it->second);
+    };
+    if (field("batch_size") != batchSize)
+      throw Error(dir + ": was saved with batch size " +
+                  std::to_string(field("batch_size")) + ", this step uses " +
+                  std::to_string(batchSize));
+    if (field("num_examples") != train->size())
+      throw Error(dir + ": was saved while training on " +
+                  std::to_string(field("num_examples")) +
+                  " examples; this data has " + std::to_string(train->size()) +
+                  ", so the data position cannot be restored");
+    sampler = std::make_unique<EpochSampler>(
+        train->size(), batchSize, static_cast<uint64_t>(field("seed")),
+        field("shuffle") != 0);
+    sampler->seek(field("epoch"), field("cursor"));
+    resumedFrom = dir;
+    return field("step");
+  }
+
+  void openLog() {
+    std::string path = o.logFile;
+    if (path.empty() && !o.saveDir.empty())
+      path = (fs::path(o.saveDir) / "log.jsonl").string();
+    if (path.empty())
+      return;
+    if (fs::path(path).has_parent_path())
+      fs::create_directories(fs::path(path).parent_path());
+    log.open(path, startStep > 0 ? std::ios::app : std::ios::trunc);
+    if (!log)
+      throw Error(path + ": cannot write the log");
+  }
+
+  void writeLog(const std::string &line) {
+    if (log.is_open()) {
+      log << line << "\n";
+      log.flush();
+    }
+  }
+
+  double evaluate() {
+    int64_t available = eval->size() / batchSize;
+    int64_t batches = o.evalBatches > 0 ? std::min(o.evalBatches, available)
+                                        : available;
+    Batch evalBatch;
+    for (const Executor::InputSpec &spec : evaluator->inputs())
+      evalBatch.add(spec);
+    double total = 0;
+    for (int64_t b = 0; b < batches; ++b) {
+      std::vector<int64_t> ids(batchSize);
+      for (int64_t i = 0; i < batchSize; ++i)
+        ids[i] = b * batchSize + i;
+      eval->fill(ids, evalBatch.views);
+      std::vector<TensorView> out = evaluator->run(evalBatch.views);
+      total += out[0].as<float>()[0];
+    }
+    return total / static_cast<double>(batches);
+  }
+
+  void save(int64_t done) {
+    std::string dir =
+        (fs::path(o.saveDir) / ("checkpoint-" + std::to_string(done))).string();
+    saveCheckpoint(dir, *state,
+                   {{"step", std::to_string(done)},
+                    {"epoch", std::to_string(sampler->epoch())},
+                    {"cursor", std::to_string(sampler->cursor())},
+                    {"seed", std::to_string(o.seed)},
+                    {"shuffle", o.shuffle ? "1" : "0"},
+                    {"batch_size", std::to_string(batchSize)},
+                    {"num_examples", std::to_string(train->size())},
+                    {"format", "\"accel-checkpoint-1\""}});
+    if (!o.quiet)
+      std::fprintf(stderr, "saved %s\n", dir.c_str());
+    writeLog("{\"step\": " + std::to_string(done) + ", \"checkpoint\": \"" +
+             dir + "\"}");
+  }
+
+  void loop() {
+    const std::vector<std::string> &names = step->outputNames();
+    auto indexOf = [&](const char *name) {
+      for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == name)
+          return static_cast<int>(i);
+      return -1;
+    };
+    int lossAt = indexOf("loss"), lrAt = indexOf("lr");
+    int normAt = indexOf("grad_norm"), infAt = indexOf("found_inf");
+    if (lossAt < 0)
+      throw Error("train_step has no 'loss' output");
+    int64_t stepValue = 0;
+    std::map<std::string, TensorView> inputs = batch.views;
+    inputs["step"] = {&stepValue, DType::I64, {}};
+    bool tty = !o.quiet && ::isatty(STDERR_FILENO);
+    if (!o.quiet && !resumedFrom.empty())
+      std::fprintf(stderr, "resuming from %s at step %lld\n",
+                   resumedFrom.c_str(), static_cast<long long>(startStep));
+
+    auto begin = Clock::now(), windowStart = begin;
+    int64_t windowSteps = 0;
+    for (int64_t k = startStep; k < o.steps; ++k) {
+      train->fill(sampler->next(), batch.views);
+      stepValue = k;
+      auto t0 = Clock::now();
+      std::vector<TensorView> out = step->run(inputs);
+      auto t1 = Clock::now();
+      int64_t done = k + 1;
+      double loss = out[lossAt].as<float>()[0];
+      double lr = lrAt >= 0 ? out[lrAt].as<double>()[0] : 0;
+      double norm = normAt >= 0 ? out[normAt].as<float>()[0] : 0;
+      bool skipped = infAt >= 0 && out[infAt].as<uint8_t>()[0] != 0;
+      double seconds = std::chrono::duration<double>(t1 - t0).count();
+      double rate = batchSize * train->unitsPerExample() / seconds;
+      writeLog("{\"step\": " + std::to_string(done) + ", \"loss\": " +
+               number(loss) + ", \"lr\": " + number(lr) +
+               ", \"grad_norm\": " + number(norm) +
+               (skipped ? ", \"skipped\": true" : "") + ", \"" +
+               train->unit() + "_per_second\": " + number(rate) +
+               ", \"step_seconds\": " + number(seconds) + "}");
+      if (!std::isfinite(loss) && !skipped)
+        throw Error("step " + std::to_string(done) + ": the loss is " +
+                    number(loss) + "; stopping (build the step with "
+                    "skip-nonfinite=true to skip such steps instead)");
+      ++windowSteps;
+      if (!o.quiet && (done % std::max<int64_t>(1, o.logEvery) == 0 ||
+                       done == o.steps || skipped)) {
+        double window =
+            std::chrono::duration<double>(t1 - windowStart).count();
+        double perStep =
+            std::chrono::duration<double>(t1 - begin).count() /
+            static_cast<double>(done - startStep);
+        std::fprintf(stderr,
+                     "%sstep %lld/%lld | loss %.4f | lr %.3e | grad norm "
+                     "%.3f | %.0f %s/s | ETA %s%s%s",
+                     tty ? "\r" : "", static_cast<long long>(done),
+                     static_cast<long long>(o.steps), loss, lr, norm,
+                     windowSteps * batchSize * train->unitsPerExample() /
+                         window,
+                     train->unit(),
+                     duration(perStep * (o.steps - done)).c_str(),
+                     skipped ? " | skipped (non-finite gradient)" : "",
+                     tty && done != o.steps ? "   " : "\n");
+        windowStart = t1;
+        windowSteps = 0;
+      }
+      bool evalNow = eval && o.evalEvery > 0 && done % o.evalEvery == 0;
+      if (eval && done == o.steps)
+        evalNow = true;
+      if (evalNow) {
+        double evalLoss = evaluate();
+        writeLog("{\"step\": " + std::to_string(done) +
+                 ", \"eval_loss\": " + number(evalLoss) + "}");
+        if (!o.quiet)
+          std::fprintf(stderr, "%sstep %lld | eval loss %.4f\n",
+                       tty ? "\n" : "", static_cast<long long>(done),
+                       evalLoss);
+      }
+      if (!o.saveDir.empty() &&
+          ((o.saveEvery > 0 && done % o.saveEvery == 0) || done == o.steps)) {
+        save(done);
+      }
+    }
+  }
+
+  const Executable &exe;
+  ThreadPool &pool;
+  const TrainerOptions &o;
+  const fb::Function *evalFn = nullptr;
+  std::unique_ptr<TrainingState> state;
+  std::unique_ptr<Executor> step, evaluator;
+  std::unique_ptr<Dataset> train, eval;
+  std::unique_ptr<EpochSampler> sampler;
+  Batch batch;
+  int64_t batchSize = 0, numClasses = 0, startStep = 0;
+  std::string resumedFrom;
+  std::ofstream log;
+};
+
+} // namespace
+
+void train(const Executable &executable, ThreadPool &pool,
+           const TrainerOptions &options) {
+  Loop(executable, pool, options).run();
+}
+
+} // namespace accel::rt
