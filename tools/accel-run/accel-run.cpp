@@ -24,6 +24,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 using namespace llvm;
@@ -197,6 +198,9 @@ static int trainModel(const rt::Executable &exe, rt::ThreadPool &pool,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // A file-size limit then fails a write with EFBIG, reported like a full
+  // disk, instead of killing the process mid-checkpoint.
+  std::signal(SIGXFSZ, SIG_IGN);
   cl::HideUnrelatedOptions({&category, &trainCategory});
   cl::ParseCommandLineOptions(argc, argv, "accel runtime driver\n");
   try {

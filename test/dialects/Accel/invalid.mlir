@@ -242,3 +242,38 @@ func.func @scatter_add_shape(%u: tensor<2x3x4xf32>, %i: tensor<2x2xi64>) {
   %0 = accel.scatter_add %u, %i {axis = 0 : i64} : (tensor<2x3x4xf32>, tensor<2x2xi64>) -> tensor<10x4xf32>
   return
 }
+
+// -----
+
+func.func @cross_entropy_labels(%x: tensor<4x10xf32>, %y: tensor<5xi64>) {
+  // expected-error@+2 {{labels 'tensor<5xi64>' must have the shape of the logits 'tensor<4x10xf32>' without the class dim}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.cross_entropy %x, %y : (tensor<4x10xf32>, tensor<5xi64>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @lr_schedule_total(%s: tensor<i64>) {
+  // expected-error@+1 {{a 'linear' schedule needs total_steps}}
+  %0 = accel.lr_schedule %s {schedule = #accel<lr_schedule linear>, lr = 1.0 : f64} : (tensor<i64>) -> tensor<f64>
+  return
+}
+
+// -----
+
+func.func @adamw_state_type(%p: tensor<8xf32>, %m: tensor<4xf32>, %lr: tensor<f64>, %s: tensor<i64>) {
+  // expected-error@+2 {{exp_avg 'tensor<4xf32>' must have the parameter's type 'tensor<8xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0:3 = accel.adamw %p, %p, %m, %p, %lr, %s {beta1 = 0.9 : f64, beta2 = 0.999 : f64, epsilon = 1.0e-8 : f64, weight_decay = 0.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>} : (tensor<8xf32>, tensor<8xf32>, tensor<4xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+func.func @sgd_buffer(%p: tensor<8xf32>, %lr: tensor<f64>, %s: tensor<i64>) {
+  // expected-error@+2 {{a momentum buffer is needed exactly when momentum is non-zero}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.sgd %p, %p, %lr, %s {momentum = 0.9 : f64, dampening = 0.0 : f64, weight_decay = 0.0 : f64, nesterov = false, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 0>} : (tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>) -> tensor<8xf32>
+  return
+}

@@ -139,3 +139,22 @@ func.func @data_movement(%x: tensor<2x16x12xf32>, %table: tensor<100x12xf32>, %i
   %8 = accel.scatter_add %7, %ids {axis = 0 : i64} : (tensor<2x16x12xf32>, tensor<2x16xi64>) -> tensor<100x12xf32>
   return %7 : tensor<2x16x12xf32>
 }
+
+// Losses and optimizer updates round-trip.
+// CHECK-LABEL: func @training
+func.func @training(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>, %p: tensor<8xf32>, %g: tensor<8xf32>,
+                    %m: tensor<8xf32>, %v: tensor<8xf32>, %step: tensor<i64>, %scale: tensor<f32>, %skip: tensor<i1>) {
+  // CHECK: accel.cross_entropy %{{.*}}, %{{.*}} {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  %0 = accel.cross_entropy %logits, %labels {ignore_index = 0 : i64, label_smoothing = 0.1 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  // CHECK: accel.cross_entropy_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x10xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x10xf32>
+  %1 = accel.cross_entropy_grad %logits, %labels, %0 : (tensor<4x10xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x10xf32>
+  // CHECK: accel.global_norm %{{.*}}, %{{.*}} : (tensor<8xf32>, tensor<4x10xf32>) -> tensor<f32>
+  %2 = accel.global_norm %g, %1 : (tensor<8xf32>, tensor<4x10xf32>) -> tensor<f32>
+  // CHECK: accel.lr_schedule %{{.*}} {lr = 1.000000e-03 : f64, schedule = #accel<lr_schedule cosine>, total_steps = 100 : i64, warmup_steps = 5 : i64} : (tensor<i64>) -> tensor<f64>
+  %lr = accel.lr_schedule %step {schedule = #accel<lr_schedule cosine>, lr = 1.0e-3 : f64, warmup_steps = 5 : i64, total_steps = 100 : i64} : (tensor<i64>) -> tensor<f64>
+  // CHECK: accel.adamw {{.*}} -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  %3:3 = accel.adamw %p, %g, %m, %v, %lr, %step, %scale, %skip {beta1 = 0.9 : f64, beta2 = 0.999 : f64, epsilon = 1.0e-8 : f64, weight_decay = 0.01 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>} : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>, tensor<f32>, tensor<i1>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  // CHECK: accel.sgd {{.*}} -> (tensor<8xf32>, tensor<8xf32>)
+  %4:2 = accel.sgd %p, %g, %m, %lr, %step {momentum = 0.9 : f64, dampening = 0.0 : f64, weight_decay = 0.0 : f64, nesterov = true, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>} : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>) -> (tensor<8xf32>, tensor<8xf32>)
+  return
+}

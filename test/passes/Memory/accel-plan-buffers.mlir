@@ -54,3 +54,25 @@ func.func @merge_and_outputs(%x: tensor<16xf32> {accel.input = "x"}) -> (tensor<
   %3 = accel.concat %2, %2 {axis = 0 : i64} : (tensor<16xf32>, tensor<16xf32>) -> tensor<32xf32>
   return %2, %3 : tensor<16xf32>, tensor<32xf32>
 }
+
+// -----
+
+// A training step's updates are written over the parameter and state they
+// replace (no arena bytes) when nothing reads those afterwards; an update
+// whose argument is read later gets its own buffer.
+// CHECK-LABEL: func @in_place_updates
+// CHECK-SAME: attributes {accel.arena_size = 128 : i64}
+// CHECK: accel.sgd %{{.*}} {accel.offsets = array<i64: -1, -1>
+// CHECK: accel.sgd %{{.*}} {accel.offsets = array<i64: 0>
+// CHECK: accel.neg %{{.*}} {accel.offsets = array<i64: 64>
+func.func @in_place_updates(%p: tensor<8xf32> {accel.param = "p"}, %q: tensor<8xf32> {accel.param = "q"},
+                            %b: tensor<8xf32> {accel.state = "p.momentum_buffer"},
+                            %g: tensor<8xf32> {accel.input = "g"}, %lr: tensor<f64> {accel.input = "lr"},
+                            %s: tensor<i64> {accel.input = "step"})
+    -> (tensor<8xf32> {accel.update = "p"}, tensor<8xf32> {accel.update = "p.momentum_buffer"},
+        tensor<8xf32> {accel.update = "q"}, tensor<8xf32> {accel.output = "q_again"}) {
+  %0:2 = accel.sgd %p, %g, %b, %lr, %s {momentum = 0.9 : f64, dampening = 0.0 : f64, weight_decay = 0.0 : f64, nesterov = false, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>} : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>) -> (tensor<8xf32>, tensor<8xf32>)
+  %1 = accel.sgd %q, %g, %lr, %s {momentum = 0.0 : f64, dampening = 0.0 : f64, weight_decay = 0.0 : f64, nesterov = false, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 0>} : (tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>) -> tensor<8xf32>
+  %2 = accel.neg %q : (tensor<8xf32>) -> tensor<8xf32>
+  return %0#0, %0#1, %1, %2 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+}

@@ -1,0 +1,139 @@
+# RUN: %python %s
+# REQUIRES: python-ml
+# Bad input to the training loop: each case gives one clear message naming
+# the problem and a non-zero exit, and leaves no partial checkpoint.
+import os
+import resource
+import signal
+import subprocess
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from accel_testing import run, tool, workdir
+
+d = workdir("train-bad-input")
+VOCAB, HIDDEN, BATCH, SEQ = 16, 8, 2, 4
+
+
+def lm(hidden, head_name="head"):
+    """A tiny language model: embedding, then a linear head."""
+    return f"""
+func.func @lm(%emb: tensor<{VOCAB}x{hidden}xf32> {{accel.param = "emb"}},
+              %w: tensor<{VOCAB}x{hidden}xf32> {{accel.param = "{head_name}"}},
+              %ids: tensor<{BATCH}x{SEQ}xi64> {{accel.input = "input_ids"}}) -> tensor<{BATCH}x{SEQ}x{VOCAB}xf32> {{
+  %h = accel.gather %emb, %ids {{axis = 0 : i64}} : (tensor<{VOCAB}x{hidden}xf32>, tensor<{BATCH}x{SEQ}xi64>) -> tensor<{BATCH}x{SEQ}x{hidden}xf32>
+  %l = accel.linear %h, %w : (tensor<{BATCH}x{SEQ}x{hidden}xf32>, tensor<{VOCAB}x{hidden}xf32>) -> tensor<{BATCH}x{SEQ}x{VOCAB}xf32>
+  return %l : tensor<{BATCH}x{SEQ}x{VOCAB}xf32>
+}}
+"""
+
+
+def make(name, hidden=HIDDEN, head_name="head", options="lr=0.1"):
+    src = os.path.join(d, f"{name}.mlir")
+    open(src, "w").write(lm(hidden, head_name))
+    run(["accel-opt", src, f"--accel-make-train-step={options}", "-o", os.path.join(d, f"{name}-train.mlir")])
+    rng = np.random.default_rng(0)
+    save_file({"emb": rng.standard_normal((VOCAB, hidden)).astype(np.float32),
+               head_name: rng.standard_normal((VOCAB, hidden)).astype(np.float32)},
+              os.path.join(d, f"{name}.safetensors"))
+    return os.path.join(d, f"{name}-train.mlir"), os.path.join(d, f"{name}.safetensors")
+
+
+def tokens(name, values):
+    path = os.path.join(d, name)
+    np.asarray(values, np.uint16).tofile(path)
+    return path
+
+
+def expect_error(args, *needles, preexec_fn=None):
+    proc = subprocess.run([tool(args[0])] + [str(a) for a in args[1:]], capture_output=True, text=True,
+                          timeout=120, preexec_fn=preexec_fn)
+    assert proc.returncode != 0, f"{args} succeeded:\n{proc.stderr}"
+    assert "accel-run: error:" in proc.stderr, proc.stderr
+    for n in needles:
+        assert n in proc.stderr, f"'{n}' not in:\n{proc.stderr}"
+    assert "Stack dump" not in proc.stderr and "terminate called" not in proc.stderr, proc.stderr
+    print("ok:", proc.stderr.strip().splitlines()[-1])
+    return proc
+
+
+train, weights = make("a")
+good = tokens("good.bin", np.arange(200) % VOCAB)
+
+# A data file shorter than one batch.
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", tokens("short.bin", range(6))],
+             "short.bin: holds 1 windows of 5 tokens, fewer than one batch of 2")
+# A token id outside the vocabulary, with its position.
+bad_ids = np.arange(50) % VOCAB
+bad_ids[37] = 40
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", tokens("big.bin", bad_ids)],
+             "big.bin: token 40 at position 37 is outside the vocabulary [0, 16)")
+# A file whose size is not a whole number of tokens.
+odd = os.path.join(d, "odd.bin")
+open(odd, "wb").write(b"\x01\x00\x02")
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", odd], "odd.bin: 3 bytes")
+# The step's compiled batch size is checked against --batch-size.
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", good, "--batch-size", 8],
+             "--batch-size 8 differs from the batch size the step was compiled for (2)")
+# A training step run as a plain function.
+expect_error(["accel-run", train, "--weights", weights, "--function", "train_step"],
+             "is a training step", "accel-run --steps")
+
+# A good run with checkpoints.
+save = os.path.join(d, "ck")
+run(["accel-run", train, "--weights", weights, "--steps", 2, "--data", good, "--save-dir", save, "--quiet"])
+ckpt = os.path.join(save, "checkpoint-2")
+before = {f: open(os.path.join(ckpt, f), "rb").read() for f in os.listdir(ckpt)}
+
+# Resuming into a model of another shape, or with other parameter names.
+other, other_weights = make("b", hidden=6)
+expect_error(["accel-run", other, "--steps", 4, "--data", good, "--resume", ckpt],
+             "model.safetensors: tensor 'emb' is f32 16x8, the model expects f32 16x6")
+renamed, renamed_weights = make("c", head_name="lm_head")
+expect_error(["accel-run", renamed, "--steps", 4, "--data", good, "--resume", ckpt],
+             "tensor 'head' is no parameter of this model")
+# Another optimizer: its state is not in the checkpoint.
+sgd, _ = make("d", options="optimizer=sgd momentum=0.9")
+expect_error(["accel-run", sgd, "--steps", 4, "--data", good, "--resume", ckpt],
+             "optimizer.safetensors: tensor 'emb.exp_avg' is no optimizer state of this model")
+# A directory without checkpoints.
+expect_error(["accel-run", train, "--steps", 4, "--data", good, "--resume", d], "no checkpoint to resume from")
+# Weights that do not fit the model.
+expect_error(["accel-run", other, "--weights", weights, "--steps", 2, "--data", good],
+             "tensor 'emb' is f32 16x8, the model expects f32 16x6")
+
+
+# A full disk during a save: files may not grow past 600 bytes (the model's
+# weights are 1 KiB). The save fails with a message; the previous
+# checkpoint is intact and nothing half-written is left.
+def small_disk():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (600, 600))
+
+
+expect_error(["accel-run", train, "--steps", 4, "--data", good, "--resume", ckpt, "--save-dir", save,
+              "--save-every", 2, "--log-file", os.path.join(d, "small.jsonl")],
+             "checkpoint-4: cannot save the checkpoint", "the previous checkpoint is untouched",
+             preexec_fn=small_disk)
+assert sorted(os.listdir(save)) == ["checkpoint-2", "log.jsonl"], os.listdir(save)
+assert {f: open(os.path.join(ckpt, f), "rb").read() for f in os.listdir(ckpt)} == before
+print("ok: the previous checkpoint is intact after a failed save")
+
+# A non-finite loss stops the run with the step number...
+nan_weights = os.path.join(d, "nan.safetensors")
+w = load_file(weights)
+w["head"][3, 2] = np.nan
+save_file(w, nan_weights)
+expect_error(["accel-run", train, "--weights", nan_weights, "--steps", 3, "--data", good],
+             "step 1: the loss is NaN; stopping")
+# ...unless the step was built to skip such steps: parameters stay as they
+# were, the log says so, and the run finishes.
+skip, _ = make("e", options="lr=0.1 skip-nonfinite=true")
+run(["accel-run", skip, "--weights", nan_weights, "--steps", 3, "--data", good, "--save-dir",
+     os.path.join(d, "skip"), "--quiet"])
+log = open(os.path.join(d, "skip", "log.jsonl")).read()
+assert log.count('"skipped": true') == 3, log
+kept = load_file(os.path.join(d, "skip", "checkpoint-3", "model.safetensors"))
+assert np.array_equal(kept["emb"], w["emb"]), "a skipped step changed the parameters"
+print("ok: non-finite steps skipped with skip-nonfinite=true")
