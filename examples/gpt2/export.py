@@ -3,7 +3,7 @@
     python examples/gpt2/export.py [--out-dir DIR] [--layers 2] [--hidden 64]
         [--heads 4] [--vocab 256] [--seq 32] [--batch 1] [--exporter torchscript|dynamo]
 
-Writes DIR/gpt2.onnx, DIR/input_ids.npy (a fixed batch of token ids) and
+Writes DIR/<name>.onnx (default gpt2.onnx), DIR/input_ids.npy (a fixed batch of token ids) and
 DIR/logits_torch.npy (PyTorch's logits for it), so that a run of accel can be
 checked against PyTorch. No download: the model is built from a config.
 """
@@ -60,6 +60,7 @@ def main():
     p.add_argument("--seq", type=int, default=32)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default="gpt2", help="basename of the .onnx file written")
     p.add_argument("--opset", type=int, default=18)
     p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="dynamo",
                    help="dynamo (the default of torch.onnx.export) or the legacy TorchScript exporter")
@@ -80,7 +81,7 @@ def main():
         mask = torch.ones_like(ids)
         inputs, names = (ids, mask), ["input_ids", "attention_mask"]
         np.save(os.path.join(args.out_dir, "attention_mask.npy"), mask.numpy())
-    path = os.path.join(args.out_dir, "gpt2.onnx")
+    path = os.path.join(args.out_dir, f"{args.name}.onnx")
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, inputs, path, input_names=names,

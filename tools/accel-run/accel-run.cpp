@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "accel/Driver/Compiler.h"
 #include "accel/runtime/Executor.h"
+#include "accel/runtime/Generate.h"
 #include "accel/runtime/Npy.h"
 #include "accel/runtime/Safetensors.h"
 #include "accel/runtime/Trainer.h"
@@ -121,6 +122,16 @@ static cl::opt<int64_t> logEvery("log-every",
                                  cl::desc("Progress line every N steps"),
                                  cl::init(10), cl::cat(trainCategory));
 
+static cl::OptionCategory generateCategory("Generation (greedy decoding)");
+static cl::opt<int64_t> generate(
+    "generate", cl::desc("Append this many greedy tokens to --prompt and "
+                         "print the text (byte-level tokens)"),
+    cl::init(0), cl::cat(generateCategory));
+static cl::opt<std::string> prompt("prompt",
+                                   cl::desc("The prompt text; its bytes are "
+                                            "the tokens"),
+                                   cl::cat(generateCategory));
+
 static int fail(const std::string &message) {
   errs() << "accel-run: error: " << message << "\n";
   return 1;
@@ -201,7 +212,7 @@ int main(int argc, char **argv) {
   // A file-size limit then fails a write with EFBIG, reported like a full
   // disk, instead of killing the process mid-checkpoint.
   std::signal(SIGXFSZ, SIG_IGN);
-  cl::HideUnrelatedOptions({&category, &trainCategory});
+  cl::HideUnrelatedOptions({&category, &trainCategory, &generateCategory});
   cl::ParseCommandLineOptions(argc, argv, "accel runtime driver\n");
   try {
     auto start = std::chrono::steady_clock::now();
@@ -228,6 +239,17 @@ int main(int argc, char **argv) {
     if (steps > 0)
       return trainModel(*exe, pool, weightsPath);
     rt::Executor executor(*exe, function, weights.get(), pool);
+    if (generate > 0) {
+      std::vector<int64_t> tokens(prompt.begin(), prompt.end());
+      for (int64_t &t : tokens)
+        t = static_cast<unsigned char>(t);
+      tokens = rt::generateGreedy(executor, tokens, generate);
+      std::string text;
+      for (int64_t t : tokens)
+        text.push_back(static_cast<char>(t));
+      outs() << text << "\n";
+      return 0;
+    }
 
     std::vector<rt::NpyArray> arrays;
     arrays.reserve(inputSpecs.size());
