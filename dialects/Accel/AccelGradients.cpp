@@ -340,6 +340,139 @@ LogicalResult ReduceMeanOp::buildGradient(OpBuilder &b, ValueRange grads,
   return success();
 }
 
+namespace {
+
+/// The cotangent of a max/min operand as PyTorch's maximum/minimum give it:
+/// all of g where the operand wins, half where the operands tie.
+Value winnerShare(OpBuilder &b, Location loc, Value g, Value self, Value other,
+                  CompareDirection wins) {
+  auto type = tensorType(g);
+  Value selfB = BroadcastOp::create(b, loc, type, self);
+  Value otherB = BroadcastOp::create(b, loc, type, other);
+  Value zero = scalar(b, loc, g, 0.0);
+  Value half = mul(b, loc, g, scalar(b, loc, g, 0.5));
+  Value won = CompareOp::create(b, loc, selfB, otherB, wins);
+  Value tie = CompareOp::create(b, loc, selfB, otherB, CompareDirection::EQ);
+  Value share = WhereOp::create(b, loc, won, g, zero);
+  return WhereOp::create(b, loc, tie, half, share);
+}
+
+/// The cotangent of a max/min reduction: g spread evenly over the elements
+/// equal to the result, as torch.amax/amin's gradient does.
+Value extremumGrad(OpBuilder &b, Location loc, Value g, Value operand,
+                   Value result, ArrayRef<int64_t> axes, bool keepDims) {
+  auto type = tensorType(operand);
+  Value extremum = unreduce(b, loc, result, type, axes, keepDims);
+  Value hit = CompareOp::create(b, loc, operand, extremum, CompareDirection::EQ);
+  Value mask = CastOp::create(b, loc, type, hit);
+  Value count = ReduceSumOp::create(b, loc, mask, b.getDenseI64ArrayAttr(axes),
+                                    /*keep_dims=*/true);
+  Value spread = unreduce(b, loc, g, type, axes, keepDims);
+  Value counts = BroadcastOp::create(b, loc, type, count);
+  Value share = DivOp::create(b, loc, spread, counts);
+  return mul(b, loc, share, mask);
+}
+
+/// Zeros shaped like `v` (the gradient of a piecewise-constant op).
+Value zerosLike(OpBuilder &b, Location loc, Value v) {
+  auto type = tensorType(v);
+  return ConstantOp::create(
+      b, loc, type,
+      DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+}
+
+} // namespace
+
+LogicalResult MaxOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                   SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value g = grads[0];
+  Value dl = winnerShare(b, loc, g, getLhs(), getRhs(), CompareDirection::GT);
+  out.push_back(sumToShape(b, loc, dl, getLhs().getType()));
+  Value dr = winnerShare(b, loc, g, getRhs(), getLhs(), CompareDirection::GT);
+  out.push_back(sumToShape(b, loc, dr, getRhs().getType()));
+  return success();
+}
+
+LogicalResult MinOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                   SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value g = grads[0];
+  Value dl = winnerShare(b, loc, g, getLhs(), getRhs(), CompareDirection::LT);
+  out.push_back(sumToShape(b, loc, dl, getLhs().getType()));
+  Value dr = winnerShare(b, loc, g, getRhs(), getLhs(), CompareDirection::LT);
+  out.push_back(sumToShape(b, loc, dr, getRhs().getType()));
+  return success();
+}
+
+LogicalResult AbsOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                   SmallVectorImpl<Value> &out) {
+  // g * sign(x), with sign(0) = 0 as in PyTorch.
+  Location loc = getLoc();
+  Value g = grads[0], x = getOperand();
+  Value zero = scalar(b, loc, x, 0.0);
+  Value positive = CompareOp::create(b, loc, x, zero, CompareDirection::GT);
+  Value negative = CompareOp::create(b, loc, x, zero, CompareDirection::LT);
+  Value negated = NegOp::create(b, loc, g);
+  Value onNegative = WhereOp::create(b, loc, negative, negated, zero);
+  out.push_back(WhereOp::create(b, loc, positive, g, onNegative));
+  return success();
+}
+
+LogicalResult SinOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                   SmallVectorImpl<Value> &out) {
+  Value cosine = CosOp::create(b, getLoc(), getOperand());
+  out.push_back(mul(b, getLoc(), grads[0], cosine));
+  return success();
+}
+
+LogicalResult CosOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                   SmallVectorImpl<Value> &out) {
+  Value sine = SinOp::create(b, getLoc(), getOperand());
+  Value scaled = mul(b, getLoc(), grads[0], sine);
+  out.push_back(NegOp::create(b, getLoc(), scaled));
+  return success();
+}
+
+LogicalResult ErfOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                   SmallVectorImpl<Value> &out) {
+  // d erf(x) = 2 / sqrt(pi) * exp(-x^2)
+  Location loc = getLoc();
+  Value x = getOperand();
+  Value squared = mul(b, loc, x, x);
+  Value negated = NegOp::create(b, loc, squared);
+  Value density = ExpOp::create(b, loc, negated);
+  Value scaled = mul(b, loc, density, scalar(b, loc, x, 2.0 / std::sqrt(M_PI)));
+  out.push_back(mul(b, loc, grads[0], scaled));
+  return success();
+}
+
+LogicalResult FloorOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                     SmallVectorImpl<Value> &out) {
+  out.push_back(zerosLike(b, getLoc(), getOperand()));
+  return success();
+}
+
+LogicalResult CeilOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                    SmallVectorImpl<Value> &out) {
+  out.push_back(zerosLike(b, getLoc(), getOperand()));
+  return success();
+}
+
+LogicalResult ReduceMaxOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                         SmallVectorImpl<Value> &out) {
+  out.push_back(extremumGrad(b, getLoc(), grads[0], getOperand(), getResult(),
+                             getAxes(), getKeepDims()));
+  return success();
+}
+
+LogicalResult ReduceMinOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                         SmallVectorImpl<Value> &out) {
+  out.push_back(extremumGrad(b, getLoc(), grads[0], getOperand(), getResult(),
+                             getAxes(), getKeepDims()));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
@@ -422,28 +555,69 @@ LogicalResult DropoutOp::buildGradient(OpBuilder &b, ValueRange grads,
 
 LogicalResult SliceOp::buildGradient(OpBuilder &b, ValueRange grads,
                                      SmallVectorImpl<Value> &out) {
-  // Unit strides: pad the cotangent with zeros back to the operand's shape.
-  if (llvm::any_of(getStride(), [](int64_t s) { return s != 1; }))
-    return emitOpError("has no gradient rule for strides other than 1");
+  // Dim by dim, put the cotangent back where the slice took its elements
+  // and zeros elsewhere: reverse it for a negative stride, spread it over
+  // every stride-th position, then pad before and after.
   Location loc = getLoc();
   auto operandType = getOperand().getType();
   Value g = grads[0];
+  auto zeros = [&](ArrayRef<int64_t> shape) -> Value {
+    auto type = tensorType(g).clone(shape);
+    return ConstantOp::create(
+        b, loc, type,
+        DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+  };
   for (int64_t d = 0; d < operandType.getRank(); ++d) {
-    int64_t before = getStart()[d], after = operandType.getDimSize(d) - getLimit()[d];
+    auto type = tensorType(g);
+    int64_t n = type.getDimSize(d), stride = getStride()[d];
+    int64_t first = getStart()[d]; // lowest operand index taken
+    if (n == 0) {
+      SmallVector<int64_t> shape(type.getShape());
+      shape[d] = operandType.getDimSize(d);
+      g = zeros(shape);
+      continue;
+    }
+    if (stride < 0) {
+      first -= (n - 1) * -stride;
+      SmallVector<int64_t> from(type.getRank(), 0), to(type.getShape()),
+          step(type.getRank(), 1);
+      from[d] = n - 1;
+      to[d] = -1;
+      step[d] = -1;
+      g = SliceOp::create(b, loc, g, from, to, step);
+      stride = -stride;
+    }
+    if (stride > 1) {
+      // [.., n, ..] -> [.., n, 1, ..] ++ zeros [.., n, stride - 1, ..]
+      // -> [.., n * stride, ..], then drop the zeros after the last element.
+      SmallVector<int64_t> split(type.getShape());
+      split.insert(split.begin() + d + 1, 1);
+      Value column = ReshapeOp::create(b, loc, type.clone(split), g);
+      SmallVector<int64_t> gapShape(split);
+      gapShape[d + 1] = stride - 1;
+      Value gaps = zeros(gapShape);
+      Value spread = ConcatOp::create(b, loc, ValueRange{column, gaps}, d + 1);
+      SmallVector<int64_t> flat(type.getShape());
+      flat[d] = n * stride;
+      Value interleaved = ReshapeOp::create(b, loc, type.clone(flat), spread);
+      SmallVector<int64_t> from(type.getRank(), 0), to(flat),
+          step(type.getRank(), 1);
+      to[d] = (n - 1) * stride + 1;
+      g = SliceOp::create(b, loc, interleaved, from, to, step);
+    }
+    int64_t covered = tensorType(g).getDimSize(d);
+    int64_t after = operandType.getDimSize(d) - first - covered;
     SmallVector<Value> pieces;
-    auto zeros = [&](int64_t n) {
-      SmallVector<int64_t> shape(tensorType(g).getShape());
-      shape[d] = n;
-      auto type = tensorType(g).clone(shape);
-      return ConstantOp::create(
-          b, loc, type,
-          DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
-    };
-    if (before)
-      pieces.push_back(zeros(before));
+    SmallVector<int64_t> padShape(tensorType(g).getShape());
+    if (first) {
+      padShape[d] = first;
+      pieces.push_back(zeros(padShape));
+    }
     pieces.push_back(g);
-    if (after)
-      pieces.push_back(zeros(after));
+    if (after) {
+      padShape[d] = after;
+      pieces.push_back(zeros(padShape));
+    }
     if (pieces.size() > 1)
       g = ConcatOp::create(b, loc, pieces, d);
   }

@@ -77,8 +77,8 @@ def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative, Accel_Differe
 }
 def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs (integers truncate toward zero)", [Accel_Differentiable]>;
 def Accel_PowOp : Accel_BinaryOp<"pow", "lhs ** rhs", [Accel_Differentiable]>;
-def Accel_MaxOp : Accel_BinaryOp<"max", "max(lhs, rhs)", [Commutative]>;
-def Accel_MinOp : Accel_BinaryOp<"min", "min(lhs, rhs)", [Commutative]>;
+def Accel_MaxOp : Accel_BinaryOp<"max", "max(lhs, rhs)", [Commutative, Accel_Differentiable]>;
+def Accel_MinOp : Accel_BinaryOp<"min", "min(lhs, rhs)", [Commutative, Accel_Differentiable]>;
 
 class Accel_UnaryOp<string mnemonic, string formula, Type type = Accel_FloatTensor,
                     list<Trait> traits = []>
@@ -97,7 +97,7 @@ class Accel_UnaryOp<string mnemonic, string formula, Type type = Accel_FloatTens
 }
 
 def Accel_NegOp : Accel_UnaryOp<"neg", "-x", Accel_NumericTensor, [Accel_Differentiable]>;
-def Accel_AbsOp : Accel_UnaryOp<"abs", "|x|", Accel_NumericTensor>;
+def Accel_AbsOp : Accel_UnaryOp<"abs", "|x|", Accel_NumericTensor, [Accel_Differentiable]>;
 def Accel_ExpOp : Accel_UnaryOp<"exp", "e^x", Accel_FloatTensor,
                                   [Accel_Differentiable]>;
 def Accel_LogOp : Accel_UnaryOp<"log", "ln(x)", Accel_FloatTensor,
@@ -110,17 +110,17 @@ def Accel_ReciprocalOp : Accel_UnaryOp<"reciprocal", "1 / x", Accel_FloatTensor,
                                   [Accel_Differentiable]>;
 def Accel_TanhOp : Accel_UnaryOp<"tanh", "tanh(x)", Accel_FloatTensor,
                                   [Accel_Differentiable]>;
-def Accel_ErfOp : Accel_UnaryOp<"erf", "erf(x)">;
+def Accel_ErfOp : Accel_UnaryOp<"erf", "erf(x)", Accel_FloatTensor, [Accel_Differentiable]>;
 def Accel_ReluOp : Accel_UnaryOp<"relu", "max(x, 0)", Accel_FloatTensor,
                                   [Accel_Differentiable]>;
 def Accel_SigmoidOp : Accel_UnaryOp<"sigmoid", "1 / (1 + e^-x)", Accel_FloatTensor,
                                   [Accel_Differentiable]>;
 def Accel_SiluOp : Accel_UnaryOp<"silu", "x * sigmoid(x)", Accel_FloatTensor,
                                   [Accel_Differentiable]>;
-def Accel_SinOp : Accel_UnaryOp<"sin", "sin(x)">;
-def Accel_CosOp : Accel_UnaryOp<"cos", "cos(x)">;
-def Accel_FloorOp : Accel_UnaryOp<"floor", "floor(x)">;
-def Accel_CeilOp : Accel_UnaryOp<"ceil", "ceil(x)">;
+def Accel_SinOp : Accel_UnaryOp<"sin", "sin(x)", Accel_FloatTensor, [Accel_Differentiable]>;
+def Accel_CosOp : Accel_UnaryOp<"cos", "cos(x)", Accel_FloatTensor, [Accel_Differentiable]>;
+def Accel_FloorOp : Accel_UnaryOp<"floor", "floor(x)", Accel_FloatTensor, [Accel_Differentiable]>;
+def Accel_CeilOp : Accel_UnaryOp<"ceil", "ceil(x)", Accel_FloatTensor, [Accel_Differentiable]>;
 def Accel_NotOp : Accel_UnaryOp<"not", "logical not", Accel_BoolTensor>;
 
 def Accel_GeluOp : Accel_InferredOp<"gelu", [Elementwise, Accel_Differentiable]> {
@@ -354,8 +354,8 @@ class Accel_ReduceOp<string mnemonic, string what, list<Trait> traits = []>
 }
 def Accel_ReduceSumOp : Accel_ReduceOp<"reduce_sum", "sum", [Accel_Differentiable]>;
 def Accel_ReduceMeanOp : Accel_ReduceOp<"reduce_mean", "mean", [Accel_Differentiable]>;
-def Accel_ReduceMaxOp : Accel_ReduceOp<"reduce_max", "maximum">;
-def Accel_ReduceMinOp : Accel_ReduceOp<"reduce_min", "minimum">;
+def Accel_ReduceMaxOp : Accel_ReduceOp<"reduce_max", "maximum", [Accel_Differentiable]>;
+def Accel_ReduceMinOp : Accel_ReduceOp<"reduce_min", "minimum", [Accel_Differentiable]>;
 
 //===----------------------------------------------------------------------===//
 // Data movement

@@ -75,6 +75,14 @@ for op, fn, make in [("Neg", torch.neg, normal), ("Exp", torch.exp, normal), ("L
     for shape in [(7,), (2, 3, 5)]:
         case(f"{op.lower()}_{len(shape)}d", [node(op, ["x"])], [("x", make(shape))], fn)
 
+for op, fn in [("Abs", torch.abs), ("Sin", torch.sin), ("Cos", torch.cos), ("Erf", torch.erf),
+               ("Floor", torch.floor), ("Ceil", torch.ceil)]:
+    case(op.lower(), [node(op, ["x"])], [("x", normal((3, 5)) * 2)], fn)
+# max/min: the winner takes the cotangent, ties split it (integers make ties).
+ties = lambda shape: rng.integers(-2, 3, shape).astype(np.float32)  # noqa: E731
+case("max", [node("Max", ["a", "b"])], [("a", ties((3, 4))), ("b", ties((4,)))], torch.maximum)
+case("min", [node("Min", ["a", "b"])], [("a", ties((2, 3, 4))), ("b", ties((3, 1)))], torch.minimum)
+
 # Formed by the importer: silu from x * sigmoid(x), gelu from Gelu (opset 20).
 case("silu", [helper.make_node("Sigmoid", ["x"], ["s"]), node("Mul", ["x", "s"])],
      [("x", normal((4, 6)))], F.silu)
@@ -91,6 +99,12 @@ case("reduce_sum", [node("ReduceSum", ["x", "axes"], keepdims=0)], [("x", normal
      lambda x: x.sum(1), initializers=[axes])
 case("reduce_mean", [node("ReduceMean", ["x"], axes=[0, 2], keepdims=1)], [("x", normal((2, 3, 4)))],
      lambda x: x.mean((0, 2), keepdim=True), opset=17)
+
+# amax/amin spread the cotangent evenly over tied extremes.
+case("reduce_max", [node("ReduceMax", ["x", "axes"], keepdims=0)], [("x", ties((2, 3, 4)))],
+     lambda x: x.amax(1), initializers=[axes])
+case("reduce_min", [node("ReduceMin", ["x"], axes=[0, 2], keepdims=1)], [("x", ties((2, 3, 4)))],
+     lambda x: x.amin((0, 2), keepdim=True), opset=17)
 
 # Contractions: batched and broadcast matmul, a 2-D weight (a linear op),
 # transposed operands, Gemm with bias.
@@ -128,6 +142,13 @@ ends = helper.make_tensor("ends", TensorProto.INT64, [2], [3, 5])
 axes2 = helper.make_tensor("axes2", TensorProto.INT64, [2], [0, 2])
 case("slice", [node("Slice", ["x", "starts", "ends", "axes2"])], [("x", normal((4, 3, 6)))],
      lambda x: x[1:3, :, 2:5], initializers=[starts, ends, axes2])
+steps = helper.make_tensor("steps", TensorProto.INT64, [2], [2, -3])
+rstarts = helper.make_tensor("rstarts", TensorProto.INT64, [2], [1, 9])
+rends = helper.make_tensor("rends", TensorProto.INT64, [2], [6, 0])
+axes01 = helper.make_tensor("axes01", TensorProto.INT64, [2], [0, 1])
+case("slice_strided_reversed", [node("Slice", ["x", "rstarts", "rends", "axes01", "steps"])],
+     [("x", normal((7, 11)))], lambda x: x[1:6:2][:, [9, 6, 3]],
+     initializers=[rstarts, rends, axes01, steps])
 case("concat", [node("Concat", ["a", "b"], axis=1)], [("a", normal((2, 3))), ("b", normal((2, 5)))],
      lambda a, b: torch.cat([a, b], 1))
 sizes = helper.make_tensor("sizes", TensorProto.INT64, [2], [2, 4])

@@ -126,7 +126,7 @@ import struct
 root = struct.unpack_from("<I", blob, 0)[0]
 vtable = root - struct.unpack_from("<i", blob, root)[0]
 version_at = root + struct.unpack_from("<H", blob, vtable + 4)[0]
-assert struct.unpack_from("<I", blob, version_at)[0] == 1
+assert struct.unpack_from("<I", blob, version_at)[0] == 2
 bumped = bytearray(blob)
 struct.pack_into("<I", bumped, version_at, 99)
 future = os.path.join(d, "future.accx")

@@ -15,10 +15,11 @@ func.func @two_outputs(%w: tensor<4xf32> {accel.param = "w"}) -> (tensor<4xf32>,
 
 // -----
 
-// expected-error@+1 {{cannot differentiate 'accel.reduce_max'}}
-func.func @no_rule(%w: tensor<2x4xf32> {accel.param = "w"}) -> tensor<2xf32> {
-  %0 = accel.reduce_max %w {axes = array<i64: 1>} : (tensor<2x4xf32>) -> tensor<2xf32>
-  return %0 : tensor<2xf32>
+// expected-error@+1 {{cannot differentiate 'accel.cross_entropy_grad'}}
+func.func @no_rule(%w: tensor<2x4xf32> {accel.param = "w"}, %y: tensor<2xi64> {accel.input = "y"}) -> tensor<2x4xf32> {
+  %s = accel.constant dense<1.0> : tensor<f32>
+  %0 = accel.cross_entropy_grad %w, %y, %s : (tensor<2x4xf32>, tensor<2xi64>, tensor<f32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
 }
 
 // -----
