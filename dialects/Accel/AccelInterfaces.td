@@ -50,8 +50,8 @@ def Accel_InPlaceOpInterface : OpInterface<"InPlaceOpInterface"> {
   let description = [{
     Ops whose kernels may write a result over one of their operands' buffers
     (each element is read before it is written). The memory planner uses
-    this to update parameters and optimizer state in place when the operand
-    has no later reader.
+    this when the operand has no later reader: to update parameters and
+    optimizer state in place, and to reuse a dying temporary's bytes.
   }];
   let methods = [
     InterfaceMethod<"The operand result `index` may overwrite, or null.",

@@ -94,6 +94,9 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
   return success();
 }
 int64_t CrossEntropyGradOp::getFlops() { return 6 * elements(getLogits()); }
+Value CrossEntropyGradOp::getTiedOperand(unsigned index) {
+  return index == 0 ? getLogits() : Value();
+}
 
 //===----------------------------------------------------------------------===//
 // Optimizer building blocks

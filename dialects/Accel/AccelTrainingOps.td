@@ -40,13 +40,16 @@ def Accel_CrossEntropyOp : Accel_InferredOp<"cross_entropy", [Accel_Differentiab
   let results = (outs Accel_FloatTensor:$loss);
 }
 
-def Accel_CrossEntropyGradOp : Accel_InferredOp<"cross_entropy_grad"> {
+def Accel_CrossEntropyGradOp : Accel_InferredOp<"cross_entropy_grad",
+    [DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
   let summary = "Gradient of accel.cross_entropy with respect to the logits";
   let description = [{
     `d loss / d logits` scaled by the loss cotangent `dloss` (a scalar):
     `dloss / n * (softmax(logits) - (1 - e) * onehot(label) - e / C)` on
     counted positions, zero on ignored ones, where `n` is the number of
-    counted positions. Same attributes as `accel.cross_entropy`.
+    counted positions. Same attributes as `accel.cross_entropy`. The result
+    may be written over the logits (the planner does so when nothing reads
+    them afterwards, saving a logits-sized buffer).
 
     ```mlir
     %dlogits = accel.cross_entropy_grad %logits, %labels, %dloss {ignore_index = -100 : i64, label_smoothing = 0.0 : f64} : (tensor<4x10xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x10xf32>

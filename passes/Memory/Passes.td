@@ -16,7 +16,10 @@ def PlanBuffersPass : Pass<"accel-plan-buffers", "mlir::func::FuncOp"> {
     A training step's new parameters and optimizer state
     (`{accel.update = "name"}` results of an op implementing
     `InPlaceOpInterface`) are written over the argument they replace when
-    nothing reads it afterwards: they take no arena bytes and no copy.
+    nothing reads it afterwards: they take no arena bytes and no copy. Any
+    other `InPlaceOpInterface` result (a cross-entropy gradient over its
+    logits) likewise reuses its operand's buffer when that is read by
+    nothing after the op.
 
     The plan is recorded as attributes that the executable writer reads:
     `accel.offsets` on each op (one entry per result, -1 where the result

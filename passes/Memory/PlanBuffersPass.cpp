@@ -121,9 +121,8 @@ struct PlanBuffersPass
     }
     Block &block = func.getBody().front();
 
-    // Program order, and each value's storage root (reshapes share bytes).
+    // Program order, and when each value is last read directly.
     DenseMap<Operation *, int64_t> order;
-    DenseMap<Value, Value> root;
     int64_t index = 0;
     for (Operation &op : block) {
       order[&op] = index++;
@@ -135,11 +134,54 @@ struct PlanBuffersPass
               << " needs a static shape for memory planning";
           return signalPassFailure();
         }
+      }
+    }
+    auto lastReader = [&](Value v) {
+      int64_t last = -1;
+      for (Operation *user : v.getUsers())
+        last = std::max(last, isa<func::ReturnOp>(user) ? kForever : order[user]);
+      return last;
+    };
+
+    // Each value's storage root: reshapes share their operand's bytes, and
+    // an op that may write over an operand (InPlaceOpInterface) does so when
+    // that operand's bytes are read by nothing after it.
+    DenseMap<Value, Value> root;
+    DenseMap<Value, SmallVector<Value>> sharing; // root -> values on it
+    for (Operation &op : block) {
+      for (Value result : op.getResults()) {
         root[result] = result;
+        sharing[result].push_back(result);
       }
       if (auto reshape = dyn_cast<ReshapeOp>(op)) {
         Value operand = reshape.getOperand();
-        root[reshape.getResult()] = root.lookup(operand) ? root[operand] : operand;
+        Value r = root.lookup(operand) ? root[operand] : operand;
+        root[reshape.getResult()] = r;
+        sharing[r].push_back(reshape.getResult());
+        continue;
+      }
+      auto inPlaceOp = dyn_cast<InPlaceOpInterface>(op);
+      if (!inPlaceOp)
+        continue;
+      int64_t now = order[&op];
+      for (OpResult result : op.getResults()) {
+        Value tied = inPlaceOp.getTiedOperand(result.getResultNumber());
+        Value r = tied ? root.lookup(tied) : Value();
+        // Only arena buffers of the same size, last read here.
+        if (!r || !isa<OpResult>(r) || isa<ConstantOp>(r.getDefiningOp()) ||
+            alignedBytes(cast<RankedTensorType>(r.getType())) !=
+                alignedBytes(cast<RankedTensorType>(result.getType())))
+          continue;
+        bool readLater = llvm::any_of(sharing[r], [&](Value v) {
+          return lastReader(v) > now;
+        });
+        bool claimed = llvm::any_of(op.getResults(), [&](Value other) {
+          return other != result && root.lookup(other) == r;
+        });
+        if (readLater || claimed)
+          continue;
+        root[result] = r;
+        sharing[r].push_back(result);
       }
     }
 

@@ -3,7 +3,9 @@
 #include "accel/runtime/KernelTable.h"
 #include "accel/runtime/schema/executable_generated.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sys/resource.h>
@@ -229,6 +231,29 @@ Executor::run(const std::map<std::string, TensorView> &inputs) {
     outputs.push_back(out);
   }
   return outputs;
+}
+
+std::string formatProfile(
+    const std::map<std::string, std::pair<double, int64_t>> &profile,
+    int64_t iterations) {
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(
+      profile.begin(), profile.end());
+  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+    return a.second.first > b.second.first;
+  });
+  double total = 0;
+  for (const auto &row : rows)
+    total += row.second.first;
+  std::string out = "kernel              ms/iter   share  calls/iter\n";
+  char line[160];
+  for (const auto &[name, t] : rows) {
+    std::snprintf(line, sizeof line, "%-18s %9.2f %6.1f%% %10lld\n",
+                  name.c_str(), t.first * 1000 / iterations,
+                  100 * t.first / total,
+                  static_cast<long long>(t.second / iterations));
+    out += line;
+  }
+  return out;
 }
 
 int64_t peakResidentBytes() {

@@ -322,6 +322,7 @@ private:
       std::fprintf(stderr, "resuming from %s at step %lld\n",
                    resumedFrom.c_str(), static_cast<long long>(startStep));
 
+    step->setProfiling(o.profile);
     auto begin = Clock::now(), windowStart = begin;
     int64_t windowSteps = 0;
     for (int64_t k = startStep; k < o.steps; ++k) {
@@ -386,6 +387,9 @@ private:
         save(done);
       }
     }
+    if (o.profile && o.steps > startStep)
+      std::fprintf(stderr, "%s",
+                   formatProfile(step->profile(), o.steps - startStep).c_str());
   }
 
   const Executable &exe;

@@ -200,6 +200,7 @@ static int trainModel(const rt::Executable &exe, rt::ThreadPool &pool,
   o.logFile = logFile;
   o.logEvery = logEvery;
   o.quiet = quiet;
+  o.profile = profile;
   rt::train(exe, pool, o);
   if (!quiet)
     errs() << formatv("accel-run: peak RSS {0:f1} MiB\n",
@@ -289,20 +290,8 @@ int main(int argc, char **argv) {
                         rt::peakResidentBytes() / 1048576.0,
                         warmup > 0 ? " and warm-up" : "");
     }
-    if (profile) {
-      std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(
-          executor.profile().begin(), executor.profile().end());
-      llvm::sort(rows, [](auto &a, auto &b) { return a.second.first > b.second.first; });
-      double total = 0;
-      for (auto &row : rows)
-        total += row.second.first;
-      errs() << "kernel              ms/iter   share  calls/iter\n";
-      int iterations = std::max(1, int(repeat));
-      for (auto &[name, t] : rows)
-        errs() << formatv("{0,-18} {1,8:f2} {2,6:f1}% {3,10}\n", name,
-                          t.first * 1000 / iterations, 100 * t.first / total,
-                          t.second / iterations);
-    }
+    if (profile)
+      errs() << rt::formatProfile(executor.profile(), std::max(1, int(repeat)));
   } catch (const std::exception &e) {
     return fail(e.what());
   }

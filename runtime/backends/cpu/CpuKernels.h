@@ -153,7 +153,7 @@ void crossEntropy(const TensorView &logits, const TensorView &labels,
                   double smoothing, ThreadPool &pool);
 
 /// d(crossEntropy)/d(logits) times the scalar dloss; out is shaped like
-/// logits.
+/// logits and may be the logits' own buffer.
 void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
                       const TensorView &dloss, const TensorView &out,
                       int64_t ignoreIndex, double smoothing, ThreadPool &pool);

@@ -76,3 +76,35 @@ func.func @in_place_updates(%p: tensor<8xf32> {accel.param = "p"}, %q: tensor<8x
   %2 = accel.neg %q : (tensor<8xf32>) -> tensor<8xf32>
   return %0#0, %0#1, %1, %2 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// A cross-entropy gradient is written over its logits when nothing reads
+// them afterwards; the logits' buffer then lives as long as the gradient.
+// CHECK-LABEL: func @reuse_dying_operand
+// CHECK-SAME: attributes {accel.arena_size = 256 : i64}
+// CHECK: accel.exp %{{.*}} {accel.offsets = array<i64: 0>}
+// CHECK: accel.cross_entropy %{{.*}} {accel.offsets = array<i64: 128>}
+// CHECK: accel.cross_entropy_grad %{{.*}} {accel.offsets = array<i64: -1>}
+// CHECK: accel.neg %{{.*}} {accel.offsets = array<i64: 128>}
+func.func @reuse_dying_operand(%x: tensor<4x8xf32> {accel.input = "x"}, %y: tensor<4xi64> {accel.input = "y"},
+                               %s: tensor<f32> {accel.input = "s"}) -> tensor<4x8xf32> {
+  %0 = accel.exp %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = accel.cross_entropy %0, %y : (tensor<4x8xf32>, tensor<4xi64>) -> tensor<f32>
+  %2 = accel.cross_entropy_grad %0, %y, %1 : (tensor<4x8xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x8xf32>
+  %3 = accel.neg %2 : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %3 : tensor<4x8xf32>
+}
+
+// -----
+
+// Not when the logits are read again later.
+// CHECK-LABEL: func @keep_live_operand
+// CHECK: accel.cross_entropy_grad %{{.*}} {accel.offsets = array<i64: {{[0-9]+}}>}
+func.func @keep_live_operand(%x: tensor<4x8xf32> {accel.input = "x"}, %y: tensor<4xi64> {accel.input = "y"},
+                             %s: tensor<f32> {accel.input = "s"}) -> tensor<4x8xf32> {
+  %0 = accel.exp %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = accel.cross_entropy_grad %0, %y, %s : (tensor<4x8xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x8xf32>
+  %2 = accel.add %1, %0 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %2 : tensor<4x8xf32>
+}

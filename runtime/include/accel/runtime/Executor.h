@@ -114,6 +114,12 @@ private:
   std::map<std::string, std::pair<double, int64_t>> kernelTimes;
 };
 
+/// A table of Executor::profile(): per kernel, ms per iteration, share of
+/// the total and calls per iteration, slowest first.
+std::string formatProfile(
+    const std::map<std::string, std::pair<double, int64_t>> &profile,
+    int64_t iterations);
+
 /// Peak resident set size of this process so far, in bytes.
 int64_t peakResidentBytes();
 

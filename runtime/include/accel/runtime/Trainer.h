@@ -41,6 +41,7 @@ struct TrainerOptions {
   std::string logFile;         // JSON lines; default <saveDir>/log.jsonl
   int64_t logEvery = 10;       // progress lines on the terminal
   bool quiet = false;
+  bool profile = false;        // time per kernel of train_step, at the end
 };
 
 /// Trains; returns normally after `steps` steps. Throws Error with one clear
