@@ -22,19 +22,14 @@ import numpy as np
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(root, "examples", "gpt2"))
+sys.path.insert(0, os.path.join(root, "bench"))
+from gpt2_shapes import add_model_args, export_args  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--layers", type=int, default=6)
-    p.add_argument("--hidden", type=int, default=384)
-    p.add_argument("--heads", type=int, default=6)
-    p.add_argument("--vocab", type=int, default=50257)
-    p.add_argument("--seq", type=int, default=256)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--threads", type=int, default=2)
+    add_model_args(p)
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--bin", default=os.path.join(root, "build", "bin"))
     args = p.parse_args()
 
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -43,10 +38,8 @@ def main():
     torch.set_num_threads(args.threads)
 
     d = tempfile.mkdtemp(prefix="accel-bench-")
-    subprocess.run([sys.executable, os.path.join(root, "examples", "gpt2", "export.py"), "--out-dir", d,
-                    "--layers", str(args.layers), "--hidden", str(args.hidden), "--heads", str(args.heads),
-                    "--vocab", str(args.vocab), "--seq", str(args.seq), "--batch", str(args.batch)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, os.path.join(root, "examples", "gpt2", "export.py"), "--out-dir", d]
+                   + export_args(args), check=True, capture_output=True)
     onnx_path = os.path.join(d, "gpt2.onnx")
     ids = np.load(os.path.join(d, "input_ids.npy"))
     results = {}

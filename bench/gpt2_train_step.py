@@ -29,6 +29,8 @@ import numpy as np
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(root, "examples", "gpt2"))
+sys.path.insert(0, os.path.join(root, "bench"))
+from gpt2_shapes import add_model_args, export_args  # noqa: E402
 WARMUP = 2
 
 
@@ -70,15 +72,8 @@ def torch_worker(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--layers", type=int, default=6)
-    p.add_argument("--hidden", type=int, default=384)
-    p.add_argument("--heads", type=int, default=6)
-    p.add_argument("--vocab", type=int, default=50257)
-    p.add_argument("--seq", type=int, default=256)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--threads", type=int, default=2)
+    add_model_args(p)
     p.add_argument("--steps", type=int, default=6)
-    p.add_argument("--bin", default=os.path.join(root, "build", "bin"))
     p.add_argument("--only", choices=["accel", "eager", "compile"], action="append")
     p.add_argument("--worker", choices=["eager", "compile"], help=argparse.SUPPRESS)
     p.add_argument("--tokens", help=argparse.SUPPRESS)
@@ -88,9 +83,7 @@ def main():
     contenders = args.only or ["accel", "eager", "compile"]
 
     d = tempfile.mkdtemp(prefix="accel-bench-train-")
-    shape = ["--layers", args.layers, "--hidden", args.hidden, "--heads", args.heads, "--vocab", args.vocab,
-             "--seq", args.seq, "--batch", args.batch]
-    shape = [str(a) for a in shape]
+    shape = export_args(args)
     subprocess.run([sys.executable, os.path.join(root, "examples", "gpt2", "export.py"), "--out-dir", d,
                     "--no-optimize"] + shape, check=True, capture_output=True)
     rng = np.random.default_rng(0)

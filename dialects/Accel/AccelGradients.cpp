@@ -383,25 +383,26 @@ Value zerosLike(OpBuilder &b, Location loc, Value v) {
 
 } // namespace
 
+/// Both operands' cotangents of max (wins = GT) or min (wins = LT).
+static void pickGrads(OpBuilder &b, Location loc, Value g, Value lhs, Value rhs,
+               CompareDirection wins, SmallVectorImpl<Value> &out) {
+  Value dl = winnerShare(b, loc, g, lhs, rhs, wins);
+  out.push_back(sumToShape(b, loc, dl, tensorType(lhs)));
+  Value dr = winnerShare(b, loc, g, rhs, lhs, wins);
+  out.push_back(sumToShape(b, loc, dr, tensorType(rhs)));
+}
+
 LogicalResult MaxOp::buildGradient(OpBuilder &b, ValueRange grads,
                                    SmallVectorImpl<Value> &out) {
-  Location loc = getLoc();
-  Value g = grads[0];
-  Value dl = winnerShare(b, loc, g, getLhs(), getRhs(), CompareDirection::GT);
-  out.push_back(sumToShape(b, loc, dl, getLhs().getType()));
-  Value dr = winnerShare(b, loc, g, getRhs(), getLhs(), CompareDirection::GT);
-  out.push_back(sumToShape(b, loc, dr, getRhs().getType()));
+  pickGrads(b, getLoc(), grads[0], getLhs(), getRhs(), CompareDirection::GT,
+            out);
   return success();
 }
 
 LogicalResult MinOp::buildGradient(OpBuilder &b, ValueRange grads,
                                    SmallVectorImpl<Value> &out) {
-  Location loc = getLoc();
-  Value g = grads[0];
-  Value dl = winnerShare(b, loc, g, getLhs(), getRhs(), CompareDirection::LT);
-  out.push_back(sumToShape(b, loc, dl, getLhs().getType()));
-  Value dr = winnerShare(b, loc, g, getRhs(), getLhs(), CompareDirection::LT);
-  out.push_back(sumToShape(b, loc, dr, getRhs().getType()));
+  pickGrads(b, getLoc(), grads[0], getLhs(), getRhs(), CompareDirection::LT,
+            out);
   return success();
 }
 
