@@ -1,6 +1,7 @@
 // RUN: accel-opt %s -split-input-file -accel-make-train-step="clip-norm=1.0 weight-decay=0.01 schedule=linear warmup-steps=10 total-steps=100" | FileCheck %s --check-prefix=ADAMW
 // RUN: accel-opt %s -split-input-file -accel-make-train-step="loss=mse optimizer=sgd momentum=0.9 nesterov=true lr=0.1" | FileCheck %s --check-prefix=SGD
 // RUN: accel-opt %s -split-input-file -accel-make-train-step="optimizer=sgd skip-nonfinite=true label-smoothing=0.1 ignore-index=0" | FileCheck %s --check-prefix=PLAIN
+// RUN: accel-opt %s -split-input-file -accel-make-train-step="function=mlp beta1=0.8 beta2=0.95 eps=1e-6 schedule=cosine warmup-steps=2 total-steps=10 num-cycles=1.5" | FileCheck %s --check-prefix=NAMED
 // The training step and the evaluation step built from a forward function.
 
 // AdamW with clipping and a linear schedule: parameters, then both moments
@@ -70,6 +71,11 @@
 // PLAIN: %[[FINITE:.*]] = accel.compare %[[NORM]], %[[INF]] {direction = #accel<compare_direction lt>}
 // PLAIN: %[[SKIP:.*]] = accel.not %[[FINITE]]
 // PLAIN: accel.sgd %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SKIP]] {dampening
+// The forward function named, AdamW's betas and epsilon, a cosine schedule
+// with its cycle count.
+// NAMED-LABEL: func.func @train_step
+// NAMED: accel.lr_schedule %{{.*}} {lr = 1.000000e-03 : f64, num_cycles = 1.500000e+00 : f64, schedule = #accel<lr_schedule cosine>, total_steps = 10 : i64, warmup_steps = 2 : i64}
+// NAMED: accel.adamw {{.*}} {beta1 = 8.000000e-01 : f64, beta2 = 0.94999999999999996 : f64, epsilon = 9.9999999999999995E-7 : f64
 func.func @mlp(%w: tensor<3x4xf32> {accel.param = "fc.weight"}, %b: tensor<3xf32> {accel.param = "fc.bias"},
                %x: tensor<2x4xf32> {accel.input = "x"}) -> (tensor<2x3xf32> {accel.output = "logits"}) {
   %0 = accel.linear %x, %w, %b : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<2x3xf32>
