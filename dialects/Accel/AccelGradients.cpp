@@ -544,9 +544,10 @@ LogicalResult CastOp::buildGradient(OpBuilder &b, ValueRange grads,
 
 LogicalResult DropoutOp::buildGradient(OpBuilder &b, ValueRange grads,
                                        SmallVectorImpl<Value> &out) {
-  // The same seed keeps the same elements, scaled the same way.
-  out.push_back(DropoutOp::create(b, getLoc(), grads[0], getRatioAttr(),
-                                  getSeedAttr()));
+  // The same seed and step keep the same elements, scaled the same way.
+  out.push_back(DropoutOp::create(b, getLoc(), grads[0], getStep(),
+                                  getRatioAttr(), getSeedAttr()));
+  out.push_back(Value()); // the step
   return success();
 }
 

@@ -193,15 +193,18 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
   let summary = "Inverted dropout with a seeded counter-based generator";
   let description = [{
     Zeroes each element with probability `ratio` and scales the kept ones by
-    `1 / (1 - ratio)`. Whether element `i` is kept depends only on `(seed, i)`,
-    so the result is the same on any thread count and can be recomputed in the
-    backward pass. An imported inference graph has `ratio = 0`, a copy.
+    `1 / (1 - ratio)`. Whether element `i` is kept depends only on `(seed,
+    step, i)`, so the result is the same on any thread count and can be
+    recomputed in the backward pass. `step` (an int64 scalar, absent = 0) is
+    what the training-step pass feeds so that every step draws a new mask.
+    An imported inference graph has `ratio = 0`, a copy.
 
     ```mlir
-    %r = accel.dropout %x {ratio = 1.0e-01 : f32, seed = 42 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+    %r = accel.dropout %x, %step {ratio = 1.0e-01 : f32, seed = 42 : i64} : (tensor<2x8xf32>, tensor<i64>) -> tensor<2x8xf32>
     ```
   }];
   let arguments = (ins Accel_FloatTensor:$operand,
+      Optional<RankedTensorOf<[I64]>>:$step,
       ConfinedAttr<F32Attr, [Accel_UnitInterval]>:$ratio, I64Attr:$seed);
   let results = (outs Accel_FloatTensor:$result);
 }

@@ -206,6 +206,12 @@ private:
     Value lossValue =
         buildLoss(b, forward, map, entry->getArguments().back(), ops);
     func::ReturnOp::create(b, forward.getLoc(), lossValue);
+    // Evaluation runs the model in eval mode: no dropout.
+    for (Operation *op : ops)
+      if (auto dropout = dyn_cast<DropoutOp>(op)) {
+        dropout.replaceAllUsesWith(dropout.getOperand());
+        dropout.erase();
+      }
     return success();
   }
 
@@ -278,10 +284,13 @@ private:
     Value labels = entry->getArgument(argIndex);
     g.setArgAttr(argIndex, kInputAttr, b.getStringAttr("labels"));
 
-    // Forward, loss and gradients.
+    // Forward, loss and gradients. Dropout draws a new mask every step.
     b.setInsertionPointToEnd(entry);
     SmallVector<Operation *> ops;
     Value lossValue = buildLoss(b, forward, map, labels, ops);
+    for (Operation *op : ops)
+      if (auto dropout = dyn_cast<DropoutOp>(op); dropout && !dropout.getStep())
+        dropout.getStepMutable().assign(step);
     auto lossType = cast<RankedTensorType>(lossValue.getType());
     Value seed = ConstantOp::create(
         b, loc, lossType,

@@ -186,11 +186,13 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
     };
   }
   if (kernel == "dropout") {
-    expectArity(inst, 1, 1);
+    expectArity(inst, 2, 1);
     float ratio = static_cast<float>(attrs.number("ratio"));
     uint64_t seed = static_cast<uint64_t>(attrs.integer("seed"));
     return [ratio, seed](const Views &o, const Views &r, ThreadPool &p) {
-      cpu::dropout(o[0], r[0], ratio, seed, p);
+      // A step (optional) selects a fresh stream per training step.
+      uint64_t step = o[1].data ? static_cast<uint64_t>(o[1].as<int64_t>()[0]) : 0;
+      cpu::dropout(o[0], r[0], ratio, cpu::dropoutStreamSeed(seed, step), p);
     };
   }
   if (kernel == "matmul") {

@@ -67,6 +67,7 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
             "direction", stringifyCompareDirection(c.getDirection()).str()));
       })
       .Case<DropoutOp>([&](DropoutOp d) {
+        inst.operands = {d.getOperand(), d.getStep()};
         inst.attrs.push_back(floatAttr("ratio", d.getRatio().convertToFloat()));
         inst.attrs.push_back(intAttr("seed", {d.getSeed()}));
       })

@@ -139,6 +139,10 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
 void dropout(const TensorView &x, const TensorView &out, float p,
              uint64_t seed, ThreadPool &pool);
 
+/// The stream seed of dropout op `seed` at training step `step` (step 0 is
+/// `seed` itself, so inference graphs are unaffected).
+uint64_t dropoutStreamSeed(uint64_t seed, uint64_t step);
+
 /// Element `counter` of the counter-based uniform [0, 1) stream of `seed`
 /// (the generator dropout uses; element i is kept when it is >= p); exposed
 /// for tests.

@@ -35,6 +35,16 @@ float uniformFromCounter(uint64_t seed, uint64_t counter) {
   return static_cast<float>(z >> 40) * 0x1.0p-24f;
 }
 
+uint64_t dropoutStreamSeed(uint64_t seed, uint64_t step) {
+  if (step == 0)
+    return seed;
+  // splitmix64 of the step, so neighbouring steps give unrelated streams.
+  uint64_t z = step * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return seed ^ (z ^ (z >> 31));
+}
+
 void dropout(const TensorView &x, const TensorView &out, float p, uint64_t seed,
              ThreadPool &pool) {
   if (x.dtype != DType::F32)

@@ -71,6 +71,22 @@ TEST(Dropout, KeepsByCounterAndScales) {
   EXPECT_NE(other.storage, reference);
 }
 
+TEST(Dropout, StepStreams) {
+  // Step 0 is the op's own stream (inference graphs unchanged); every other
+  // step a different one, the same each time it is asked for.
+  EXPECT_EQ(backend::dropoutStreamSeed(42, 0), 42u);
+  EXPECT_NE(backend::dropoutStreamSeed(42, 1), 42u);
+  EXPECT_NE(backend::dropoutStreamSeed(42, 1), backend::dropoutStreamSeed(42, 2));
+  EXPECT_EQ(backend::dropoutStreamSeed(42, 5), backend::dropoutStreamSeed(42, 5));
+  std::mt19937_64 rng(5);
+  HostTensor x = randomF32({4096}, rng);
+  HostTensor a(DType::F32, x.shape), b(DType::F32, x.shape);
+  ThreadPool pool(2);
+  backend::dropout(x.view(), a.view(), 0.5f, backend::dropoutStreamSeed(9, 1), pool);
+  backend::dropout(x.view(), b.view(), 0.5f, backend::dropoutStreamSeed(9, 2), pool);
+  EXPECT_NE(a.storage, b.storage) << "two steps drew the same mask";
+}
+
 TEST(Dropout, EdgeProbabilities) {
   std::mt19937_64 rng(72);
   HostTensor x = randomF32({1000}, rng);
