@@ -343,18 +343,19 @@ LogicalResult ReduceMeanOp::buildGradient(OpBuilder &b, ValueRange grads,
 namespace {
 
 /// The cotangent of a max/min operand as PyTorch's maximum/minimum give it:
-/// all of g where the operand wins, half where the operands tie.
+/// none where the operand loses, half where the operands tie, all of g
+/// otherwise (so a NaN operand passes g to both sides, as in PyTorch).
 Value winnerShare(OpBuilder &b, Location loc, Value g, Value self, Value other,
-                  CompareDirection wins) {
+                  CompareDirection loses) {
   auto type = tensorType(g);
   Value selfB = BroadcastOp::create(b, loc, type, self);
   Value otherB = BroadcastOp::create(b, loc, type, other);
   Value zero = scalar(b, loc, g, 0.0);
   Value half = mul(b, loc, g, scalar(b, loc, g, 0.5));
-  Value won = CompareOp::create(b, loc, selfB, otherB, wins);
+  Value lost = CompareOp::create(b, loc, selfB, otherB, loses);
   Value tie = CompareOp::create(b, loc, selfB, otherB, CompareDirection::EQ);
-  Value share = WhereOp::create(b, loc, won, g, zero);
-  return WhereOp::create(b, loc, tie, half, share);
+  Value share = WhereOp::create(b, loc, tie, half, g);
+  return WhereOp::create(b, loc, lost, zero, share);
 }
 
 /// The cotangent of a max/min reduction: g spread evenly over the elements
@@ -383,25 +384,25 @@ Value zerosLike(OpBuilder &b, Location loc, Value v) {
 
 } // namespace
 
-/// Both operands' cotangents of max (wins = GT) or min (wins = LT).
+/// Both operands' cotangents of max (loses = LT) or min (loses = GT).
 static void pickGrads(OpBuilder &b, Location loc, Value g, Value lhs, Value rhs,
-               CompareDirection wins, SmallVectorImpl<Value> &out) {
-  Value dl = winnerShare(b, loc, g, lhs, rhs, wins);
+                      CompareDirection loses, SmallVectorImpl<Value> &out) {
+  Value dl = winnerShare(b, loc, g, lhs, rhs, loses);
   out.push_back(sumToShape(b, loc, dl, tensorType(lhs)));
-  Value dr = winnerShare(b, loc, g, rhs, lhs, wins);
+  Value dr = winnerShare(b, loc, g, rhs, lhs, loses);
   out.push_back(sumToShape(b, loc, dr, tensorType(rhs)));
 }
 
 LogicalResult MaxOp::buildGradient(OpBuilder &b, ValueRange grads,
                                    SmallVectorImpl<Value> &out) {
-  pickGrads(b, getLoc(), grads[0], getLhs(), getRhs(), CompareDirection::GT,
+  pickGrads(b, getLoc(), grads[0], getLhs(), getRhs(), CompareDirection::LT,
             out);
   return success();
 }
 
 LogicalResult MinOp::buildGradient(OpBuilder &b, ValueRange grads,
                                    SmallVectorImpl<Value> &out) {
-  pickGrads(b, getLoc(), grads[0], getLhs(), getRhs(), CompareDirection::LT,
+  pickGrads(b, getLoc(), grads[0], getLhs(), getRhs(), CompareDirection::GT,
             out);
   return success();
 }

@@ -31,6 +31,9 @@ struct ForwardSignature {
   SmallVector<std::string> paramNames;
 };
 
+/// The optimizer state counting applied updates (with skip-nonfinite).
+constexpr llvm::StringLiteral kAppliedStepsName = "optimizer.applied_steps";
+
 Value f32Scalar(OpBuilder &b, Location loc, double value) {
   auto type = RankedTensorType::get({}, b.getF32Type());
   return ConstantOp::create(
@@ -244,6 +247,8 @@ private:
     for (size_t s = 0; s < suffixes.size(); ++s)
       for (unsigned i : sig.params)
         args.push_back(forward.getArgument(i).getType());
+    if (skipNonfinite)
+      args.push_back(stepType); // the count of applied updates
     args.push_back(stepType);
     for (unsigned i : sig.others)
       args.push_back(forward.getArgument(i).getType());
@@ -254,6 +259,8 @@ private:
     for (size_t s = 0; s <= suffixes.size(); ++s)
       for (unsigned i : sig.params)
         results.push_back(forward.getArgument(i).getType());
+    if (skipNonfinite)
+      results.push_back(stepType);
 
     auto g = func::FuncOp::create(b, loc, "train_step",
                                   b.getFunctionType(args, results));
@@ -275,6 +282,15 @@ private:
                                      suffixes[s].str()));
         states[s].push_back(entry->getArgument(argIndex++));
       }
+    // Skipped steps do not count as optimizer steps (as with AMP's
+    // GradScaler, after which HF's Trainer does not step the scheduler
+    // either): AdamW's bias correction, SGD's first step and the schedule
+    // then follow a count of applied updates kept as optimizer state.
+    Value applied;
+    if (skipNonfinite) {
+      applied = entry->getArgument(argIndex);
+      g.setArgAttr(argIndex++, kStateAttr, b.getStringAttr(kAppliedStepsName));
+    }
     Value step = entry->getArgument(argIndex);
     g.setArgAttr(argIndex++, kInputAttr, b.getStringAttr("step"));
     for (unsigned i : sig.others) {
@@ -311,19 +327,36 @@ private:
     Value norm = GlobalNormOp::create(b, loc, *grads);
     Value scale;
     if (clipNorm > 0) {
+      // max_norm / (total + 1e-6) is Tensor.__rtruediv__ in PyTorch:
+      // reciprocal, then a product.
       Value padded = AddOp::create(b, loc, norm, f32Scalar(b, loc, 1e-6));
-      Value coef = DivOp::create(b, loc, f32Scalar(b, loc, clipNorm), padded);
+      Value inverse = ReciprocalOp::create(b, loc, padded);
+      Value coef = MulOp::create(b, loc, inverse, f32Scalar(b, loc, clipNorm));
       scale = MinOp::create(b, loc, coef, f32Scalar(b, loc, 1.0));
     }
-    Value foundInf;
+    Value foundInf, updateStep = step, newApplied;
     if (skipNonfinite) {
+      // Not finite: NaN or infinite gradient norm or loss.
       Value inf = f32Scalar(b, loc, std::numeric_limits<double>::infinity());
-      Value finite = CompareOp::create(b, loc, norm, inf, CompareDirection::LT);
+      Value normOk = CompareOp::create(b, loc, norm, inf, CompareDirection::LT);
+      Value lossSize = AbsOp::create(b, loc, lossValue);
+      Value lossOk =
+          CompareOp::create(b, loc, lossSize, inf, CompareDirection::LT);
+      Value no = ConstantOp::create(b, loc, i1,
+                                    DenseElementsAttr::get(i1, false));
+      Value finite = WhereOp::create(b, loc, normOk, lossOk, no);
       foundInf = NotOp::create(b, loc, finite);
+      Value one = ConstantOp::create(
+          b, loc, stepType,
+          DenseElementsAttr::get(stepType, static_cast<int64_t>(1)));
+      Value next = AddOp::create(b, loc, applied, one);
+      newApplied = WhereOp::create(b, loc, foundInf, applied, next);
+      updateStep = applied;
     }
     Value lrValue = LrScheduleOp::create(
-        b, loc, step, *symbolizeLrSchedule(schedule), APFloat(double(lr)),
-        warmupSteps, totalSteps, APFloat(double(numCycles)));
+        b, loc, updateStep, *symbolizeLrSchedule(schedule),
+        APFloat(double(lr)), warmupSteps, totalSteps,
+        APFloat(double(numCycles)));
 
     // One update per parameter.
     SmallVector<Value> newParams;
@@ -332,7 +365,7 @@ private:
       if (optimizer == "adamw") {
         auto update = AdamWOp::create(
             b, loc, params[p], (*grads)[p], states[0][p], states[1][p], lrValue,
-            step, scale, foundInf, APFloat(double(beta1)),
+            updateStep, scale, foundInf, APFloat(double(beta1)),
             APFloat(double(beta2)), APFloat(double(epsilon)),
             APFloat(double(weightDecay)));
         newParams.push_back(update.getNewParam());
@@ -342,7 +375,7 @@ private:
       }
       Value buffer = suffixes.empty() ? Value() : states[0][p];
       auto update = SgdOp::create(
-          b, loc, params[p], (*grads)[p], buffer, lrValue, step, scale,
+          b, loc, params[p], (*grads)[p], buffer, lrValue, updateStep, scale,
           foundInf, APFloat(double(momentum)), APFloat(double(dampening)),
           APFloat(double(weightDecay)), nesterov);
       newParams.push_back(update.getNewParam());
@@ -371,6 +404,11 @@ private:
                                         suffixes[s].str()));
         outs.push_back(newStates[s][p]);
       }
+    if (newApplied) {
+      g.setResultAttr(resultIndex++, kUpdateAttr,
+                      b.getStringAttr(kAppliedStepsName));
+      outs.push_back(newApplied);
+    }
     func::ReturnOp::create(b, loc, outs);
     return success();
   }

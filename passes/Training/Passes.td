@@ -66,8 +66,12 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
     `F.mse_loss(output, labels)`. `adamw` and `sgd` are `torch.optim.AdamW`
     and `torch.optim.SGD`; `clip-norm` is `clip_grad_norm_`; `schedule` is
     `transformers.get_scheduler`'s, at `step`. With `skip-nonfinite`, a step
-    whose gradient norm is not finite leaves parameters and state unchanged
-    and returns `found_inf = true`.
+    whose loss or gradient norm is not finite leaves parameters and state
+    unchanged and returns `found_inf = true`; such a step is not an
+    optimizer step (as with AMP's GradScaler and HF's Trainer): the
+    schedule, AdamW's bias correction and SGD's first step follow the count
+    of applied updates, kept as optimizer state
+    `{accel.state = "optimizer.applied_steps"}`.
 
     The result is a plain function: later passes (sharding, precision,
     accumulation, recomputation) rewrite it like any other.

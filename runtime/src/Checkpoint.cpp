@@ -2,6 +2,10 @@
 #include "accel/runtime/Checkpoint.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <system_error>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -79,7 +83,26 @@ std::map<std::string, std::string> parseFlatJson(const std::string &path) {
   return out;
 }
 
+/// Makes the entries of `dir` (a rename into it) survive a crash.
+void syncDirectory(const fs::path &dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
 } // namespace
+
+void removeStaleCheckpointTemporaries(const std::string &dir) {
+  std::error_code ec;
+  for (const auto &entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".checkpoint-", 0) == 0 &&
+        name.find(".tmp-") != std::string::npos)
+      fs::remove_all(entry.path(), ec);
+  }
+}
 
 TrainingState::TrainingState(const std::vector<StateSpec> &specs) {
   for (const StateSpec &spec : specs) {
@@ -176,8 +199,6 @@ void saveCheckpoint(const std::string &dir, const TrainingState &state,
   std::string pid = std::to_string(::getpid());
   fs::path tmp = target.parent_path() /
                  ("." + target.filename().string() + ".tmp-" + pid);
-  fs::path old = target.parent_path() /
-                 ("." + target.filename().string() + ".old-" + pid);
   std::error_code ec;
   try {
     fs::create_directories(target.parent_path());
@@ -195,18 +216,21 @@ void saveCheckpoint(const std::string &dir, const TrainingState &state,
     json += "}\n";
     writeFileAtomically((tmp / "trainer_state.json").string(),
                         {{json.data(), json.size()}});
-    // Swap the finished directory in; an older one of the same name goes
-    // only once the new one is in place.
-    bool replacing = fs::exists(target);
-    if (replacing)
-      fs::rename(target, old);
-    fs::rename(tmp, target);
-    if (replacing)
-      fs::remove_all(old, ec);
+    // Put the finished directory in place in one step: a plain rename when
+    // the name is free, an atomic exchange with an older checkpoint of the
+    // same name (which is then removed) otherwise.
+    if (!fs::exists(target)) {
+      fs::rename(tmp, target);
+    } else {
+      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(),
+                      RENAME_EXCHANGE) != 0)
+        throw std::system_error(errno, std::generic_category(),
+                                "cannot exchange with the older checkpoint");
+      fs::remove_all(tmp, ec); // now the older one
+    }
+    syncDirectory(target.parent_path());
   } catch (const std::exception &e) {
     fs::remove_all(tmp, ec);
-    if (!fs::exists(target) && fs::exists(old))
-      fs::rename(old, target, ec);
     throw Error(target.string() + ": cannot save the checkpoint (" +
                 e.what() + "); the previous checkpoint is untouched");
   }

@@ -84,11 +84,14 @@ TokenDataset::TokenDataset(const std::string &path, int tokenBits,
   windows = seqLen > 0 && count > 0 ? (count - 1) / seqLen : 0;
   for (int64_t i = 0; i < count; ++i) {
     int64_t t = token(i);
-    if (t < 0 || t >= vocabSize)
-      throw FormatError(path + ": token " + std::to_string(t) +
-                        " at position " + std::to_string(i) +
-                        " is outside the vocabulary [0, " +
-                        std::to_string(vocabSize) + ")");
+    if (t >= 0 && t < vocabSize)
+      continue;
+    if (mapping) // the destructor does not run for a throwing constructor
+      ::munmap(mapping, mappingSize);
+    mapping = nullptr;
+    throw FormatError(path + ": token " + std::to_string(t) + " at position " +
+                      std::to_string(i) + " is outside the vocabulary [0, " +
+                      std::to_string(vocabSize) + ")");
   }
 }
 
@@ -168,8 +171,8 @@ void ArrayDataset::fill(const std::vector<int64_t> &ids,
 
 EpochSampler::EpochSampler(int64_t numExamples, int64_t batchSize,
                            uint64_t seed, bool shuffle)
-    : n(numExamples), batch(batchSize), seed(seed), shuffle(shuffle) {
-  order = permutation(n, seed, 0, shuffle);
+    : n(numExamples), batch(batchSize), seed_(seed), shuffle(shuffle) {
+  order = permutation(n, seed_, 0, shuffle);
 }
 
 std::vector<int64_t> EpochSampler::permutation(int64_t n, uint64_t seed,
@@ -197,7 +200,7 @@ std::vector<int64_t> EpochSampler::next() {
   if (cursor_ + batch > n) {
     ++epoch_;
     cursor_ = 0;
-    order = permutation(n, seed, epoch_, shuffle);
+    order = permutation(n, seed_, epoch_, shuffle);
   }
   std::vector<int64_t> ids(order.begin() + cursor_,
                            order.begin() + cursor_ + batch);
@@ -208,7 +211,7 @@ std::vector<int64_t> EpochSampler::next() {
 void EpochSampler::seek(int64_t epoch, int64_t cursor) {
   epoch_ = epoch;
   cursor_ = cursor;
-  order = permutation(n, seed, epoch_, shuffle);
+  order = permutation(n, seed_, epoch_, shuffle);
 }
 
 } // namespace accel::rt

@@ -339,9 +339,6 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
                           attrs.number("weight_decay"),
                           attrs.integer("nesterov") != 0};
     return [config](const Views &o, const Views &r, ThreadPool &p) {
-      if ((o[2].data != nullptr) != (r.size() == 2))
-        throw Error("sgd: the momentum buffer must be an operand and a "
-                    "result together");
       cpu::sgd({o[0], o[1], o[2], o[3], o[4], o[5], o[6]},
                {r[0], r.size() == 2 ? r[1] : TensorView{}}, config, p);
     };

@@ -5,6 +5,7 @@
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/schema/executable_generated.h"
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -73,6 +74,24 @@ struct Batch {
   }
 };
 
+/// Keeps the records of steps up to `step` in the JSON-lines log at `path`:
+/// a run that resumes at `step` logs the later ones again.
+void dropLogRecordsAfter(const std::string &path, int64_t step) {
+  std::ifstream in(path);
+  if (!in)
+    return;
+  std::string kept, line;
+  const std::string key = "{\"step\": ";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0 &&
+        std::strtoll(line.c_str() + key.size(), nullptr, 10) > step)
+      continue;
+    kept += line + "\n";
+  }
+  in.close();
+  std::ofstream(path, std::ios::trunc) << kept;
+}
+
 class Loop {
 public:
   Loop(const Executable &exe, ThreadPool &pool, const TrainerOptions &o)
@@ -105,6 +124,8 @@ public:
     sampler = std::make_unique<EpochSampler>(train->size(), batchSize, o.seed,
                                              o.shuffle);
     startStep = restore();
+    if (!o.saveDir.empty())
+      removeStaleCheckpointTemporaries(o.saveDir);
     openLog();
     loop();
   }
@@ -121,6 +142,11 @@ private:
         throw Error("train_step input '" + spec.name +
                     "' is a scalar; the loader fills batches only");
       hasLabels |= spec.name == "labels";
+      if (batchSize && spec.shape[0] != batchSize)
+        throw Error("train_step input '" + spec.name + "' " +
+                    shapeToString(spec.shape) +
+                    " does not lead with the batch size " +
+                    std::to_string(batchSize) + " of the other inputs");
       batch.add(spec);
       batchSize = spec.shape[0];
     }
@@ -222,27 +248,53 @@ private:
       dir = latest;
     }
     std::map<std::string, std::string> fields = loadCheckpoint(dir, *state);
-    auto field = [&](const char *key) -> int64_t {
+    const std::string file = dir + "/trainer_state.json";
+    // Every field is a non-negative integer; the seed may use all 64 bits.
+    auto field = [&](const char *key) -> uint64_t {
       auto it = fields.find(key);
       if (it == fields.end())
-        throw Error(dir + "/trainer_state.json: has no \"" + key + "\"");
-      return std::stoll(it->second);
+        throw Error(file + ": has no \"" + key + "\"");
+      const std::string &text = it->second;
+      size_t used = 0;
+      uint64_t value = 0;
+      if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0]))) {
+        try {
+          value = std::stoull(text, &used);
+        } catch (const std::exception &) {
+          used = 0;
+        }
+      }
+      if (used == 0 || used != text.size())
+        throw Error(file + ": \"" + key + "\" is not a valid value: " + text);
+      return value;
     };
-    if (field("batch_size") != batchSize)
+    auto count = [&](const char *key) {
+      uint64_t v = field(key);
+      if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        throw Error(file + ": \"" + key + "\" is out of range");
+      return static_cast<int64_t>(v);
+    };
+    if (count("batch_size") != batchSize)
       throw Error(dir + ": was saved with batch size " +
-                  std::to_string(field("batch_size")) + ", this step uses " +
+                  std::to_string(count("batch_size")) + ", this step uses " +
                   std::to_string(batchSize));
-    if (field("num_examples") != train->size())
+    if (count("num_examples") != train->size())
       throw Error(dir + ": was saved while training on " +
-                  std::to_string(field("num_examples")) +
+                  std::to_string(count("num_examples")) +
                   " examples; this data has " + std::to_string(train->size()) +
                   ", so the data position cannot be restored");
-    sampler = std::make_unique<EpochSampler>(
-        train->size(), batchSize, static_cast<uint64_t>(field("seed")),
-        field("shuffle") != 0);
-    sampler->seek(field("epoch"), field("cursor"));
+    if (count("cursor") > train->size())
+      throw Error(file + ": cursor " + std::to_string(count("cursor")) +
+                  " lies beyond the " + std::to_string(train->size()) +
+                  " examples");
+    // The data order is the checkpoint's, whatever --seed says now.
+    sampler = std::make_unique<EpochSampler>(train->size(), batchSize,
+                                             field("seed"),
+                                             count("shuffle") != 0);
+    sampler->seek(count("epoch"), count("cursor"));
+    startStepFromCheckpoint = count("step");
     resumedFrom = dir;
-    return field("step");
+    return startStepFromCheckpoint;
   }
 
   void openLog() {
@@ -253,6 +305,8 @@ private:
       return;
     if (fs::path(path).has_parent_path())
       fs::create_directories(fs::path(path).parent_path());
+    if (startStep > 0)
+      dropLogRecordsAfter(path, startStep);
     log.open(path, startStep > 0 ? std::ios::app : std::ios::trunc);
     if (!log)
       throw Error(path + ": cannot write the log");
@@ -270,8 +324,14 @@ private:
     int64_t batches = o.evalBatches > 0 ? std::min(o.evalBatches, available)
                                         : available;
     Batch evalBatch;
-    for (const Executor::InputSpec &spec : evaluator->inputs())
+    for (const Executor::InputSpec &spec : evaluator->inputs()) {
+      if (spec.shape.empty() || spec.shape[0] != batchSize)
+        throw Error("eval_step input '" + spec.name + "' " +
+                    shapeToString(spec.shape) +
+                    " does not lead with the batch size " +
+                    std::to_string(batchSize));
       evalBatch.add(spec);
+    }
     double total = 0;
     for (int64_t b = 0; b < batches; ++b) {
       std::vector<int64_t> ids(batchSize);
@@ -291,8 +351,8 @@ private:
                    {{"step", std::to_string(done)},
                     {"epoch", std::to_string(sampler->epoch())},
                     {"cursor", std::to_string(sampler->cursor())},
-                    {"seed", std::to_string(o.seed)},
-                    {"shuffle", o.shuffle ? "1" : "0"},
+                    {"seed", std::to_string(sampler->seed())},
+                    {"shuffle", sampler->shuffles() ? "1" : "0"},
                     {"batch_size", std::to_string(batchSize)},
                     {"num_examples", std::to_string(train->size())},
                     {"format", "\"accel-checkpoint-1\""}});
@@ -402,6 +462,7 @@ private:
   std::unique_ptr<EpochSampler> sampler;
   Batch batch;
   int64_t batchSize = 0, numClasses = 0, startStep = 0;
+  int64_t startStepFromCheckpoint = 0;
   std::string resumedFrom;
   std::ofstream log;
 };

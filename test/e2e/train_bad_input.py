@@ -76,6 +76,14 @@ expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", 
 # The step's compiled batch size is checked against --batch-size.
 expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", good, "--batch-size", 8],
              "--batch-size 8 differs from the batch size the step was compiled for (2)")
+# An input whose leading dim is not the batch.
+extra = os.path.join(d, "extra.mlir")
+open(extra, "w").write(lm(HIDDEN).replace(
+    '%ids: tensor<2x4xi64> {accel.input = "input_ids"})',
+    '%ids: tensor<2x4xi64> {accel.input = "input_ids"}, %pos: tensor<1x4xi64> {accel.input = "position_ids"})'))
+run(["accel-opt", extra, "--accel-make-train-step", "-o", os.path.join(d, "extra-train.mlir")])
+expect_error(["accel-run", os.path.join(d, "extra-train.mlir"), "--weights", weights, "--steps", 2, "--data", good],
+             "input 'position_ids' 1x4 does not lead with the batch size 2")
 # A training step run as a plain function.
 expect_error(["accel-run", train, "--weights", weights, "--function", "train_step"],
              "is a training step", "accel-run --steps")
@@ -85,6 +93,17 @@ save = os.path.join(d, "ck")
 run(["accel-run", train, "--weights", weights, "--steps", 2, "--data", good, "--save-dir", save, "--quiet"])
 ckpt = os.path.join(save, "checkpoint-2")
 before = {f: open(os.path.join(ckpt, f), "rb").read() for f in os.listdir(ckpt)}
+
+# A damaged trainer state names the file and the field.
+broken = os.path.join(d, "broken")
+import shutil  # noqa: E402
+shutil.copytree(ckpt, broken)
+state_file = os.path.join(broken, "trainer_state.json")
+text = open(state_file).read()
+assert '"cursor": 4' in text, text
+open(state_file, "w").write(text.replace('"cursor": 4', '"cursor": -4'))
+expect_error(["accel-run", train, "--steps", 4, "--data", good, "--resume", broken],
+             "trainer_state.json: \"cursor\" is not a valid value: -4")
 
 # Resuming into a model of another shape, or with other parameter names.
 other, other_weights = make("b", hidden=6)
@@ -136,4 +155,6 @@ log = open(os.path.join(d, "skip", "log.jsonl")).read()
 assert log.count('"skipped": true') == 3, log
 kept = load_file(os.path.join(d, "skip", "checkpoint-3", "model.safetensors"))
 assert np.array_equal(kept["emb"], w["emb"]), "a skipped step changed the parameters"
+state = load_file(os.path.join(d, "skip", "checkpoint-3", "optimizer.safetensors"))
+assert int(state["optimizer.applied_steps"]) == 0, state["optimizer.applied_steps"]
 print("ok: non-finite steps skipped with skip-nonfinite=true")

@@ -82,6 +82,20 @@ first = next(batch_ids(windows, BATCH, 1, seed=42))
 assert first != [0, 1, 2]
 assert_close("first batch of seed 42", seeded[0], torch_loss(init, tokens, first), rtol=1e-6)
 
+# Resuming twice without repeating --seed continues the checkpoint's data
+# order: the same bytes as the uninterrupted run.
+train("chain", "--data", os.path.join(d, "t16.bin"), "--seed", 42, "--quiet")
+chain = os.path.join(d, "chain")
+for start, stop in [(2, 3), (3, 4)]:
+    run(["accel-run", os.path.join(d, "train.mlir"), "--steps", stop, "--data", os.path.join(d, "t16.bin"),
+         "--resume", os.path.join(d, "seeded" if start == 2 else "chain", f"checkpoint-{start}"), "--save-dir", chain,
+         "--save-every", 1, "--quiet"])
+for f in ["model.safetensors", "optimizer.safetensors"]:
+    a = open(os.path.join(d, "seeded", "checkpoint-4", f), "rb").read()
+    b = open(os.path.join(chain, "checkpoint-4", f), "rb").read()
+    assert a == b, f"{f} after two resumes differs from the uninterrupted run's"
+print("ok: two resumes reach the uninterrupted run's bytes")
+
 # Token files of every width give the same run.
 _, _, wide = train("wide", "--data", os.path.join(d, "t32.bin"), "--token-bits", 32, "--seed", 42, "--quiet")
 _, _, npy = train("npy", "--data", os.path.join(d, "t.npy"), "--seed", 42, "--quiet")

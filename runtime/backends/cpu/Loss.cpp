@@ -74,6 +74,8 @@ void crossEntropy(const TensorView &logits, const TensorView &labels,
                   const TensorView &out, int64_t ignoreIndex,
                   double smoothing, ThreadPool &pool) {
   Rows rows = checkOperands("cross_entropy", logits, labels);
+  require(out.dtype == DType::F32 && out.numel() == 1, "cross_entropy",
+          "the result must be one float32");
   int64_t counted = countedRows("cross_entropy", labels, rows, ignoreIndex);
   std::vector<double> rowLoss(rows.n, 0.0);
   const float *x = logits.as<float>();
@@ -109,6 +111,8 @@ void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
   Rows rows = checkOperands("cross_entropy_grad", logits, labels);
   require(dloss.dtype == DType::F32 && dloss.numel() == 1,
           "cross_entropy_grad", "dloss must be one float32");
+  require(out.dtype == DType::F32 && out.numel() == logits.numel(),
+          "cross_entropy_grad", "the result must be shaped like the logits");
   int64_t counted =
       countedRows("cross_entropy_grad", labels, rows, ignoreIndex);
   const float scale = dloss.as<float>()[0] / static_cast<float>(counted);

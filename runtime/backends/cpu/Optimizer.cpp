@@ -4,7 +4,8 @@
 // by operation: hyper-parameters are combined in double and rounded to
 // float once, tensor math is float32 in PyTorch's order. This file is built
 // with -ffp-contract=off so the compiler adds no fused multiply-adds that
-// PyTorch does not have; lerp uses the one PyTorch has.
+// PyTorch does not have; the ones it has (lerp, add with alpha) are
+// std::fma here.
 //
 // Results may alias their operands (the memory planner updates parameters
 // and optimizer state in place): every element is read before it is written.
@@ -28,6 +29,27 @@ constexpr int64_t kNormChunk = 1 << 16;
 void requireFloat(const char *kernel, const TensorView &v, const char *what) {
   require(v.dtype == DType::F32, kernel,
           std::string(what) + " must be float32, not " + dtypeName(v.dtype));
+}
+
+void requireLikeParam(const char *kernel, const TensorView &v,
+                      const TensorView &param) {
+  requireFloat(kernel, v, "every tensor");
+  require(v.numel() == param.numel(), kernel,
+          "a tensor of " + shapeToString(v.shape) +
+              " does not match the parameter's " + shapeToString(param.shape));
+}
+
+void requireScalars(const char *kernel, const TensorView &lr,
+                    const TensorView &step, const TensorView &scale,
+                    const TensorView &skip) {
+  require(lr.dtype == DType::F64 && lr.numel() == 1, kernel,
+          "lr must be one float64");
+  require(step.dtype == DType::I64 && step.numel() == 1, kernel,
+          "step must be one int64");
+  require(!scale.data || (scale.dtype == DType::F32 && scale.numel() == 1),
+          kernel, "grad_scale must be one float32");
+  require(!skip.data || (skip.dtype == DType::Bool && skip.numel() == 1),
+          kernel, "skip must be one bool");
 }
 
 bool skipped(const TensorView &skip) {
@@ -102,8 +124,10 @@ void lrSchedule(const TensorView &step, const TensorView &out,
 
 void adamw(const AdamWOperands &in, const AdamWResults &out,
            const AdamWConfig &config, ThreadPool &pool) {
-  for (const TensorView *v : {&in.param, &in.grad, &in.expAvg, &in.expAvgSq})
-    requireFloat("adamw", *v, "operand");
+  for (const TensorView *v : {&in.param, &in.grad, &in.expAvg, &in.expAvgSq,
+                              &out.param, &out.expAvg, &out.expAvgSq})
+    requireLikeParam("adamw", *v, in.param);
+  requireScalars("adamw", in.lr, in.step, in.gradScale, in.skip);
   if (skipped(in.skip)) {
     copyIfDistinct(in.param, out.param);
     copyIfDistinct(in.expAvg, out.expAvg);
@@ -115,6 +139,7 @@ void adamw(const AdamWOperands &in, const AdamWResults &out,
   const float decay = static_cast<float>(1 - lr * config.weightDecay);
   const bool decays = config.weightDecay != 0;
   const float w1 = static_cast<float>(1 - config.beta1);
+  const bool smallWeight = std::abs(w1) < 0.5f;
   const float b2 = static_cast<float>(config.beta2);
   const float w2 = static_cast<float>(1 - config.beta2);
   const double bias1 = 1 - std::pow(config.beta1, t);
@@ -133,7 +158,9 @@ void adamw(const AdamWOperands &in, const AdamWResults &out,
     for (int64_t i = i0; i < i1; ++i) {
       float gi = scaled ? g[i] * scale : g[i];
       float pi = decays ? p[i] * decay : p[i];
-      float mi = std::fma(w1, gi - m[i], m[i]); // lerp, weight < 0.5
+      // torch.lerp: from the nearer end, with one fused multiply-add.
+      float mi = smallWeight ? std::fma(w1, gi - m[i], m[i])
+                             : std::fma(w1 - 1.0f, gi - m[i], gi);
       float vi = v[i] * b2 + w2 * gi * gi;
       float denom = std::sqrt(vi) / bias2Sqrt + eps;
       po[i] = pi + negStepSize * mi / denom;
@@ -145,9 +172,16 @@ void adamw(const AdamWOperands &in, const AdamWResults &out,
 
 void sgd(const SgdOperands &in, const SgdResults &out, const SgdConfig &config,
          ThreadPool &pool) {
-  requireFloat("sgd", in.param, "param");
-  requireFloat("sgd", in.grad, "grad");
   const bool hasBuffer = in.momentumBuffer.data != nullptr;
+  require(hasBuffer == (out.momentumBuffer.data != nullptr), "sgd",
+          "the momentum buffer must be an operand and a result together");
+  for (const TensorView *v : {&in.param, &in.grad, &out.param})
+    requireLikeParam("sgd", *v, in.param);
+  if (hasBuffer) {
+    requireLikeParam("sgd", in.momentumBuffer, in.param);
+    requireLikeParam("sgd", out.momentumBuffer, in.param);
+  }
+  requireScalars("sgd", in.lr, in.step, in.gradScale, in.skip);
   if (skipped(in.skip)) {
     copyIfDistinct(in.param, out.param);
     if (hasBuffer)
@@ -168,15 +202,17 @@ void sgd(const SgdOperands &in, const SgdResults &out, const SgdConfig &config,
   float *bo = hasBuffer ? out.momentumBuffer.as<float>() : nullptr;
   pool.parallelFor(in.param.numel(), kGrainCheap, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
+      // Every Tensor.add(other, alpha=a) of torch.optim.SGD is one fused
+      // multiply-add in ATen's kernel.
       float d = scaled ? g[i] * scale : g[i];
       if (config.weightDecay != 0)
-        d = d + wd * p[i];
+        d = std::fma(p[i], wd, d);
       if (hasBuffer) {
-        float bi = first ? d : b[i] * mu + keep * d;
+        float bi = first ? d : std::fma(d, keep, b[i] * mu);
         bo[i] = bi;
-        d = config.nesterov ? d + mu * bi : bi;
+        d = config.nesterov ? std::fma(bi, mu, d) : bi;
       }
-      po[i] = p[i] + negLr * d;
+      po[i] = std::fma(d, negLr, p[i]);
     }
   });
 }

@@ -52,14 +52,14 @@ func.func @pow(%a: tensor<4xf32> {accel.input = "a"}, %b: tensor<4xf32> {accel.i
   return %0 : tensor<4xf32>
 }
 
-// max: each operand takes g where it wins, g/2 on ties (torch.maximum)
+// max: nothing where an operand is smaller, g/2 on ties, else g (torch.maximum)
 // CHECK-LABEL: func.func @max_grad
 // CHECK: accel.broadcast
 // CHECK: accel.broadcast
 // CHECK: accel.constant dense<0.000000e+00>
 // CHECK: accel.constant dense<5.000000e-01>
 // CHECK: accel.mul
-// CHECK: accel.compare {{.*}}compare_direction gt
+// CHECK: accel.compare {{.*}}compare_direction lt
 // CHECK: accel.compare {{.*}}compare_direction eq
 // CHECK: accel.where
 // CHECK: accel.where
@@ -68,7 +68,7 @@ func.func @pow(%a: tensor<4xf32> {accel.input = "a"}, %b: tensor<4xf32> {accel.i
 // CHECK: accel.constant dense<0.000000e+00>
 // CHECK: accel.constant dense<5.000000e-01>
 // CHECK: accel.mul
-// CHECK: accel.compare {{.*}}compare_direction gt
+// CHECK: accel.compare {{.*}}compare_direction lt
 // CHECK: accel.compare {{.*}}compare_direction eq
 // CHECK: accel.where
 // CHECK: accel.where
@@ -78,14 +78,14 @@ func.func @max(%a: tensor<4xf32> {accel.input = "a"}, %b: tensor<4xf32> {accel.i
   return %0 : tensor<4xf32>
 }
 
-// min: each operand takes g where it is smaller, g/2 on ties (torch.minimum)
+// min: nothing where an operand is larger, g/2 on ties, else g (torch.minimum)
 // CHECK-LABEL: func.func @min_grad
 // CHECK: accel.broadcast
 // CHECK: accel.broadcast
 // CHECK: accel.constant dense<0.000000e+00>
 // CHECK: accel.constant dense<5.000000e-01>
 // CHECK: accel.mul
-// CHECK: accel.compare {{.*}}compare_direction lt
+// CHECK: accel.compare {{.*}}compare_direction gt
 // CHECK: accel.compare {{.*}}compare_direction eq
 // CHECK: accel.where
 // CHECK: accel.where
@@ -94,7 +94,7 @@ func.func @max(%a: tensor<4xf32> {accel.input = "a"}, %b: tensor<4xf32> {accel.i
 // CHECK: accel.constant dense<0.000000e+00>
 // CHECK: accel.constant dense<5.000000e-01>
 // CHECK: accel.mul
-// CHECK: accel.compare {{.*}}compare_direction lt
+// CHECK: accel.compare {{.*}}compare_direction gt
 // CHECK: accel.compare {{.*}}compare_direction eq
 // CHECK: accel.where
 // CHECK: accel.where

@@ -32,7 +32,8 @@
 // ADAMW: %[[NORM:.*]] = accel.global_norm %[[DW]], %[[DB]]
 // ADAMW: %[[EPS:.*]] = accel.constant dense<9.99999997E-7>
 // ADAMW: %[[PADDED:.*]] = accel.add %[[NORM]], %[[EPS]]
-// ADAMW: %[[COEF:.*]] = accel.div %{{.*}}, %[[PADDED]]
+// ADAMW: %[[INVERSE:.*]] = accel.reciprocal %[[PADDED]]
+// ADAMW: %[[COEF:.*]] = accel.mul %[[INVERSE]], %{{.*}}
 // ADAMW: %[[SCALE:.*]] = accel.min %[[COEF]], %{{.*}}
 // ADAMW: %[[LR:.*]] = accel.lr_schedule %[[STEP]] {lr = 1.000000e-03 : f64, schedule = #accel<lr_schedule linear>, total_steps = 100 : i64, warmup_steps = 10 : i64}
 // ADAMW: %[[P0:.*]], %[[M0:.*]], %[[V0:.*]] = accel.adamw %[[W]], %[[DW]], %[[MW]], %[[VW]], %[[LR]], %[[STEP]], %[[SCALE]] {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, epsilon = 1.000000e-08 : f64, {{.*}}weight_decay = 1.000000e-02
@@ -60,17 +61,26 @@
 // SGD: %{{.*}}, %{{.*}} = accel.sgd %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {dampening = 0.000000e+00 : f64, momentum = 9.000000e-01 : f64, nesterov = true
 // SGD-LABEL: func.func @eval_step
 
-// Plain SGD (no state) that skips non-finite steps: found_inf is "not
-// (norm < inf)", fed to every update and returned.
+// Plain SGD that skips non-finite steps: found_inf is "not (norm < inf and
+// |loss| < inf)", fed to every update and returned; the schedule and the
+// updates follow the count of applied updates, optimizer state that does
+// not advance on a skipped step.
 // PLAIN-LABEL: func.func @train_step
-// PLAIN-NOT: accel.state
-// PLAIN-SAME: -> (tensor<f32> {accel.output = "loss"}, tensor<f64> {accel.output = "lr"}, tensor<f32> {accel.output = "grad_norm"}, tensor<i1> {accel.output = "found_inf"}, tensor<3x4xf32> {accel.update = "fc.weight"}, tensor<3xf32> {accel.update = "fc.bias"})
-// PLAIN: accel.cross_entropy %{{.*}}, %{{.*}} {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64}
+// PLAIN-SAME: %[[APPLIED:[^:]*]]: tensor<i64> {accel.state = "optimizer.applied_steps"}
+// PLAIN-SAME: -> (tensor<f32> {accel.output = "loss"}, tensor<f64> {accel.output = "lr"}, tensor<f32> {accel.output = "grad_norm"}, tensor<i1> {accel.output = "found_inf"}, tensor<3x4xf32> {accel.update = "fc.weight"}, tensor<3xf32> {accel.update = "fc.bias"}, tensor<i64> {accel.update = "optimizer.applied_steps"})
+// PLAIN: %[[LOSS:.*]] = accel.cross_entropy %{{.*}}, %{{.*}} {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64}
 // PLAIN: %[[NORM:.*]] = accel.global_norm
 // PLAIN: %[[INF:.*]] = accel.constant dense<0x7F800000> : tensor<f32>
-// PLAIN: %[[FINITE:.*]] = accel.compare %[[NORM]], %[[INF]] {direction = #accel<compare_direction lt>}
+// PLAIN: %[[NORM_OK:.*]] = accel.compare %[[NORM]], %[[INF]] {direction = #accel<compare_direction lt>}
+// PLAIN: %[[SIZE:.*]] = accel.abs %[[LOSS]]
+// PLAIN: %[[LOSS_OK:.*]] = accel.compare %[[SIZE]], %[[INF]] {direction = #accel<compare_direction lt>}
+// PLAIN: %[[FINITE:.*]] = accel.where %[[NORM_OK]], %[[LOSS_OK]], %{{.*}}
 // PLAIN: %[[SKIP:.*]] = accel.not %[[FINITE]]
-// PLAIN: accel.sgd %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SKIP]] {dampening
+// PLAIN: %[[NEXT:.*]] = accel.add %[[APPLIED]], %{{.*}} : (tensor<i64>, tensor<i64>) -> tensor<i64>
+// PLAIN: %[[COUNT:.*]] = accel.where %[[SKIP]], %[[APPLIED]], %[[NEXT]]
+// PLAIN: %[[LR:.*]] = accel.lr_schedule %[[APPLIED]]
+// PLAIN: accel.sgd %{{.*}}, %{{.*}}, %[[LR]], %[[APPLIED]], %[[SKIP]] {dampening
+// PLAIN: return {{.*}}, %[[COUNT]] :
 // The forward function named, AdamW's betas and epsilon, a cosine schedule
 // with its cycle count.
 // NAMED-LABEL: func.func @train_step

@@ -65,6 +65,11 @@ void saveCheckpoint(const std::string &dir, const TrainingState &state,
 std::map<std::string, std::string> loadCheckpoint(const std::string &dir,
                                                   TrainingState &state);
 
+/// Removes what saves interrupted by a crash left in `dir` (hidden
+/// ".checkpoint-<step>.tmp-<pid>" directories). Only one run may save into
+/// a directory at a time.
+void removeStaleCheckpointTemporaries(const std::string &dir);
+
 /// The newest "checkpoint-<step>" directory in `dir`, or "" when none.
 std::string latestCheckpoint(const std::string &dir);
 

@@ -102,6 +102,8 @@ public:
 
   int64_t epoch() const { return epoch_; }
   int64_t cursor() const { return cursor_; }
+  uint64_t seed() const { return seed_; }
+  bool shuffles() const { return shuffle; }
   /// Resumes at a position next() reached before.
   void seek(int64_t epoch, int64_t cursor);
 
@@ -111,7 +113,7 @@ public:
 
 private:
   int64_t n, batch;
-  uint64_t seed;
+  uint64_t seed_;
   bool shuffle;
   int64_t epoch_ = 0, cursor_ = 0;
   std::vector<int64_t> order;
