@@ -75,6 +75,42 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
 
     The result is a plain function: later passes (sharding, precision,
     accumulation, recomputation) rewrite it like any other.
+
+    Before:
+    ```mlir
+    func.func @mlp(%w: tensor<3x4xf32> {accel.param = "fc.weight"},
+                   %x: tensor<2x4xf32> {accel.input = "x"}) -> tensor<2x3xf32> {
+      %0 = accel.linear %x, %w : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+      return %0 : tensor<2x3xf32>
+    }
+    ```
+    After `--accel-make-train-step="optimizer=adamw clip-norm=1.0"` (added,
+    abridged):
+    ```mlir
+    func.func @train_step(%w: tensor<3x4xf32> {accel.param = "fc.weight"},
+                          %m: tensor<3x4xf32> {accel.state = "fc.weight.exp_avg"},
+                          %v: tensor<3x4xf32> {accel.state = "fc.weight.exp_avg_sq"},
+                          %step: tensor<i64> {accel.input = "step"},
+                          %x: tensor<2x4xf32> {accel.input = "x"},
+                          %y: tensor<2xi64> {accel.input = "labels"})
+        -> (tensor<f32> {accel.output = "loss"}, tensor<f64> {accel.output = "lr"},
+            tensor<f32> {accel.output = "grad_norm"},
+            tensor<3x4xf32> {accel.update = "fc.weight"},
+            tensor<3x4xf32> {accel.update = "fc.weight.exp_avg"},
+            tensor<3x4xf32> {accel.update = "fc.weight.exp_avg_sq"})
+        attributes {accel.metadata = {num_classes = 3 : i64}} {
+      %logits = accel.linear %x, %w ...
+      %loss = accel.cross_entropy %logits, %y ...
+      %dlogits = accel.cross_entropy_grad %logits, %y, %one ...
+      %dw = accel.matmul %dlogits, %x {transpose_lhs} ...
+      %norm = accel.global_norm %dw ...
+      %scale = ...                       // min(1 / (norm + 1e-6) * 1.0, 1.0)
+      %lr = accel.lr_schedule %step {schedule = #accel<lr_schedule constant>, lr = 1.0e-03 : f64} ...
+      %w1, %m1, %v1 = accel.adamw %w, %dw, %m, %v, %lr, %step, %scale {...}
+      return %loss, %lr, %norm, %w1, %m1, %v1 ...
+    }
+    func.func @eval_step(%w: ..., %x: ..., %y: ...) -> (tensor<f32> {accel.output = "loss"})
+    ```
   }];
   let options = [
     Option<"functionName", "function", "std::string", /*default=*/"\"\"",

@@ -108,6 +108,8 @@ static cl::opt<std::string> saveDir("save-dir",
                                     cl::desc("Where checkpoints go"),
                                     cl::value_desc("dir"),
                                     cl::cat(trainCategory));
+static cl::alias saveAlias("save", cl::desc("Alias for --save-dir"),
+                           cl::aliasopt(saveDir), cl::cat(trainCategory));
 static cl::opt<int64_t> saveEvery(
     "save-every", cl::desc("Checkpoint every N steps (and at the end)"),
     cl::init(0), cl::cat(trainCategory));
