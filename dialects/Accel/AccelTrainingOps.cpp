@@ -98,6 +98,49 @@ Value CrossEntropyGradOp::getTiedOperand(unsigned index) {
   return index == 0 ? getLogits() : Value();
 }
 
+LogicalResult LinearCrossEntropyOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &out) {
+  auto input = ranked(adaptor.getInput()), weight = ranked(adaptor.getWeight());
+  auto labels = ranked(adaptor.getLabels());
+  if (weight.getRank() != 2 || input.getRank() < 1)
+    return emitOptionalError(loc, "needs a 2-D weight and an input with a "
+                                  "feature dim");
+  bool inOut = adaptor.getWeightInOut();
+  int64_t k = inOut ? weight.getDimSize(0) : weight.getDimSize(1);
+  if (input.getShape().back() != k)
+    return emitOptionalError(loc, "input ", input, " does not fit weight ",
+                             weight);
+  if (labels.getShape() != input.getShape().drop_back())
+    return emitOptionalError(loc, "labels ", labels,
+                             " must have the shape of the input ", input,
+                             " without the feature dim");
+  out.push_back(scalarOf(input.getElementType()));
+  out.push_back(input);
+  out.push_back(weight);
+  return success();
+}
+int64_t LinearCrossEntropyOp::getFlops() {
+  int64_t rows = elements(getLabels());
+  int64_t classes = getWeightInOut() ? ranked(getWeight()).getDimSize(1)
+                                     : ranked(getWeight()).getDimSize(0);
+  int64_t k = ranked(getInput()).getShape().back();
+  return 3 * 2 * rows * classes * k + 10 * rows * classes;
+}
+
+LogicalResult LinearCrossEntropyOp::buildGradient(OpBuilder &b,
+                                                  ValueRange grads,
+                                                  SmallVectorImpl<Value> &out) {
+  // Only the loss is differentiable; its gradients were computed with the
+  // loss, for a cotangent of 1.
+  if (!grads[0])
+    return emitOpError("only its loss has a gradient");
+  out.push_back(MulOp::create(b, getLoc(), getInputGrad(), grads[0]));
+  out.push_back(MulOp::create(b, getLoc(), getWeightGrad(), grads[0]));
+  out.push_back(nullptr); // labels are indices
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Optimizer building blocks
 //===----------------------------------------------------------------------===//

@@ -62,6 +62,35 @@ def Accel_CrossEntropyGradOp : Accel_InferredOp<"cross_entropy_grad",
   let results = (outs Accel_FloatTensor:$dlogits);
 }
 
+def Accel_LinearCrossEntropyOp : Accel_InferredOp<"linear_cross_entropy",
+    [Accel_Differentiable]> {
+  let summary = "A language-model head and its cross-entropy, with gradients, blockwise";
+  let description = [{
+    `cross_entropy(linear(input, weight), labels)` (no bias; `weight` is
+    `[C, K]`, or `[K, C]` with `weight_in_out`), together with the gradients
+    of that loss with respect to `input` and `weight` for a loss cotangent
+    of 1. The kernel works through blocks of rows: each block's logits are
+    computed, turned into their gradient in place and multiplied back into
+    `input_grad` and `weight_grad`, so the `[..., C]` logits (a GPT's
+    largest tensor) never exist whole and no GEMM is repeated. The gradient
+    rule scales the precomputed gradients by the actual cotangent.
+
+    The training-step pass forms this op from a bias-free `accel.linear`
+    that produces the logits; attributes as `accel.cross_entropy`.
+
+    ```mlir
+    %loss, %dh, %dw = accel.linear_cross_entropy %h, %w, %labels : (tensor<8x256x384xf32>, tensor<50257x384xf32>, tensor<8x256xi64>) -> (tensor<f32>, tensor<8x256x384xf32>, tensor<50257x384xf32>)
+    ```
+  }];
+  let arguments = (ins Accel_FloatTensor:$input, Accel_FloatTensor:$weight,
+                       Accel_IndexTensor:$labels,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
+                       UnitAttr:$weight_in_out);
+  let results = (outs Accel_FloatTensor:$loss, Accel_FloatTensor:$input_grad,
+                      Accel_FloatTensor:$weight_grad);
+}
+
 //===----------------------------------------------------------------------===//
 // Optimizer building blocks
 //===----------------------------------------------------------------------===//

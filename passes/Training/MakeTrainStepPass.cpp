@@ -155,12 +155,26 @@ private:
   /// Clones the forward body into `entry` and appends the loss; returns the
   /// loss and records the cloned ops (for the reverse sweep).
   Value buildLoss(OpBuilder &b, func::FuncOp forward, IRMapping &map,
-                  Value labels, SmallVectorImpl<Operation *> &ops) {
+                  Value labels, SmallVectorImpl<Operation *> &ops,
+                  bool fuseHead) {
     for (Operation &op : forward.getBody().front().without_terminator())
       ops.push_back(b.clone(op, map));
     auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
     Value output = map.lookup(ret.getOperand(0));
     Location loc = forward.getLoc();
+    // A bias-free linear head feeding cross-entropy becomes one blockwise
+    // op that never holds the whole logits.
+    auto head = output.getDefiningOp<LinearOp>();
+    if (fuseHead && loss == "cross-entropy" && head && !head.getBias() &&
+        output.use_empty()) {
+      auto fused = LinearCrossEntropyOp::create(
+          b, loc, head.getInput(), head.getWeight(), labels, ignoreIndex,
+          APFloat(double(labelSmoothing)), head.getWeightInOut());
+      llvm::erase(ops, head.getOperation());
+      head.erase();
+      ops.push_back(fused);
+      return fused.getLoss();
+    }
     Operation *lossOp;
     if (loss == "mse") {
       auto diff = SubOp::create(b, loc, output, labels);
@@ -206,8 +220,8 @@ private:
     g.setResultAttr(0, kOutputAttr, b.getStringAttr("loss"));
     b.setInsertionPointToEnd(entry);
     SmallVector<Operation *> ops;
-    Value lossValue =
-        buildLoss(b, forward, map, entry->getArguments().back(), ops);
+    Value lossValue = buildLoss(b, forward, map, entry->getArguments().back(),
+                                ops, /*fuseHead=*/false);
     func::ReturnOp::create(b, forward.getLoc(), lossValue);
     // Evaluation runs the model in eval mode: no dropout.
     for (Operation *op : ops)
@@ -303,7 +317,7 @@ private:
     // Forward, loss and gradients. Dropout draws a new mask every step.
     b.setInsertionPointToEnd(entry);
     SmallVector<Operation *> ops;
-    Value lossValue = buildLoss(b, forward, map, labels, ops);
+    Value lossValue = buildLoss(b, forward, map, labels, ops, fuseLmHead);
     for (Operation *op : ops)
       if (auto dropout = dyn_cast<DropoutOp>(op); dropout && !dropout.getStep())
         dropout.getStepMutable().assign(step);

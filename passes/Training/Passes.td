@@ -60,6 +60,11 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
     and starts at zero; each new parameter or state is a result marked
     `{accel.update = "<name>"}`. The forward function stays as it was.
 
+    When the logits come from a bias-free `accel.linear` (a language-model
+    head) the training step computes head and loss with
+    `accel.linear_cross_entropy`, block by block, so the `[..., vocab]`
+    logits never exist whole (`fuse-lm-head=false` keeps them).
+
     Semantics are PyTorch's: `cross-entropy` is
     `F.cross_entropy(logits.flatten(0, -2), labels.flatten())` on logits
     `[..., C]` and int64 labels shaped like the leading dims; `mse` is
@@ -145,7 +150,10 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
     Option<"numCycles", "num-cycles", "double", /*default=*/"0.5",
            "Cosine schedule: number of cycles">,
     Option<"skipNonfinite", "skip-nonfinite", "bool", /*default=*/"false",
-           "Skip updates whose gradient norm is NaN or infinite">,
+           "Skip updates whose loss or gradient norm is NaN or infinite">,
+    Option<"fuseLmHead", "fuse-lm-head", "bool", /*default=*/"true",
+           "Fuse a bias-free linear head with cross-entropy "
+           "(accel.linear_cross_entropy): the logits are never held whole">,
   ];
   let dependentDialects = ["::accel::AccelDialect"];
 }

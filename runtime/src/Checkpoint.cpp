@@ -183,6 +183,13 @@ StateBinder TrainingState::binder() {
   };
 }
 
+int64_t TrainingState::bytes() const {
+  int64_t total = 0;
+  for (const auto &[name, slot] : slots)
+    total += numElements(slot.spec.shape) * dtypeSize(slot.spec.dtype);
+  return total;
+}
+
 std::vector<NamedTensor> TrainingState::tensors(bool optimizerState) const {
   std::vector<NamedTensor> out;
   for (const auto &[name, slot] : slots)

@@ -305,6 +305,16 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
       cpu::crossEntropy(o[0], o[1], r[0], ignore, smoothing, p);
     };
   }
+  if (kernel == "linear_cross_entropy") {
+    expectArity(inst, 3, 3);
+    int64_t ignore = attrs.integer("ignore_index");
+    double smoothing = attrs.number("label_smoothing");
+    bool inOut = attrs.integer("weight_in_out");
+    return [=](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::linearCrossEntropy(o[0], o[1], o[2], r[0], r[1], r[2], ignore,
+                              smoothing, inOut, p);
+    };
+  }
   if (kernel == "global_norm") {
     expectArity(inst, inst.operands() ? inst.operands()->size() : 0, 1);
     return [](const Views &o, const Views &r, ThreadPool &p) {

@@ -447,6 +447,11 @@ private:
         save(done);
       }
     }
+    if (!o.quiet)
+      std::fprintf(stderr,
+                   "train_step arena %.1f MiB, parameters and optimizer state "
+                   "%.1f MiB\n",
+                   step->arenaBytes() / 1048576.0, state->bytes() / 1048576.0);
     if (o.profile && o.steps > startStep)
       std::fprintf(stderr, "%s",
                    formatProfile(step->profile(), o.steps - startStep).c_str());

@@ -113,7 +113,7 @@ assert_close("eval loss at step 2", evals[2], np.mean([torch_loss(at2, held_out,
                                                         torch_loss(at2, held_out, [3, 4, 5])]), rtol=1e-6)
 progress = [line for line in proc.stderr.splitlines() if line.startswith("step ") and "| loss" in line]
 assert len(progress) == 4 and "tokens/s" in progress[0] and "ETA" in progress[0], proc.stderr
-assert "cross_entropy_grad" in proc.stderr and "sgd" in proc.stderr, "no kernel profile:\n" + proc.stderr
+assert "linear_cross_entropy" in proc.stderr and "sgd" in proc.stderr, "no kernel profile:\n" + proc.stderr
 print("ok: evaluation, progress lines and the kernel profile")
 
 bad = subprocess.run([tool("accel-run"), os.path.join(d, "train.mlir"), "--weights", os.path.join(d, "init.safetensors"),

@@ -116,6 +116,12 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(
             floatAttr("label_smoothing", c.getLabelSmoothing().convertToDouble()));
       })
+      .Case<LinearCrossEntropyOp>([&](LinearCrossEntropyOp l) {
+        inst.attrs.push_back(intAttr("ignore_index", {l.getIgnoreIndex()}));
+        inst.attrs.push_back(
+            floatAttr("label_smoothing", l.getLabelSmoothing().convertToDouble()));
+        inst.attrs.push_back(intAttr("weight_in_out", {l.getWeightInOut()}));
+      })
       .Case<LrScheduleOp>([&](LrScheduleOp l) {
         inst.attrs.push_back(
             strAttr("schedule", stringifyLrSchedule(l.getSchedule()).str()));

@@ -162,6 +162,16 @@ void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
                       const TensorView &dloss, const TensorView &out,
                       int64_t ignoreIndex, double smoothing, ThreadPool &pool);
 
+/// loss = crossEntropy(linear(input, weight), labels) without a bias, and
+/// the gradients of that loss (cotangent 1) for input and weight, computed
+/// block of rows by block of rows so the logits never exist whole. weight is
+/// [C, K], or [K, C] with weightInOut.
+void linearCrossEntropy(const TensorView &input, const TensorView &weight,
+                        const TensorView &labels, const TensorView &loss,
+                        const TensorView &inputGrad,
+                        const TensorView &weightGrad, int64_t ignoreIndex,
+                        double smoothing, bool weightInOut, ThreadPool &pool);
+
 /// out (float32 scalar) = sqrt(sum of squares of every element of every
 /// tensor), accumulated in double over fixed chunks.
 void globalNorm(const std::vector<TensorView> &tensors, const TensorView &out,

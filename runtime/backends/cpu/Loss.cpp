@@ -10,6 +10,7 @@
 #include "KernelUtils.h"
 #include "VectorMath.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -137,6 +138,116 @@ void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
       grow[y] -= (onValue - offValue) * scale;
     }
   });
+}
+
+void linearCrossEntropy(const TensorView &input, const TensorView &weight,
+                        const TensorView &labels, const TensorView &loss,
+                        const TensorView &inputGrad,
+                        const TensorView &weightGrad, int64_t ignoreIndex,
+                        double smoothing, bool weightInOut, ThreadPool &pool) {
+  const char *kernel = "linear_cross_entropy";
+  for (const TensorView *v : {&input, &weight, &loss, &inputGrad, &weightGrad})
+    require(v->dtype == DType::F32, kernel, "only float32 is supported");
+  require(weight.rank() == 2 && input.rank() >= 1, kernel,
+          "needs a 2-D weight and an input with a feature dim");
+  const int64_t k = input.shape.back();
+  const int64_t c = weightInOut ? weight.shape[1] : weight.shape[0];
+  require((weightInOut ? weight.shape[0] : weight.shape[1]) == k &&
+              inputGrad.numel() == input.numel() &&
+              weightGrad.numel() == weight.numel() && loss.numel() == 1,
+          kernel, "input " + shapeToString(input.shape) + " and weight " +
+                      shapeToString(weight.shape) + " do not fit");
+  require(labels.dtype == DType::I64 || labels.dtype == DType::I32, kernel,
+          "labels must be int64 or int32");
+  Rows rows{labels.numel(), c};
+  require(rows.n * k == input.numel(), kernel,
+          "labels " + shapeToString(labels.shape) + " do not match input " +
+              shapeToString(input.shape));
+  const int64_t counted = countedRows(kernel, labels, rows, ignoreIndex);
+  const float scale = 1.0f / static_cast<float>(counted);
+  const float offValue = static_cast<float>(smoothing / c);
+  const float onValue = static_cast<float>(1 - smoothing) + offValue;
+  const float *x = input.as<float>(), *w = weight.as<float>();
+  float *dx = inputGrad.as<float>(), *dw = weightGrad.as<float>();
+  if (rows.n == 0 || k == 0 || c == 0) {
+    std::fill(dx, dx + inputGrad.numel(), 0.0f);
+    std::fill(dw, dw + weightGrad.numel(), 0.0f);
+    loss.as<float>()[0] = static_cast<float>(0.0 / counted);
+    return;
+  }
+
+  // Blocks of about 64 MiB of logits: large enough for efficient GEMMs
+  // (the weight gradient accumulates one GEMM per block), small beside
+  // the whole logits of a GPT step (411 MB at 2048 x 50257).
+  const int64_t blockRows =
+      std::max<int64_t>(1, std::min<int64_t>(rows.n, (int64_t(1) << 24) / c));
+  std::vector<float> logits(blockRows * c);
+  std::vector<double> rowLoss(rows.n, 0.0);
+  const int64_t origin = 0;
+  for (int64_t r0 = 0; r0 < rows.n; r0 += blockRows) {
+    const int64_t m = std::min(blockRows, rows.n - r0);
+    const float *xb = x + r0 * k;
+    float *g = logits.data();
+    // logits = x W^T (or x W)
+    detail::GemmShape forward;
+    forward.m = m;
+    forward.n = c;
+    forward.k = k;
+    forward.transB = !weightInOut;
+    detail::parallelGemm(forward, 1, &origin, &origin, xb, w, g, pool);
+    // Each row's loss, then its logits turned into their gradient.
+    pool.parallelFor(m, rowGrainFor(c), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float *row = g + i * c;
+        int64_t y = labelAt(labels, r0 + i);
+        if (y == ignoreIndex) {
+          std::fill(row, row + c, 0.0f);
+          continue;
+        }
+        float mx = rowMax(row, c);
+        double rowTotal = smoothing == 0 ? 0.0 : rowSum(row, c);
+        double picked = row[y];
+        mapFloat8(row, row, c, [mx](Float8 v) { return expVec(v - mx); });
+        double sum = rowSum(row, c);
+        double lse = mx + std::log(sum);
+        double nll = lse - picked;
+        rowLoss[r0 + i] = smoothing == 0
+                              ? nll
+                              : (1 - smoothing) * nll +
+                                    smoothing * (lse - rowTotal / c);
+        float inv = static_cast<float>(1.0 / sum);
+        for (int64_t j = 0; j < c; ++j)
+          row[j] = (row[j] * inv - offValue) * scale;
+        row[y] -= (onValue - offValue) * scale;
+      }
+    });
+    // dx = g W (or g W^T)
+    detail::GemmShape back;
+    back.m = m;
+    back.n = k;
+    back.k = c;
+    back.transB = weightInOut;
+    detail::parallelGemm(back, 1, &origin, &origin, g, w, dx + r0 * k, pool);
+    // dW += g^T x (or x^T g), accumulated block after block.
+    detail::GemmShape wgrad;
+    wgrad.transA = true;
+    wgrad.beta = r0 == 0 ? 0.0f : 1.0f;
+    if (!weightInOut) {
+      wgrad.m = c;
+      wgrad.n = k;
+      wgrad.k = m;
+      detail::parallelGemm(wgrad, 1, &origin, &origin, g, xb, dw, pool);
+    } else {
+      wgrad.m = k;
+      wgrad.n = c;
+      wgrad.k = m;
+      detail::parallelGemm(wgrad, 1, &origin, &origin, xb, g, dw, pool);
+    }
+  }
+  double total = 0;
+  for (double l : rowLoss)
+    total += l;
+  loss.as<float>()[0] = static_cast<float>(total / static_cast<double>(counted));
 }
 
 } // namespace accel::rt::cpu

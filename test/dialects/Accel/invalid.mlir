@@ -277,3 +277,12 @@ func.func @sgd_buffer(%p: tensor<8xf32>, %lr: tensor<f64>, %s: tensor<i64>) {
   %0 = accel.sgd %p, %p, %lr, %s {momentum = 0.9 : f64, dampening = 0.0 : f64, weight_decay = 0.0 : f64, nesterov = false, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 0, 0>} : (tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>) -> tensor<8xf32>
   return
 }
+
+// -----
+
+func.func @linear_cross_entropy_weight(%h: tensor<4x8xf32>, %w: tensor<10x6xf32>, %y: tensor<4xi64>) {
+  // expected-error@+2 {{input 'tensor<4x8xf32>' does not fit weight 'tensor<10x6xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0:3 = accel.linear_cross_entropy %h, %w, %y : (tensor<4x8xf32>, tensor<10x6xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x8xf32>, tensor<10x6xf32>)
+  return
+}

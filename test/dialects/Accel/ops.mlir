@@ -143,11 +143,14 @@ func.func @data_movement(%x: tensor<2x16x12xf32>, %table: tensor<100x12xf32>, %i
 // Losses and optimizer updates round-trip.
 // CHECK-LABEL: func @training
 func.func @training(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>, %p: tensor<8xf32>, %g: tensor<8xf32>,
-                    %m: tensor<8xf32>, %v: tensor<8xf32>, %step: tensor<i64>, %scale: tensor<f32>, %skip: tensor<i1>) {
+                    %m: tensor<8xf32>, %v: tensor<8xf32>, %step: tensor<i64>, %scale: tensor<f32>, %skip: tensor<i1>,
+                    %m8: tensor<4x8xf32>, %w810: tensor<8x10xf32>) {
   // CHECK: accel.cross_entropy %{{.*}}, %{{.*}} {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
   %0 = accel.cross_entropy %logits, %labels {ignore_index = 0 : i64, label_smoothing = 0.1 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
   // CHECK: accel.cross_entropy_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x10xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x10xf32>
   %1 = accel.cross_entropy_grad %logits, %labels, %0 : (tensor<4x10xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x10xf32>
+  // CHECK: accel.linear_cross_entropy %{{.*}}, %{{.*}}, %{{.*}} {weight_in_out} : (tensor<4x8xf32>, tensor<8x10xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x8xf32>, tensor<8x10xf32>)
+  %h:3 = accel.linear_cross_entropy %m8, %w810, %labels {weight_in_out} : (tensor<4x8xf32>, tensor<8x10xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x8xf32>, tensor<8x10xf32>)
   // CHECK: accel.global_norm %{{.*}}, %{{.*}} : (tensor<8xf32>, tensor<4x10xf32>) -> tensor<f32>
   %2 = accel.global_norm %g, %1 : (tensor<8xf32>, tensor<4x10xf32>) -> tensor<f32>
   // CHECK: accel.lr_schedule %{{.*}} {lr = 1.000000e-03 : f64, schedule = #accel<lr_schedule cosine>, total_steps = 100 : i64, warmup_steps = 5 : i64} : (tensor<i64>) -> tensor<f64>

@@ -589,3 +589,14 @@ func.func @cross_entropy(%x: tensor<4x10xf32> {accel.input = "x"}, %y: tensor<4x
   %0 = accel.cross_entropy %x, %y {label_smoothing = 0.1 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
   return %0 : tensor<f32>
 }
+
+// linear_cross_entropy: the gradients computed with the loss, scaled by its cotangent
+// CHECK-LABEL: func.func @linear_cross_entropy_grad
+// CHECK: %[[LOSS:.*]], %[[DH:.*]], %[[DW:.*]] = accel.linear_cross_entropy
+// CHECK: %[[GH:.*]] = accel.mul %[[DH]], %{{.*}}
+// CHECK: %[[GW:.*]] = accel.mul %[[DW]], %{{.*}}
+// CHECK: return %[[GH]], %[[GW]]
+func.func @linear_cross_entropy(%h: tensor<4x8xf32> {accel.input = "h"}, %w: tensor<10x8xf32> {accel.input = "w"}, %y: tensor<4xi64> {accel.input = "y"}) -> tensor<f32> {
+  %0:3 = accel.linear_cross_entropy %h, %w, %y : (tensor<4x8xf32>, tensor<10x8xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x8xf32>, tensor<10x8xf32>)
+  return %0#0 : tensor<f32>
+}

@@ -41,6 +41,8 @@ public:
 
   /// Storage for executors of any function over this state.
   StateBinder binder();
+  /// Bytes of all parameters and optimizer state.
+  int64_t bytes() const;
   /// Parameters, or optimizer state, as named views (sorted by name).
   std::vector<NamedTensor> tensors(bool optimizerState) const;
 
