@@ -64,27 +64,30 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
                   ", the model expects " + dtypeName(spec.dtype) + " " +
                   shapeToString(spec.shape));
     return w;
-  });
+  }, nullptr);
 }
 
 Executor::Executor(const Executable &executable, const fb::Function &function,
-                   const StateBinder &bind, ThreadPool &pool)
+                   const StateBinder &bind, ThreadPool &pool,
+                   char *sharedArena)
     : function(function), pool(pool) {
-  bindValues(executable, bind);
+  bindValues(executable, bind, sharedArena);
 }
 
 void Executor::bindValues(const Executable &executable,
-                          const StateBinder &bind) {
+                          const StateBinder &bind, char *sharedArena) {
   const std::string where =
       executable.origin() + ": function '" +
       (function.name() ? function.name()->str() : std::string("?")) + "'";
   arenaSize = function.arena_size();
-  if (arenaSize > 0) {
+  char *base = sharedArena;
+  if (arenaSize > 0 && !sharedArena) {
     arena.reset(static_cast<char *>(
         std::aligned_alloc(64, (arenaSize + 63) / 64 * 64)));
     if (!arena)
       throw Error(where + ": cannot allocate the " +
                   std::to_string(arenaSize) + "-byte arena");
+    base = arena.get();
   }
 
   std::vector<StateSpec> specs = stateSpecs(function);
@@ -99,7 +102,7 @@ void Executor::bindValues(const Executable &executable,
     view.shape = shapeOf(v);
     switch (v.storage()) {
     case fb::Storage::Arena:
-      view.data = arena.get() + v.arena_offset();
+      view.data = base + v.arena_offset();
       break;
     case fb::Storage::Constant:
       view.data = const_cast<uint8_t *>(

@@ -5,7 +5,9 @@
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/schema/executable_generated.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -109,7 +111,17 @@ public:
       specs.insert(specs.end(), more.begin(), more.end());
     }
     state = std::make_unique<TrainingState>(specs);
-    step = std::make_unique<Executor>(exe, *stepFn, state->binder(), pool);
+    // Training and evaluation never run at once: one arena serves both.
+    int64_t arenaBytes = stepFn->arena_size();
+    if (evalFn)
+      arenaBytes = std::max(arenaBytes, evalFn->arena_size());
+    arena.reset(static_cast<char *>(
+        std::aligned_alloc(64, std::max<int64_t>(64, (arenaBytes + 63) / 64 * 64))));
+    if (!arena)
+      throw Error("cannot allocate the " + std::to_string(arenaBytes) +
+                  "-byte arena of the training step");
+    step = std::make_unique<Executor>(exe, *stepFn, state->binder(), pool,
+                                      arena.get());
     numClasses = metadataInt(*stepFn, "num_classes",
                              std::numeric_limits<int64_t>::max());
     setUpInputs();
@@ -118,7 +130,8 @@ public:
       if (!evalFn)
         throw Error(exe.origin() + ": has no eval_step function to evaluate "
                     "with");
-      evaluator = std::make_unique<Executor>(exe, *evalFn, state->binder(), pool);
+      evaluator = std::make_unique<Executor>(exe, *evalFn, state->binder(),
+                                             pool, arena.get());
       eval = openDataset(o.evalData, o.evalArrays, "evaluation");
     }
     sampler = std::make_unique<EpochSampler>(train->size(), batchSize, o.seed,
@@ -449,9 +462,12 @@ private:
     }
     if (!o.quiet)
       std::fprintf(stderr,
-                   "train_step arena %.1f MiB, parameters and optimizer state "
-                   "%.1f MiB\n",
-                   step->arenaBytes() / 1048576.0, state->bytes() / 1048576.0);
+                   "arena %.1f MiB (train_step's and eval_step's), parameters "
+                   "and optimizer state %.1f MiB\n",
+                   std::max(step->arenaBytes(),
+                            evaluator ? evaluator->arenaBytes() : 0) /
+                       1048576.0,
+                   state->bytes() / 1048576.0);
     if (o.profile && o.steps > startStep)
       std::fprintf(stderr, "%s",
                    formatProfile(step->profile(), o.steps - startStep).c_str());
@@ -462,6 +478,7 @@ private:
   const TrainerOptions &o;
   const fb::Function *evalFn = nullptr;
   std::unique_ptr<TrainingState> state;
+  std::unique_ptr<char, void (*)(void *)> arena{nullptr, std::free};
   std::unique_ptr<Executor> step, evaluator;
   std::unique_ptr<Dataset> train, eval;
   std::unique_ptr<EpochSampler> sampler;

@@ -55,9 +55,13 @@ public:
 
   /// Parameters and state bound by `bind`. After each run, every output
   /// that updates one (fb::Function::output_updates) has been stored into
-  /// it, in place where the compiler planned so.
+  /// it, in place where the compiler planned so. With `sharedArena` (64-byte
+  /// aligned, at least function.arena_size() bytes), temporaries live there
+  /// instead of in an arena of the executor's own: executors that never run
+  /// at the same time (a training and an evaluation step) can share one.
   Executor(const Executable &executable, const fb::Function &function,
-           const StateBinder &bind, ThreadPool &pool);
+           const StateBinder &bind, ThreadPool &pool,
+           char *sharedArena = nullptr);
 
   /// The parameters and state `function` needs, in value order.
   static std::vector<StateSpec> stateSpecs(const fb::Function &function);
@@ -86,7 +90,8 @@ public:
   }
 
 private:
-  void bindValues(const Executable &executable, const StateBinder &bind);
+  void bindValues(const Executable &executable, const StateBinder &bind,
+                  char *sharedArena);
 
   struct Step {
     BoundKernel kernel;
