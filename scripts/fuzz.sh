@@ -27,6 +27,10 @@ torch.onnx.export(m, (torch.randn(2, 4),), f"{sys.argv[1]}/onnx/mlp.onnx", dynam
 PY
 "$root/build/bin/accel-translate" --import-onnx "$seeds/onnx/mlp.onnx" -o "$seeds/mlp.mlir"
 "$root/build/bin/accel-translate" --mlir-to-executable "$seeds/mlp.mlir" -o "$seeds/accx/mlp.accx"
+# A training step: optimizer state, in-place updates, metadata.
+"$root/build/bin/accel-opt" "$seeds/mlp.mlir" -o "$seeds/train.mlir" \
+    --accel-make-train-step="clip-norm=1.0 skip-nonfinite=true"
+"$root/build/bin/accel-translate" --mlir-to-executable "$seeds/train.mlir" -o "$seeds/accx/train.accx"
 
 # A failed huge allocation is an error the code reports, not a crash.
 export ASAN_OPTIONS=allocator_may_return_null=1

@@ -25,8 +25,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         continue;
       // Functions with parameters need weights; binding still checks the
       // rest before it looks for them.
-      accel::rt::Executor executor(*exe, *function, nullptr, pool);
-      (void)executor;
+      try {
+        accel::rt::Executor executor(*exe, *function, nullptr, pool);
+      } catch (const std::exception &) {
+      }
+      // The training path: parameters and optimizer state bound to zeroed
+      // buffers of the sizes they declare (small ones only).
+      std::vector<std::vector<uint64_t>> buffers;
+      accel::rt::Executor trainer(
+          *exe, *function,
+          [&](const accel::rt::StateSpec &spec) -> accel::rt::TensorView {
+            size_t bytes = static_cast<size_t>(
+                               accel::rt::numElements(spec.shape)) *
+                           accel::rt::dtypeSize(spec.dtype);
+            if (bytes > (size_t(1) << 24))
+              throw accel::rt::Error("too large for the fuzzer");
+            buffers.emplace_back((bytes + 7) / 8 + 1);
+            return {buffers.back().data(), spec.dtype, spec.shape};
+          },
+          pool);
+      (void)trainer;
     }
   } catch (const std::exception &) {
   }

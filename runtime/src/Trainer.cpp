@@ -187,19 +187,19 @@ private:
     std::string source = tokens;
     try {
       if (!tokens.empty()) {
-        std::string tokenInput;
+        std::vector<std::string> tokenInputs;
         for (const auto &[name, view] : batch.views)
           if (name != "labels")
-            tokenInput = tokenInput.empty() ? name : "\n";
+            tokenInputs.push_back(name);
         const TensorView &labels = batch.views.at("labels");
-        if (tokenInput.empty() || tokenInput == "\n" || labels.rank() != 2 ||
+        if (tokenInputs.size() != 1 || labels.rank() != 2 ||
             labels.dtype != DType::I64)
           throw Error("a token file feeds a step with one token input and "
                       "[batch, seq] int64 labels; use --data-array for this "
                       "model's inputs");
         data = std::make_unique<TokenDataset>(tokens, o.tokenBits,
-                                              labels.shape[1], tokenInput,
-                                              numClasses);
+                                              labels.shape[1],
+                                              tokenInputs.front(), numClasses);
       } else {
         if (arrays.empty())
           throw Error(std::string("no ") + what +
