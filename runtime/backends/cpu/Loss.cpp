@@ -69,6 +69,22 @@ double logSumExp(const float *x, int64_t n, float *scratch) {
   return m + std::log(rowSum(scratch, n));
 }
 
+/// Writes into `out` (which may be `row`) the gradient of one row's
+/// smoothed cross-entropy, times `scale`:
+/// (softmax(row) - off - (on - off) [j == y]) * scale. Returns the row's
+/// log-sum-exp.
+double rowGradient(const float *row, float *out, int64_t n, int64_t y,
+                   float offValue, float onValue, float scale) {
+  float m = rowMax(row, n);
+  mapFloat8(row, out, n, [m](Float8 v) { return expVec(v - m); });
+  double sum = rowSum(out, n);
+  float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = (out[j] * inv - offValue) * scale;
+  out[y] -= (onValue - offValue) * scale;
+  return m + std::log(sum);
+}
+
 } // namespace
 
 void crossEntropy(const TensorView &logits, const TensorView &labels,
@@ -130,12 +146,7 @@ void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
         std::fill(grow, grow + rows.c, 0.0f);
         continue;
       }
-      float m = rowMax(row, rows.c);
-      mapFloat8(row, grow, rows.c, [m](Float8 v) { return expVec(v - m); });
-      float inv = static_cast<float>(1.0 / rowSum(grow, rows.c));
-      for (int64_t j = 0; j < rows.c; ++j)
-        grow[j] = (grow[j] * inv - offValue) * scale;
-      grow[y] -= (onValue - offValue) * scale;
+      rowGradient(row, grow, rows.c, y, offValue, onValue, scale);
     }
   });
 }
@@ -204,21 +215,15 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
           std::fill(row, row + c, 0.0f);
           continue;
         }
-        float mx = rowMax(row, c);
+        // What the loss needs from the logits, before they are overwritten.
         double rowTotal = smoothing == 0 ? 0.0 : rowSum(row, c);
         double picked = row[y];
-        mapFloat8(row, row, c, [mx](Float8 v) { return expVec(v - mx); });
-        double sum = rowSum(row, c);
-        double lse = mx + std::log(sum);
+        double lse = rowGradient(row, row, c, y, offValue, onValue, scale);
         double nll = lse - picked;
         rowLoss[r0 + i] = smoothing == 0
                               ? nll
                               : (1 - smoothing) * nll +
                                     smoothing * (lse - rowTotal / c);
-        float inv = static_cast<float>(1.0 / sum);
-        for (int64_t j = 0; j < c; ++j)
-          row[j] = (row[j] * inv - offValue) * scale;
-        row[y] -= (onValue - offValue) * scale;
       }
     });
     // dx = g W (or g W^T)
