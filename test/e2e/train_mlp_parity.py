@@ -3,11 +3,13 @@
 # Training parity on an MLP exported from PyTorch: 20 steps of the compiled
 # train step (accel-make-train-step + accel-run's loop) against the same
 # loop in PyTorch, from the same exported weights and the same batches.
-# Every step's loss and the final parameters agree within 1e-5 relative:
+# Every step's loss, the final parameters and the held-out evaluation
+# (--eval-array) agree within 1e-5 relative:
 #   * cross-entropy + AdamW (weight decay, clipping, linear warm-up);
 #   * MSE + SGD (momentum, Nesterov, weight decay; cosine schedule; clipping);
 #   * cross-entropy with label smoothing and ignored labels + SGD with
 #     momentum and dampening (constant schedule with warm-up).
+import json
 import os
 
 import numpy as np
@@ -45,9 +47,16 @@ def check(name, out, labels, loss_fn, torch_optimizer, pass_options, clip, sched
     options = f"{pass_options} clip-norm={clip} schedule={schedule} warmup-steps={warmup} total-steps={STEPS}"
     run(["accel-opt", os.path.join(d, "m.mlir"), f"--accel-make-train-step={options}",
          "-o", os.path.join(d, "train.mlir")])
+    # Held-out examples for the evaluation at the last step; --save is the
+    # brief's spelling of --save-dir.
+    held = np.random.default_rng(3).standard_normal((3 * BATCH + 2, IN)).astype(np.float32)
+    held_labels = labels[:len(held)]
+    np.save(os.path.join(d, "hx.npy"), held)
+    np.save(os.path.join(d, "hy.npy"), held_labels)
     run(["accel-run", os.path.join(d, "train.mlir"), "--weights", os.path.join(d, "m.safetensors"),
          "--data-array", f"x={d}/x.npy", "--data-array", f"labels={d}/labels.npy", "--steps", STEPS,
-         "--seed", 7, "--save-dir", os.path.join(d, "ck"), "--quiet"])
+         "--seed", 7, "--save", os.path.join(d, "ck"), "--eval-array", f"x={d}/hx.npy",
+         "--eval-array", f"labels={d}/hy.npy", "--quiet"])
 
     def batches():
         for ids in batch_ids(EXAMPLES, BATCH, STEPS, seed=7):
@@ -61,6 +70,17 @@ def check(name, out, labels, loss_fn, torch_optimizer, pass_options, clip, sched
     final = load_file(os.path.join(d, "ck", f"checkpoint-{STEPS}", "model.safetensors"))
     for pname, p in model.named_parameters():
         assert_close(f"{name}: {pname}", final[pname], p.detach().numpy(), rtol=1e-5)
+    # Evaluation after the last step: the mean of the whole held-out
+    # batches' losses (the last, incomplete one left out).
+    evals = [json.loads(line) for line in open(os.path.join(d, "ck", "log.jsonl"))]
+    evals = [r["eval_loss"] for r in evals if "eval_loss" in r]
+    model.eval()
+    with torch.no_grad():
+        reference = np.mean([loss_fn(model(torch.from_numpy(held[b * BATCH:(b + 1) * BATCH])),
+                                     torch.from_numpy(held_labels[b * BATCH:(b + 1) * BATCH])).item()
+                             for b in range(len(held) // BATCH)])
+    assert len(evals) == 1, evals
+    assert_close(f"{name}: eval loss", evals[0], reference, rtol=1e-5)
 
 
 rng = np.random.default_rng(2)
