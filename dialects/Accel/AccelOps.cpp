@@ -194,11 +194,29 @@ struct FormSilu : OpRewritePattern<MulOp> {
     return failure();
   }
 };
+
+/// x * 1.0 is x (exactly, in IEEE arithmetic: NaN and -0 included) when the
+/// one does not broadcast x to a larger shape. Gradients scaled by a loss
+/// cotangent of 1 are the common case.
+struct DropMulByOne : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp op,
+                                PatternRewriter &rewriter) const override {
+    for (auto [x, one] : {std::pair(op.getLhs(), op.getRhs()),
+                          std::pair(op.getRhs(), op.getLhs())}) {
+      if (x.getType() == op.getType() && matchScalarConstant(one) == 1.0) {
+        rewriter.replaceOp(op, x);
+        return success();
+      }
+    }
+    return failure();
+  }
+};
 } // namespace
 
 void MulOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
                                         MLIRContext *ctx) {
-  patterns.add<FormSilu>(ctx);
+  patterns.add<FormSilu, DropMulByOne>(ctx);
 }
 
 // FLOPs per element of the unary ops: 1 for arithmetic, more where the

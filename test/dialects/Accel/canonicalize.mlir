@@ -132,3 +132,23 @@ func.func @silu(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, tensor<
   %1 = accel.mul %x, %t : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %0, %1 : tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// x * 1.0 is x, on either side; not when the one broadcasts x to a larger
+// shape, and not for other constants.
+// CHECK-LABEL: func @mul_by_one
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK: %[[B:.*]] = accel.mul %[[X]], %{{.*}} : (tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+// CHECK: %[[T:.*]] = accel.mul %[[X]], %{{.*}} : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+// CHECK: return %[[X]], %[[X]], %[[B]], %[[T]]
+func.func @mul_by_one(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>, tensor<4xf32>) {
+  %one = accel.constant dense<1.0> : tensor<f32>
+  %ones = accel.constant dense<1.0> : tensor<2x4xf32>
+  %two = accel.constant dense<2.0> : tensor<f32>
+  %0 = accel.mul %x, %one : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %1 = accel.mul %one, %x : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %2 = accel.mul %x, %ones : (tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %3 = accel.mul %x, %two : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  return %0, %1, %2, %3 : tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>, tensor<4xf32>
+}
