@@ -305,9 +305,8 @@ private:
                                              field("seed"),
                                              count("shuffle") != 0);
     sampler->seek(count("epoch"), count("cursor"));
-    startStepFromCheckpoint = count("step");
     resumedFrom = dir;
-    return startStepFromCheckpoint;
+    return count("step");
   }
 
   void openLog() {
@@ -484,7 +483,6 @@ private:
   std::unique_ptr<EpochSampler> sampler;
   Batch batch;
   int64_t batchSize = 0, numClasses = 0, startStep = 0;
-  int64_t startStepFromCheckpoint = 0;
   std::string resumedFrom;
   std::ofstream log;
 };

@@ -254,15 +254,15 @@ int main(int argc, char **argv) {
       return 0;
     }
 
+    std::map<std::string, std::string> inputFiles;
+    if (!parseArraySpecs(inputSpecs, "--input", inputFiles))
+      return 1;
     std::vector<rt::NpyArray> arrays;
-    arrays.reserve(inputSpecs.size());
+    arrays.reserve(inputFiles.size());
     std::map<std::string, rt::TensorView> inputs;
-    for (const std::string &spec : inputSpecs) {
-      size_t eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0)
-        return fail("--input '" + spec + "' is not NAME=file.npy");
-      arrays.push_back(rt::readNpy(spec.substr(eq + 1)));
-      inputs[spec.substr(0, eq)] = arrays.back().view();
+    for (const auto &[name, file] : inputFiles) {
+      arrays.push_back(rt::readNpy(file));
+      inputs[name] = arrays.back().view();
     }
     for (int i = 0; i < warmup; ++i)
       executor.run(inputs);
