@@ -8,14 +8,28 @@
 #include "dialects/Accel/AccelDialect.h.inc"
 
 namespace accel {
-/// Function signature attributes. A model function's arguments are either
+/// Function signature attributes. A model function's arguments are
 /// parameters, named by their model path ({accel.param =
 /// "transformer.h.0.attn.c_attn.weight"}) and backed by a safetensors entry
-/// of that name, or inputs fed per call ({accel.input = "input_ids"});
+/// of that name, buffers (below), or inputs fed per call ({accel.input =
+/// "input_ids"});
 /// results are named outputs ({accel.output = "logits"}).
 inline constexpr llvm::StringLiteral kParamAttr = "accel.param";
 inline constexpr llvm::StringLiteral kInputAttr = "accel.input";
 inline constexpr llvm::StringLiteral kOutputAttr = "accel.output";
+/// A buffer: model state backed by a safetensors entry and saved with the
+/// parameters, but never trained ({accel.buffer = "bn.running_mean"}), as a
+/// persistent buffer of a torch.nn.Module.
+inline constexpr llvm::StringLiteral kBufferAttr = "accel.buffer";
+
+/// What the importer knows about training a model function. With
+/// {accel.untrainable = "<why, and what to change>"} the training-step pass
+/// refuses it; with the unit attribute accel.unrecorded_parameters the export
+/// did not say which weights are parameters, and the pass asks for
+/// trainable=.
+inline constexpr llvm::StringLiteral kUntrainableAttr = "accel.untrainable";
+inline constexpr llvm::StringLiteral kUnrecordedParamsAttr =
+    "accel.unrecorded_parameters";
 
 /// Training functions add optimizer state, zero-initialized and kept across
 /// steps like parameters ({accel.state = "wte.weight.exp_avg"}), and mark

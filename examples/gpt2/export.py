@@ -1,7 +1,8 @@
-"""Exports a small Hugging Face GPT-2 (random init, fixed seed) to ONNX.
+"""Exports a small Hugging Face GPT-2 (freshly initialized, fixed seed) to ONNX.
 
     python examples/gpt2/export.py [--out-dir DIR] [--layers 2] [--hidden 64]
         [--heads 4] [--vocab 256] [--seq 32] [--batch 1] [--exporter torchscript|dynamo]
+        [--no-optimize] [--perturb]
 
 Writes DIR/<name>.onnx (default gpt2.onnx), DIR/input_ids.npy (a fixed batch of token ids) and
 DIR/logits_torch.npy (PyTorch's logits for it), so that a run of accel can be
@@ -33,17 +34,17 @@ def gpt2_config(args):
         vocab_size=args.vocab, n_positions=max(128, args.seq), n_embd=args.hidden,
         n_layer=args.layers, n_head=args.heads, resid_pdrop=0.0, embd_pdrop=0.0,
         attn_pdrop=0.0, use_cache=False, bos_token_id=0, eos_token_id=0)
-    config._attn_implementation = "eager"
     return config
 
 
-def build_model(args, perturb=True):
+def build_model(args, perturb=False):
+    """The model as a user pretraining from scratch has it: Hugging Face's
+    initialization (zero biases, unit norms) and its default attention
+    (sdpa). `perturb` adds noise to every parameter, for tests that need
+    each one non-trivial (a wrong bias must show)."""
     torch.manual_seed(args.seed)
     model = GPT2Logits(gpt2_config(args)).eval()
     if perturb:
-        # HF initializes biases to 0 and norms to 1; perturb every parameter so
-        # that none is trivial (a test must see a wrong bias) and the exporter's
-        # optimizer cannot merge equal initializers.
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(torch.randn_like(p) * 0.02)
@@ -65,15 +66,17 @@ def main():
     p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="dynamo",
                    help="dynamo (the default of torch.onnx.export) or the legacy TorchScript exporter")
     p.add_argument("--no-optimize", action="store_true",
-                   help="skip the dynamo exporter's ONNX optimizer, which merges equal weights and "
-                        "folds the position embedding into a constant; keeps every parameter by name")
+                   help="skip the dynamo exporter's ONNX optimizer, which merges equal weights, removes "
+                        "zero biases and folds or transposes weights; needed to train the export")
+    p.add_argument("--perturb", action="store_true",
+                   help="add noise to every parameter (tests that need non-trivial biases and norms)")
     p.add_argument("--attention-mask", action="store_true",
                    help="give the model an attention_mask input (all ones); the TorchScript exporter "
                         "needs it, as transformers builds a missing mask with aten::diff, which it lacks")
     args = p.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
 
-    model = build_model(args)
+    model = build_model(args, args.perturb)
     ids = torch.randint(0, args.vocab, (args.batch, args.seq),
                         generator=torch.Generator().manual_seed(args.seed + 1))
     inputs, names = (ids,), ["input_ids"]

@@ -44,6 +44,30 @@ bool isSwapLastTwo(TransposeOp t) {
   return p.size() == 4 && p[0] == 0 && p[1] == 1 && p[2] == 3 && p[3] == 2;
 }
 
+/// The rank-4 [B, H, S, D] value whose last two dims `v` swaps, or null.
+/// Exporters write the swap as a transpose, or (the torch exporter's sdpa
+/// decomposition) as reshape to [B*H, S, D], transpose of the last two dims
+/// and reshape to [B, H, D, S].
+Value unswapLastTwo(Value v) {
+  if (auto t = v.getDefiningOp<TransposeOp>())
+    return isSwapLastTwo(t) ? t.getOperand() : Value();
+  auto outer = v.getDefiningOp<ReshapeOp>();
+  auto t = outer ? outer.getOperand().getDefiningOp<TransposeOp>() : nullptr;
+  auto inner = t ? t.getOperand().getDefiningOp<ReshapeOp>() : nullptr;
+  if (!inner || t.getPermutation() != ArrayRef<int64_t>{0, 2, 1})
+    return Value();
+  auto x = cast<RankedTensorType>(inner.getOperand().getType());
+  auto merged = cast<RankedTensorType>(inner.getType());
+  auto swapped = cast<RankedTensorType>(outer.getType());
+  if (x.getRank() != 4 || !x.hasStaticShape())
+    return Value();
+  ArrayRef<int64_t> d = x.getShape();
+  if (merged.getShape() != ArrayRef<int64_t>{d[0] * d[1], d[2], d[3]} ||
+      swapped.getShape() != ArrayRef<int64_t>{d[0], d[1], d[3], d[2]})
+    return Value();
+  return inner.getOperand();
+}
+
 /// Strips constant scalar multiplications off `v`, folding them into scale.
 Value stripScale(Value v, double &scale) {
   while (auto mul = v.getDefiningOp<MulOp>()) {
@@ -71,8 +95,28 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
     if (out.getTransposeLhs() || out.getTransposeRhs() ||
         out.getType().getRank() != 4)
       return failure();
-    auto softmax = out.getLhs().getDefiningOp<SoftmaxOp>();
-    if (!softmax || softmax.getAxis() != 3 || !softmax->hasOneUse())
+    // The torch exporter guards sdpa's probabilities as
+    // Where(IsNaN(p), 0, p), the ONNX spelling of PyTorch's safe softmax
+    // (rows whose scores are all -inf give zeros). accel.attention gives
+    // zeros for those rows too; like PyTorch, not like the guard, it keeps a
+    // NaN that comes from NaN scores.
+    Value probs = out.getLhs();
+    unsigned guardUses = 0;
+    if (auto guard = probs.getDefiningOp<WhereOp>()) {
+      auto isNan = guard.getCondition().getDefiningOp<CompareOp>();
+      std::optional<double> zero = matchScalarConstant(guard.getOnTrue());
+      if (isNan && isNan.getDirection() == CompareDirection::NE &&
+          isNan.getLhs() == guard.getOnFalse() &&
+          isNan.getRhs() == guard.getOnFalse() && zero && *zero == 0.0 &&
+          guard->hasOneUse() && isNan->hasOneUse() &&
+          guard.getType() == guard.getOnFalse().getType()) {
+        probs = guard.getOnFalse();
+        guardUses = 3; // both operands of the compare, and the select
+      }
+    }
+    auto softmax = probs.getDefiningOp<SoftmaxOp>();
+    if (!softmax || softmax.getAxis() != 3 ||
+        !llvm::hasNItems(softmax->getUses(), guardUses ? guardUses : 1))
       return failure();
     Value value = out.getRhs();
     auto scoreType = softmax.getType();
@@ -144,8 +188,8 @@ struct FormAttention : OpRewritePattern<MatmulOp> {
     Value key = stripScale(scores.getRhs(), scale);
     bool keyTransposed = false;
     if (!scores.getTransposeRhs()) {
-      if (auto t = key.getDefiningOp<TransposeOp>(); t && isSwapLastTwo(t))
-        key = stripScale(t.getOperand(), scale);
+      if (Value unswapped = unswapLastTwo(key))
+        key = stripScale(unswapped, scale);
       else
         keyTransposed = true;
     }

@@ -15,10 +15,10 @@ using namespace accel;
 
 namespace {
 
-/// The name an argument goes by (its accel.param / accel.input attribute),
-/// or a positional one.
+/// The name an argument goes by (its accel.param / accel.buffer /
+/// accel.input attribute), or a positional one.
 std::string argName(func::FuncOp f, unsigned i) {
-  for (StringRef attr : {kParamAttr, kInputAttr})
+  for (StringRef attr : {kParamAttr, kBufferAttr, kInputAttr})
     if (auto name = f.getArgAttrOfType<StringAttr>(i, attr))
       return name.str();
   return "arg" + std::to_string(i);

@@ -11,6 +11,8 @@
 #include "passes/Training/ReverseSweep.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/Regex.h"
 
 #include <limits>
 
@@ -26,10 +28,17 @@ namespace {
 
 /// Where the forward function's arguments go in the training signature.
 struct ForwardSignature {
-  SmallVector<unsigned> params;    // trained: floating-point accel.param
+  SmallVector<unsigned> params;    // trained: selected floating-point params
   SmallVector<unsigned> others;    // every other argument, in order
   SmallVector<std::string> paramNames;
 };
+
+/// The bytes a tensor type holds.
+int64_t bytesOf(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  return t.getNumElements() *
+         llvm::divideCeil(t.getElementType().getIntOrFloatBitWidth(), 8);
+}
 
 /// The optimizer state counting applied updates (with skip-nonfinite).
 constexpr llvm::StringLiteral kAppliedStepsName = "optimizer.applied_steps";
@@ -60,12 +69,14 @@ struct MakeTrainStepPass
         module.emitError("the module already has a function '") << name << "'";
         return signalPassFailure();
       }
-    ForwardSignature sig = classify(forward);
+    FailureOr<ForwardSignature> sig = classify(forward);
+    if (failed(sig))
+      return signalPassFailure();
     FailureOr<Type> labelsType = labelsTypeFor(forward);
     if (failed(labelsType))
       return signalPassFailure();
-    if (failed(buildEvalStep(forward, sig, *labelsType)) ||
-        failed(buildTrainStep(forward, sig, *labelsType)))
+    if (failed(buildEvalStep(forward, *sig, *labelsType)) ||
+        failed(buildTrainStep(forward, *sig, *labelsType)))
       return signalPassFailure();
     // The class count lets a token loader check ids before running.
     if (loss == "cross-entropy") {
@@ -122,17 +133,106 @@ private:
     return success();
   }
 
-  ForwardSignature classify(func::FuncOp f) {
-    ForwardSignature sig;
+  /// Which parameters train: every floating-point accel.param, narrowed by
+  /// `trainable` and `freeze`; never a buffer.
+  FailureOr<ForwardSignature> classify(func::FuncOp f) {
+    if (auto why = f->getAttrOfType<StringAttr>(kUntrainableAttr))
+      return f.emitOpError("cannot be trained: ") << why.getValue();
+    if (f->hasAttr(kUnrecordedParamsAttr) && trainable.empty())
+      return f.emitOpError(
+          "has weights whose export did not record which are parameters and "
+          "which are buffers (the TorchScript exporter, or another "
+          "producer); name the parameters with trainable=<regex>[,<regex>] "
+          "(trainable=.* trains every weight), or export with "
+          "torch.onnx.export(..., dynamo=True, optimize=False)");
+    auto compile = [&](ArrayRef<std::string> patterns, StringRef option,
+                       SmallVectorImpl<llvm::Regex> &out) -> LogicalResult {
+      for (const std::string &p : patterns) {
+        llvm::Regex re(p);
+        std::string why;
+        if (!re.isValid(why))
+          return f.emitOpError("accel-make-train-step: ")
+                 << option << "='" << p << "' is not a regex: " << why;
+        out.push_back(std::move(re));
+      }
+      return success();
+    };
+    SmallVector<llvm::Regex> keep, drop;
+    if (failed(compile(trainable, "trainable", keep)) ||
+        failed(compile(freeze, "freeze", drop)))
+      return failure();
+
+    SmallVector<std::pair<unsigned, std::string>> candidates;
+    SmallVector<std::string> buffers;
     for (unsigned i = 0; i < f.getNumArguments(); ++i) {
       auto name = f.getArgAttrOfType<StringAttr>(i, kParamAttr);
-      if (name && isFloatTensor(f.getArgument(i).getType())) {
+      if (name && isFloatTensor(f.getArgument(i).getType()))
+        candidates.push_back({i, name.str()});
+      if (auto buffer = f.getArgAttrOfType<StringAttr>(i, kBufferAttr))
+        buffers.push_back(buffer.str());
+    }
+    if (candidates.empty())
+      return f.emitOpError("has no parameter to train (no floating-point "
+                           "accel.param argument)");
+    // Every expression must select something: a typo must not silently
+    // train (or freeze) nothing.
+    auto checkMatches = [&](ArrayRef<std::string> patterns,
+                            MutableArrayRef<llvm::Regex> res,
+                            StringRef option) -> LogicalResult {
+      for (auto [p, re] : llvm::zip(patterns, res)) {
+        if (llvm::any_of(candidates,
+                         [&](auto &c) { return re.match(c.second); }))
+          continue;
+        std::string known;
+        for (size_t k = 0; k < candidates.size() && k < 4; ++k)
+          known += (k ? ", '" : "'") + candidates[k].second + "'";
+        if (candidates.size() > 4)
+          known += ", ...";
+        auto diag = f.emitOpError("accel-make-train-step: ")
+                    << option << "='" << p << "' matches no parameter";
+        if (llvm::any_of(buffers, [&](auto &b) { return re.match(b); }))
+          diag << " (only buffers, which never train)";
+        diag << "; the " << candidates.size() << " parameters are "
+             << (known.empty() ? "none" : known);
+        return failure();
+      }
+      return success();
+    };
+    if (failed(checkMatches(trainable, keep, "trainable")) ||
+        failed(checkMatches(freeze, drop, "freeze")))
+      return failure();
+
+    ForwardSignature sig;
+    int64_t trainedBytes = 0, trainedElements = 0, frozenBytes = 0;
+    DenseSet<unsigned> trained;
+    for (auto &[i, name] : candidates) {
+      auto matches = [&](MutableArrayRef<llvm::Regex> res) {
+        return llvm::any_of(res, [&](llvm::Regex &re) { return re.match(name); });
+      };
+      Type type = f.getArgument(i).getType();
+      if ((keep.empty() || matches(keep)) && !matches(drop)) {
+        trained.insert(i);
         sig.params.push_back(i);
-        sig.paramNames.push_back(name.str());
+        sig.paramNames.push_back(name);
+        trainedBytes += bytesOf(type);
+        trainedElements += cast<RankedTensorType>(type).getNumElements();
       } else {
-        sig.others.push_back(i);
+        frozenBytes += bytesOf(type);
       }
     }
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      if (!trained.contains(i))
+        sig.others.push_back(i);
+    if (sig.params.empty())
+      return f.emitOpError("has no parameter to train (all ")
+             << candidates.size() << " are frozen by trainable/freeze)";
+    if (reportTrainable)
+      f.emitRemark("trains ")
+          << sig.params.size() << " of " << candidates.size()
+          << " parameters (" << trainedElements << " elements, "
+          << trainedBytes << " bytes); frozen: "
+          << candidates.size() - sig.params.size() << " (" << frozenBytes
+          << " bytes); buffers: " << buffers.size();
     return sig;
   }
 

@@ -54,7 +54,20 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
       parameter;
     * `@eval_step(params..., inputs..., %labels) -> loss`.
 
-    Every floating-point `accel.param` is trained. Optimizer state is named
+    Every floating-point `accel.param` is trained unless `freeze` or
+    `trainable` say otherwise; buffers (`accel.buffer`) never are. Both take
+    comma-separated regular expressions searched in parameter names (as
+    `re.search` does): `trainable` keeps only the matching parameters,
+    `freeze` then removes the matching ones, like setting `requires_grad =
+    False` on a backbone. Each expression must match a parameter. Frozen
+    parameters stay arguments of `@train_step` (loaded and saved with the
+    model) without a gradient or an update. `report-trainable` prints, as a
+    remark, how many parameters train and their size. An import that could
+    not tell parameters from other weights (`accel.unrecorded_parameters`)
+    needs `trainable`; one whose export changed its parameters
+    (`accel.untrainable`) is refused with the importer's reason.
+
+    Optimizer state is named
     after its parameter as in `torch.optim` state dicts
     (`{accel.state = "<param>.exp_avg"}`, `.exp_avg_sq`, `.momentum_buffer`)
     and starts at zero; each new parameter or state is a result marked
@@ -151,6 +164,13 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
            "Cosine schedule: number of cycles">,
     Option<"skipNonfinite", "skip-nonfinite", "bool", /*default=*/"false",
            "Skip updates whose loss or gradient norm is NaN or infinite">,
+    ListOption<"trainable", "trainable", "std::string",
+               "Train only parameters whose names match one of these regexes">,
+    ListOption<"freeze", "freeze", "std::string",
+               "Do not train parameters whose names match one of these "
+               "regexes">,
+    Option<"reportTrainable", "report-trainable", "bool", /*default=*/"false",
+           "Report what trains (count, elements, bytes) as a remark">,
     Option<"fuseLmHead", "fuse-lm-head", "bool", /*default=*/"true",
            "Fuse a bias-free linear head with cross-entropy "
            "(accel.linear_cross_entropy): the logits are never held whole">,

@@ -21,7 +21,7 @@ for exporter, layers, hidden, heads, seq, batch in [("dynamo", 2, 64, 4, 32, 1),
     subprocess.run([sys.executable, os.path.join(SRC, "examples", "gpt2", "export.py"),
                     "--out-dir", d, "--layers", str(layers), "--hidden", str(hidden),
                     "--heads", str(heads), "--seq", str(seq), "--batch", str(batch),
-                    "--exporter", exporter.split("-")[0]]
+                    "--exporter", exporter.split("-")[0], "--perturb"]
                    + (["--no-optimize"] if exporter.endswith("no-optimize") else []),
                    check=True, capture_output=True)
     feeds = {"input_ids": np.load(os.path.join(d, "input_ids.npy"))}

@@ -20,7 +20,7 @@ from export import build_model  # noqa: E402
 d = workdir("gpt2-gradients")
 cfg = dict(layers=2, hidden=64, heads=4, seq=16, batch=2, vocab=256)
 subprocess.run([sys.executable, os.path.join(SRC, "examples", "gpt2", "export.py"), "--out-dir", d,
-                "--no-optimize"] + [f"--{k}={v}" for k, v in cfg.items()], check=True, capture_output=True)
+                "--no-optimize", "--perturb"] + [f"--{k}={v}" for k, v in cfg.items()], check=True, capture_output=True)
 run(["accel-translate", "--import-onnx", os.path.join(d, "gpt2.onnx"), "-o", os.path.join(d, "m.mlir")])
 run(["accel-opt", os.path.join(d, "m.mlir"), "--accel-differentiate", "-o", os.path.join(d, "g.mlir")])
 
@@ -31,7 +31,7 @@ run(["accel-run", os.path.join(d, "g.mlir"), "--function", "main_grad", "--weigh
      "--input", f"input_ids={os.path.join(d, 'input_ids.npy')}", "--input", f"logits.grad={os.path.join(d, 'seed.npy')}",
      "--output-dir", os.path.join(d, "grads"), "--quiet"])
 
-model = build_model(argparse.Namespace(seed=0, **{k: v for k, v in cfg.items() if k != "batch"}))
+model = build_model(argparse.Namespace(seed=0, **{k: v for k, v in cfg.items() if k != "batch"}), perturb=True)
 model(torch.from_numpy(ids)).backward(torch.from_numpy(seed))
 checked = 0
 for name, p in model.named_parameters():

@@ -32,7 +32,7 @@ STEPS, LR, WD, CLIP, WARMUP, SEED = 20, 3e-3, 0.01, 1.0, 5, 11
 cfg = dict(layers=2, hidden=64, heads=4, seq=32, batch=4, vocab=128)
 d = workdir("train-gpt2")
 subprocess.run([sys.executable, os.path.join(SRC, "examples", "gpt2", "export.py"), "--out-dir", d,
-                "--no-optimize"] + [f"--{k}={v}" for k, v in cfg.items()], check=True, capture_output=True)
+                "--no-optimize", "--perturb"] + [f"--{k}={v}" for k, v in cfg.items()], check=True, capture_output=True)
 run(["accel-translate", "--import-onnx", os.path.join(d, "gpt2.onnx"), "-o", os.path.join(d, "m.mlir")])
 options = (f"loss=cross-entropy optimizer=adamw lr={LR} weight-decay={WD} clip-norm={CLIP} "
            f"schedule=linear warmup-steps={WARMUP} total-steps={STEPS}")
@@ -51,7 +51,7 @@ run(common + ["--weights", os.path.join(d, "m.safetensors"), "--save-dir", os.pa
               "--save-every", 10])
 
 # PyTorch, from the weights accel started from.
-model = build_model(argparse.Namespace(seed=0, **{k: v for k, v in cfg.items() if k != "batch"}))
+model = build_model(argparse.Namespace(seed=0, **{k: v for k, v in cfg.items() if k != "batch"}), perturb=True)
 init = load_file(os.path.join(d, "m.safetensors"))
 for name, p in model.named_parameters():
     onnx_name = "lm_head.weight" if name == "transformer.wte.weight" else name

@@ -103,6 +103,7 @@ private:
   mlir::LogicalResult convertVariadic(const Node &node);
   mlir::LogicalResult convertUnary(const Node &node);
   mlir::LogicalResult convertCompare(const Node &node);
+  mlir::LogicalResult convertIsNanOrInf(const Node &node);
   mlir::LogicalResult convertWhere(const Node &node);
   mlir::LogicalResult convertLogical(const Node &node);
   mlir::LogicalResult convertCast(const Node &node);

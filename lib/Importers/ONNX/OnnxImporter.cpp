@@ -1,6 +1,7 @@
 //===- OnnxImporter.cpp - ONNX models as accel IR ------------------------===//
 #include "accel/Importers/OnnxImporter.h"
 #include "lib/Importers/ONNX/GraphImporter.h"
+#include "lib/Importers/ONNX/InitializerRoles.h"
 #include "lib/Importers/ONNX/OnnxModel.h"
 #include "passes/Import/Passes.h"
 
@@ -20,45 +21,6 @@ namespace {
 /// Opsets whose semantics the converters implement (Softmax, Split, Reduce*
 /// changed at 13; earlier models need a version converter first).
 constexpr int64_t kMinOpset = 13;
-
-bool isFloatType(int32_t t) {
-  using onnx::ElemType;
-  auto e = static_cast<ElemType>(t);
-  return e == ElemType::Float || e == ElemType::Double ||
-         e == ElemType::Float16 || e == ElemType::BFloat16;
-}
-
-/// Which initializers are parameters (function arguments backed by
-/// safetensors) and which are constants in the IR. Weights are parameters
-/// whatever the exporter named them ("h.0.attn.c_attn.weight", or
-/// "onnx::MatMul_123" / "val_44" for a weight it transposed): the IR holds
-/// no weight data. Constants are what shape, scale and mask computations
-/// must see to fold: integer and bool tensors, small exporter-made floats
-/// ("onnx::Div_12", "val_3") and additive masks (every value 0 or very
-/// negative).
-bool isParameter(const onnx::Tensor &t) {
-  if (!isFloatType(t.elemType))
-    return false;
-  StringRef name = t.name;
-  int64_t n = 1;
-  for (int64_t d : t.dims)
-    n *= d;
-  bool exporterNamed = name.contains("::") || name.contains('/') ||
-                       name.starts_with("val_") || name.starts_with("_val") ||
-                       !name.contains('.');
-  bool moduleLeaf = name == "weight" || name == "bias";
-  if (n <= 64 && exporterNamed && !moduleLeaf)
-    return false;
-  if (static_cast<onnx::ElemType>(t.elemType) == onnx::ElemType::Float) {
-    const float *v = reinterpret_cast<const float *>(t.bytes.data());
-    bool additiveMask = n > 0;
-    for (int64_t i = 0; i < n && additiveMask; ++i)
-      additiveMask = v[i] == 0.0f || v[i] <= -1e4f;
-    if (additiveMask)
-      return false;
-  }
-  return true;
-}
 
 rt::DType runtimeDType(int32_t t) {
   using onnx::ElemType;
@@ -185,12 +147,19 @@ bool accel::importOnnxFile(const std::string &path,
     argTypes.push_back(RankedTensorType::get(dims, et));
     argNames.push_back({kInputAttr, in.name});
   }
+  // Parameters and buffers are arguments backed by safetensors; the rest
+  // of the initializers are constants that can fold.
+  onnx::InitializerRoles roles = onnx::classifyInitializers(*model, path);
+  auto roleOf = [&](const onnx::Tensor &t) { return roles.roles.at(t.name); };
   for (const onnx::Tensor &t : graph.initializers) {
-    if (!isParameter(t))
+    onnx::InitializerRole role = roleOf(t);
+    if (role == onnx::InitializerRole::Constant)
       continue;
     argTypes.push_back(
         RankedTensorType::get(t.dims, importer.elementType(t.elemType)));
-    argNames.push_back({kParamAttr, t.name});
+    argNames.push_back(
+        {role == onnx::InitializerRole::Parameter ? kParamAttr : kBufferAttr,
+         t.name});
     params.push_back(&t);
   }
 
@@ -204,9 +173,13 @@ bool accel::importOnnxFile(const std::string &path,
     func.setArgAttr(i, an.first, b.getStringAttr(an.second));
     importer.bind(an.second, entry->getArgument(i));
   }
+  if (!roles.untrainable.empty())
+    func->setAttr(kUntrainableAttr, b.getStringAttr(roles.untrainable));
+  if (!roles.recorded)
+    func->setAttr(kUnrecordedParamsAttr, b.getUnitAttr());
   b.setInsertionPointToStart(entry);
   for (const onnx::Tensor &t : graph.initializers) {
-    if (isParameter(t))
+    if (roleOf(t) != onnx::InitializerRole::Constant)
       continue;
     auto attr = importer.tensorAttr(t);
     if (failed(attr)) {
@@ -260,16 +233,19 @@ bool accel::importOnnxFile(const std::string &path,
     return false;
   }
 
-  // Parameters nothing reads any more (folded away) leave the signature.
+  // Parameters and buffers nothing reads leave the signature (as in
+  // PyTorch, a parameter the forward pass does not use gets no gradient and
+  // no update).
   llvm::BitVector unused(func.getNumArguments());
   for (BlockArgument arg : func.getArguments())
-    if (arg.use_empty() && func.getArgAttr(arg.getArgNumber(), kParamAttr))
+    if (arg.use_empty() && !func.getArgAttr(arg.getArgNumber(), kInputAttr))
       unused.set(arg.getArgNumber());
   (void)func.eraseArguments(unused);
   std::set<std::string> used;
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    if (auto name = func.getArgAttrOfType<StringAttr>(i, kParamAttr))
-      used.insert(name.str());
+    for (StringRef attr : {kParamAttr, kBufferAttr})
+      if (auto name = func.getArgAttrOfType<StringAttr>(i, attr))
+        used.insert(name.str());
   for (const onnx::Tensor *t : params) {
     if (!used.count(t->name))
       continue;

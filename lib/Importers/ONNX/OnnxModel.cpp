@@ -678,6 +678,16 @@ static void decodeStringEntry(Decoder &d, const Field &msg,
   }
 }
 
+/// One metadata_props entry; a repeated key keeps its last value, as
+/// protobuf maps do.
+static void decodeMetadataEntry(Decoder &d, const Field &msg, size_t index,
+                                Metadata &metadata) {
+  Nested n(d, "metadata_props", index);
+  std::pair<std::string, std::string> entry;
+  decodeStringEntry(d, msg, entry);
+  metadata[entry.first] = std::move(entry.second);
+}
+
 static void decodeTensor(Decoder &d, const Field &msg, Tensor &t) {
   MessageReader r(d, msg);
   TensorPayload p;
@@ -722,6 +732,9 @@ static void decodeTensor(Decoder &d, const Field &msg, Tensor &t) {
     }
     case 14:
       d.int32(f, "data_location", p.location);
+      break;
+    case 16:
+      decodeMetadataEntry(d, f, t.metadata.size(), t.metadata);
       break;
     default:
       break;
@@ -806,6 +819,8 @@ static void decodeValueInfo(Decoder &d, const Field &msg, ValueInfo &vi) {
           break;
         }
       }
+    } else if (f.number == 4) {
+      decodeMetadataEntry(d, f, vi.metadata.size(), vi.metadata);
     }
   }
 }
@@ -928,6 +943,9 @@ static void decodeNode(Decoder &d, const Field &msg, Node &node) {
     }
     case 7:
       d.string(f, "domain", node.domain);
+      break;
+    case 9:
+      decodeMetadataEntry(d, f, node.metadata.size(), node.metadata);
       break;
     default:
       break;
@@ -1121,6 +1139,9 @@ static void decodeModel(Decoder &d, const Field &msg, Model &m) {
       decodeOpsetImport(d, f, m.opsetImports);
       break;
     }
+    case 14:
+      decodeMetadataEntry(d, f, m.metadata.size(), m.metadata);
+      break;
     case 25: {
       Nested n(d, "functions", m.functions.size());
       decodeFunction(d, f, m.functions.emplace_back());

@@ -18,6 +18,12 @@
 
 namespace accel::onnx {
 
+/// metadata_props (repeated StringStringEntryProto) of a model, node, value
+/// info or tensor. Exporters record facts there that the graph cannot say,
+/// e.g. the torch exporter's "pkg.torch.export.graph_signature.InputSpec.kind"
+/// (PARAMETER, BUFFER, ...) on each initializer's value info.
+using Metadata = std::map<std::string, std::string>;
+
 /// TensorProto.DataType values used by ONNX.
 enum class ElemType : int32_t {
   Undefined = 0, Float = 1, Uint8 = 2, Int8 = 3, Uint16 = 4, Int16 = 5,
@@ -45,6 +51,7 @@ struct Tensor {
   /// first into ceil(numel * elemTypeBits(elemType) / 8) bytes.
   std::string bytes;
   std::vector<std::string> strings; // only for String tensors
+  Metadata metadata;
 };
 
 struct Graph;
@@ -79,6 +86,7 @@ struct Node {
   std::vector<std::string> inputs;  // "" marks an omitted optional input
   std::vector<std::string> outputs;
   std::vector<Attribute> attributes;
+  Metadata metadata;
 
   const Attribute *attr(const std::string &name) const;
 };
@@ -92,6 +100,7 @@ struct ValueInfo {
   std::vector<int64_t> dims;
   std::vector<std::string> dimParams;
   bool isTensor = true; // false for sequence/map/optional types
+  Metadata metadata;
 };
 
 struct Graph {
@@ -126,6 +135,7 @@ struct Model {
   std::map<std::string, int64_t> opsetImports;
   Graph graph;
   std::vector<Function> functions;
+  Metadata metadata;
 };
 
 /// Decodes a serialized ModelProto. `baseDir` resolves external data

@@ -12,6 +12,7 @@
 #include "mlir/IR/Matchers.h"
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -50,6 +51,8 @@ GraphImporter::converters() {
       {"LessOrEqual", &GraphImporter::convertCompare},
       {"Greater", &GraphImporter::convertCompare},
       {"GreaterOrEqual", &GraphImporter::convertCompare},
+      {"IsNaN", &GraphImporter::convertIsNanOrInf},
+      {"IsInf", &GraphImporter::convertIsNanOrInf},
       {"Where", &GraphImporter::convertWhere},
       {"And", &GraphImporter::convertLogical},
       {"Or", &GraphImporter::convertLogical},
@@ -193,6 +196,46 @@ LogicalResult GraphImporter::convertCompare(const Node &node) {
       {lhs, rhs},
       {named("direction",
              CompareDirectionAttr::get(ctx, dirs.at(node.opType)))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertIsNanOrInf(const Node &node) {
+  // Exact as comparisons: NaN is the one value unequal to itself, and an
+  // infinity equals only itself.
+  Value x = input(node, 0);
+  auto type = typeOf(x);
+  auto et = dyn_cast<FloatType>(type.getElementType());
+  if (!et)
+    return fail(node, "expects a floating-point input");
+  auto direction = [&](CompareDirection d) {
+    return named("direction", CompareDirectionAttr::get(ctx, d));
+  };
+  FailureOr<Value> r;
+  if (node.opType == "IsNaN") {
+    r = create<CompareOp>({x, x}, {direction(CompareDirection::NE)});
+    return failed(r) ? failure() : setOutput(node, 0, *r);
+  }
+  bool positive = attrInt(node, "detect_positive", 1) != 0;
+  bool negative = attrInt(node, "detect_negative", 1) != 0;
+  auto scalar = [&](double v) {
+    return constant(DenseElementsAttr::get(RankedTensorType::get({}, et),
+                                           FloatAttr::get(et, v).getValue()));
+  };
+  double inf = std::numeric_limits<double>::infinity();
+  if (positive && negative) {
+    FailureOr<Value> magnitude = create<AbsOp>({x});
+    if (failed(magnitude))
+      return failure();
+    r = create<CompareOp>({*magnitude, scalar(inf)},
+                          {direction(CompareDirection::EQ)});
+  } else if (positive || negative) {
+    r = create<CompareOp>({x, scalar(positive ? inf : -inf)},
+                          {direction(CompareDirection::EQ)});
+  } else { // detects nothing
+    r = broadcastTo(constant(DenseElementsAttr::get(
+                        RankedTensorType::get({}, b.getI1Type()), false)),
+                    type.getShape());
+  }
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 

@@ -66,14 +66,18 @@ public:
     llvm::StringMap<int> stateIndex; // parameter or state name -> value
     for (BlockArgument arg : func.getArguments()) {
       unsigned i = arg.getArgNumber();
+      // Parameters and buffers are both weights to the runtime: loaded from
+      // safetensors and saved with the model.
       auto param = func.getArgAttrOfType<StringAttr>(i, kParamAttr);
+      if (!param)
+        param = func.getArgAttrOfType<StringAttr>(i, kBufferAttr);
       auto state = func.getArgAttrOfType<StringAttr>(i, kStateAttr);
       auto input = func.getArgAttrOfType<StringAttr>(i, kInputAttr);
       StringAttr name = param ? param : state ? state : input;
       if (!name)
         return func.emitOpError("argument ")
-               << i << " is neither an accel.param, an accel.state nor an "
-               << "accel.input";
+               << i << " is neither an accel.param, an accel.buffer, an "
+               << "accel.state nor an accel.input";
       fb::Storage storage = param   ? fb::Storage::Parameter
                             : state ? fb::Storage::State
                                     : fb::Storage::Input;

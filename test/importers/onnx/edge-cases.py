@@ -88,6 +88,16 @@ check_same(path, {n: rng.standard_normal(s, np.float32) for n, s in
                   [("q", (1, 4, 5, 8)), ("k", (1, 1, 5, 8)), ("v", (1, 1, 5, 8))]})
 assert "accel.attention" not in open(os.path.join(d, "mqa", "model.mlir")).read()
 
+# IsNaN and IsInf (both signs, one sign, none) on NaN, +-inf and finite values.
+special = np.array([[np.nan, np.inf, -np.inf, 0.0, -1.5, 3e38]], np.float32)
+check_same(save("is_nan_inf", [helper.make_node("IsNaN", ["x"], ["nan"]),
+                               helper.make_node("IsInf", ["x"], ["inf"]),
+                               helper.make_node("IsInf", ["x"], ["pos"], detect_negative=0),
+                               helper.make_node("IsInf", ["x"], ["neg"], detect_positive=0),
+                               helper.make_node("IsInf", ["x"], ["none"], detect_positive=0, detect_negative=0)],
+                [vi("x", [1, 6])], [vi(n, [1, 6], TensorProto.BOOL) for n in ["nan", "inf", "pos", "neg", "none"]]),
+           {"x": special})
+
 # Refused, with the node named: indices past a dim, repeated axes, a missing
 # input.
 bad = helper.make_tensor("bad", TensorProto.INT64, [2, 3], [0] * 6)

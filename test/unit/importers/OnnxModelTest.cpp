@@ -353,6 +353,33 @@ TEST(OnnxModel, DecodesValueInfo) {
   EXPECT_EQ(s.elemType, 11);
 }
 
+TEST(OnnxModel, DecodesMetadataProps) {
+  // metadata_props: ModelProto 14, NodeProto 9, ValueInfoProto 4,
+  // TensorProto 16; a repeated key keeps its last value.
+  auto entry = [](const char *k, const char *v) {
+    return Proto().bytes(1, k).bytes(2, v);
+  };
+  Proto init = tensorProto("w", 1, {1});
+  init.bytes(9, bytesOf(std::vector<float>{1.0f})).msg(16, entry("t", "1"));
+  Proto node;
+  node.bytes(1, "x").bytes(2, "y").bytes(4, "Relu").msg(9, entry("n", "2"));
+  Proto vi = valueInfo("w", 1, {"1"});
+  vi.msg(4, entry("pkg.kind", "BUFFER")).msg(4, entry("pkg.kind", "PARAMETER"));
+  Proto g;
+  g.msg(1, node).msg(5, init).msg(13, vi);
+  Proto m;
+  m.sint(1, 10)
+      .msg(8, Proto().bytes(1, "").sint(2, 20))
+      .msg(7, g)
+      .msg(14, entry("accel.hf_config", "{}"));
+  Model model = parseOk(m);
+  EXPECT_EQ(model.metadata.at("accel.hf_config"), "{}");
+  EXPECT_EQ(model.graph.nodes.at(0).metadata.at("n"), "2");
+  EXPECT_EQ(model.graph.initializers.at(0).metadata.at("t"), "1");
+  EXPECT_EQ(model.graph.valueInfo.at(0).metadata.size(), 1u);
+  EXPECT_EQ(model.graph.valueInfo.at(0).metadata.at("pkg.kind"), "PARAMETER");
+}
+
 TEST(OnnxModel, DecodesFunctions) {
   Proto fn;
   fn.bytes(1, "Gelu2")
