@@ -48,11 +48,36 @@ LogicalResult GraphImporter::fail(const Node &node, const Twine &message) {
   return failure();
 }
 
+std::map<std::string, int> GraphImporter::unsupportedOps(const Graph &graph) {
+  std::map<std::string, int> counts;
+  for (const Node &node : graph.nodes) {
+    bool defaultDomain = node.domain.empty() || node.domain == "ai.onnx";
+    if (!defaultDomain)
+      ++counts[node.domain + "." + node.opType];
+    else if (!converters().count(node.opType))
+      ++counts[node.opType];
+  }
+  return counts;
+}
+
+/// "; the model's unsupported ops: IsNaN (2 nodes), Foo (1 node)".
+static std::string listUnsupported(const std::map<std::string, int> &ops) {
+  std::string out = "; the model's unsupported ops: ";
+  bool first = true;
+  for (const auto &[op, n] : ops) {
+    out += (first ? "" : ", ") + op + " (" + std::to_string(n) +
+           (n == 1 ? " node)" : " nodes)");
+    first = false;
+  }
+  return out;
+}
+
 LogicalResult GraphImporter::convert(const Node &node) {
   loc = NameLoc::get(b.getStringAttr(node.name.empty() ? node.opType
                                                        : node.name));
   if (!node.domain.empty() && node.domain != "ai.onnx")
-    return fail(node, "ops of domain '" + node.domain + "' are not supported");
+    return fail(node, "ops of domain '" + node.domain +
+                          "' are not supported" + listUnsupported(unsupported));
   for (size_t i = 0; i < node.inputs.size(); ++i)
     if (!node.inputs[i].empty() && !lookup(node.inputs[i]) &&
         !sequences.count(node.inputs[i]))
@@ -60,7 +85,7 @@ LogicalResult GraphImporter::convert(const Node &node) {
                         "its use (or has an unsupported type)");
   auto it = converters().find(node.opType);
   if (it == converters().end())
-    return fail(node, "unsupported op");
+    return fail(node, "unsupported op" + listUnsupported(unsupported));
   unsigned required = requiredInputs(node.opType);
   for (unsigned i = 0; i < required; ++i)
     if (!hasInput(node, i))

@@ -31,6 +31,10 @@ public:
   void bind(const std::string &name, mlir::Value v) { values[name] = v; }
   mlir::Value lookup(const std::string &name) const;
 
+  /// Op types of `graph` that no converter handles ("Op" or "domain.Op"),
+  /// each with its node count, so that one message can list them all.
+  static std::map<std::string, int> unsupportedOps(const Graph &graph);
+
   /// Converts one node; on failure `error()` holds the message.
   mlir::LogicalResult convert(const Node &node);
   const std::string &error() const { return errorMessage; }
@@ -145,6 +149,8 @@ private:
   std::map<std::string, llvm::SmallVector<mlir::Value>> sequences;
   std::string errorMessage;
   mlir::Location loc = mlir::UnknownLoc::get(ctx);
+  /// The model's unsupported ops, listed after the first one's message.
+  std::map<std::string, int> unsupported = unsupportedOps(model.graph);
 };
 
 } // namespace accel::onnx

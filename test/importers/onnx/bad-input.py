@@ -50,12 +50,16 @@ expect_error(["accel-translate", "--import-onnx", junk, "-o", out], junk, absent
 expect_error(["accel-translate", "--import-onnx", os.path.join(d, "missing.onnx"), "-o", out],
              "missing.onnx", absent=[out])
 
-# An unsupported op names the node, the op type and the opset.
+# An unsupported op names the node, the op type and the opset, and lists
+# every unsupported op of the model, so one run shows the whole list.
 unsup = os.path.join(d, "unsupported.onnx")
 onnx.save(model([helper.make_node("Relu", ["x"], ["h"], name="first"),
-                 helper.make_node("Hardmax", ["h"], ["y"], name="the_hardmax")], [x], [y]), unsup)
+                 helper.make_node("Hardmax", ["h"], ["h2"], name="the_hardmax"),
+                 helper.make_node("Shrink", ["h2"], ["h3"], name="shrink"),
+                 helper.make_node("Hardmax", ["h3"], ["y"], name="again")], [x], [y]), unsup)
 expect_error(["accel-translate", "--import-onnx", unsup, "-o", out],
-             unsup, "node 'the_hardmax'", "Hardmax", "opset 18", "unsupported op", absent=[out, weights])
+             unsup, "node 'the_hardmax'", "Hardmax", "opset 18", "unsupported op",
+             "the model's unsupported ops: Hardmax (2 nodes), Shrink (1 node)", absent=[out, weights])
 
 # A symbolic dim needs --input-shape; a wrong --input-shape is named.
 sym = os.path.join(d, "symbolic.onnx")
