@@ -6,7 +6,8 @@
 #      check accel's logits against PyTorch's;
 #   3. compile the training step (AdamW, clipping, warm-up + cosine decay);
 #   4. train with accel-run: progress, evaluation, checkpoints;
-#   5. greedy-sample a continuation from the last checkpoint.
+#   5. load the last checkpoint with transformers' from_pretrained, as it is;
+#   6. greedy-sample a continuation from it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/build.sh"
@@ -39,6 +40,16 @@ first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
 print(f"training loss: {first:.3f} (first 10 steps) -> {last:.3f} (last 10 steps)")
 if not last < first - 1.0:
     sys.exit("the loss did not fall")
+PY
+
+# Each checkpoint is a Hugging Face model directory (config.json included).
+"$py" - "$out/run/checkpoint-$steps" <<'PY'
+import sys, warnings
+warnings.simplefilter("ignore")
+import transformers
+model = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1])
+print(f"{sys.argv[1]} loads with AutoModelForCausalLM.from_pretrained: {type(model).__name__}, "
+      f"{sum(p.numel() for p in model.parameters())} parameters")
 PY
 
 # Greedy sampling needs the same model with batch 1.

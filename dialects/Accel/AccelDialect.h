@@ -42,6 +42,9 @@ inline constexpr llvm::StringLiteral kUpdateAttr = "accel.update";
 /// strings ({accel.metadata = {num_classes = 50257 : i64}}), carried into
 /// the executable.
 inline constexpr llvm::StringLiteral kMetadataAttr = "accel.metadata";
+/// The metadata entry holding the model's Hugging Face config.json text,
+/// which training checkpoints carry (see docs/user-guide.md).
+inline constexpr llvm::StringLiteral kHfConfigKey = "hf_config";
 
 /// The memory plan that accel-plan-buffers writes and the executable writer
 /// reads: per op, one arena offset per result (-1: shares its operand's

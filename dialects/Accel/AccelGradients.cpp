@@ -793,14 +793,31 @@ LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange grads,
 LogicalResult GatherOp::buildGradient(OpBuilder &b, ValueRange grads,
                                       SmallVectorImpl<Value> &out) {
   out.push_back(ScatterAddOp::create(b, getLoc(), getOperand().getType(),
-                                     grads[0], getIndices(), getAxis()));
+                                     grads[0], getIndices(), getAxis(),
+                                     getPaddingIdxAttr()));
   out.push_back(Value()); // indices
+  return success();
+}
+
+LogicalResult CumSumOp::buildGradient(OpBuilder &b, ValueRange grads,
+                                      SmallVectorImpl<Value> &out) {
+  // Each input element reaches every output it is summed into: the
+  // cotangent is the running sum taken the other way.
+  if (!isa<FloatType>(getType().getElementType()))
+    return emitOpError("of integers is not differentiable");
+  out.push_back(CumSumOp::create(b, getLoc(), grads[0], getAxis(),
+                                 getExclusive(), !getReverse()));
   return success();
 }
 
 LogicalResult ScatterAddOp::buildGradient(OpBuilder &b, ValueRange grads,
                                           SmallVectorImpl<Value> &out) {
-  out.push_back(GatherOp::create(b, getLoc(), grads[0], getIndices(), getAxis()));
+  // Skipped slices would need their cotangent zeroed; no model takes a
+  // second derivative through an embedding, so say so rather than guess.
+  if (getSkipIndex())
+    return emitOpError("with skip_index is not differentiable");
+  out.push_back(GatherOp::create(b, getLoc(), grads[0], getIndices(), getAxis(),
+                                 IntegerAttr()));
   out.push_back(Value()); // indices
   return success();
 }

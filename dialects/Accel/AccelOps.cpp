@@ -521,6 +521,67 @@ ACCEL_SOFTMAX_OP(SoftmaxOp)
 ACCEL_SOFTMAX_OP(LogSoftmaxOp)
 #undef ACCEL_SOFTMAX_OP
 
+LogicalResult CumSumOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &out) {
+  if (failed(checkAxis(loc, adaptor.getAxis(),
+                       rankedType(adaptor.getOperand()).getRank())))
+    return failure();
+  return inferSameAsOperand(adaptor.getOperand(), out);
+}
+int64_t CumSumOp::getFlops() { return numel(getType()); }
+
+/// A constant operand (position ids from a constant mask) folds, summed as
+/// the runtime sums: floats in double rounded once, integers wrapping.
+OpFoldResult CumSumOp::fold(FoldAdaptor adaptor) {
+  auto x = dyn_cast_or_null<DenseElementsAttr>(adaptor.getOperand());
+  if (!x)
+    return {};
+  auto type = getType();
+  ArrayRef<int64_t> dims = type.getShape();
+  int64_t axis = getAxis(), len = dims[axis], inner = 1;
+  for (int64_t d = axis + 1; d < type.getRank(); ++d)
+    inner *= dims[d];
+  int64_t lines = len * inner ? type.getNumElements() / len : 0;
+  auto order = [&](int64_t line, int64_t k) {
+    int64_t j = getReverse() ? len - 1 - k : k;
+    return (line / inner) * len * inner + j * inner + line % inner;
+  };
+  bool exclusive = getExclusive();
+  if (auto floatType = dyn_cast<FloatType>(type.getElementType())) {
+    SmallVector<APFloat> in(x.getValues<APFloat>()), out(in);
+    for (int64_t line = 0; line < lines; ++line) {
+      double sum = 0;
+      for (int64_t k = 0; k < len; ++k) {
+        int64_t at = order(line, k);
+        double value = in[at].convertToDouble();
+        sum += exclusive ? 0 : value;
+        APFloat rounded(sum);
+        bool lost;
+        rounded.convert(floatType.getFloatSemantics(),
+                        APFloat::rmNearestTiesToEven, &lost);
+        out[at] = rounded;
+        sum += exclusive ? value : 0;
+      }
+    }
+    return DenseElementsAttr::get(type, out);
+  }
+  SmallVector<APInt> in(x.getValues<APInt>()), out(in);
+  for (int64_t line = 0; line < lines; ++line) {
+    APInt sum(type.getElementTypeBitWidth(), 0);
+    for (int64_t k = 0; k < len; ++k) {
+      int64_t at = order(line, k);
+      if (!exclusive)
+        sum += in[at];
+      out[at] = sum;
+      if (exclusive)
+        sum += in[at];
+    }
+  }
+  return DenseElementsAttr::get(type, out);
+}
+
 LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
@@ -800,6 +861,23 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
 }
 int64_t GatherOp::getFlops() { return 0; }
 
+/// An index attribute (padding_idx, skip_index) must address a slice of the
+/// axis, counted from either end like the indices themselves.
+static LogicalResult verifyIndexAttr(Operation *op, StringRef name,
+                                     std::optional<int64_t> index,
+                                     int64_t axisLen) {
+  if (!index || ShapedType::isDynamic(axisLen) ||
+      (*index >= -axisLen && *index < axisLen))
+    return success();
+  return op->emitOpError() << name << " " << *index
+                           << " is out of range for an axis of " << axisLen;
+}
+
+LogicalResult GatherOp::verify() {
+  return verifyIndexAttr(*this, "padding_idx", getPaddingIdx(),
+                         getOperand().getType().getDimSize(getAxis()));
+}
+
 LogicalResult ScatterAddOp::verify() {
   auto result = getType(), updates = getUpdates().getType();
   auto indices = getIndices().getType();
@@ -818,7 +896,8 @@ LogicalResult ScatterAddOp::verify() {
            << shapeString(updates.getShape()) << " must be "
            << shapeString(expected) << " for indices "
            << shapeString(indices.getShape()) << " along axis " << axis;
-  return success();
+  return verifyIndexAttr(*this, "skip_index", getSkipIndex(),
+                         result.getDimSize(axis));
 }
 int64_t ScatterAddOp::getFlops() { return numel(getUpdates().getType()); }
 

@@ -360,6 +360,28 @@ def Accel_ReduceMeanOp : Accel_ReduceOp<"reduce_mean", "mean", [Accel_Differenti
 def Accel_ReduceMaxOp : Accel_ReduceOp<"reduce_max", "maximum", [Accel_Differentiable]>;
 def Accel_ReduceMinOp : Accel_ReduceOp<"reduce_min", "minimum", [Accel_Differentiable]>;
 
+def Accel_CumSumOp : Accel_InferredOp<"cumsum", [Accel_Differentiable]> {
+  let summary = "Running sum along one axis";
+  let description = [{
+    `result[..., i, ...]` is the sum of `operand[..., j, ...]` over `j <= i`
+    along `axis` (`torch.cumsum`, ONNX `CumSum`). With `exclusive` the
+    element itself is left out (`j < i`); with `reverse` the sum runs from the
+    end (`j >= i`). Floats are summed in double precision and rounded once,
+    as PyTorch does on CPU; integers wrap. Exporters compute position ids
+    with it (RoBERTa's from the non-pad tokens, OPT's from the attention
+    mask).
+
+    ```mlir
+    %p = accel.cumsum %m {axis = 1 : i64} : (tensor<2x16xi64>) -> tensor<2x16xi64>
+    ```
+  }];
+  let arguments = (ins Accel_NumericTensor:$operand,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis,
+                       UnitAttr:$exclusive, UnitAttr:$reverse);
+  let results = (outs Accel_NumericTensor:$result);
+  let hasFolder = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
@@ -461,13 +483,19 @@ def Accel_GatherOp : Accel_InferredOp<"gather", [Accel_Differentiable]> {
     end; an index out of range is a run-time error naming it. With axis 0
     and a 2-D table this is `torch.nn.Embedding`.
 
+    `padding_idx`, when set, is `torch.nn.Embedding(padding_idx=)`: the
+    forward is unchanged, but the slice at that index gets no gradient
+    (its rows stay as initialized, apart from weight decay).
+
     ```mlir
     %e = accel.gather %wte, %ids {axis = 0 : i64} : (tensor<50257x768xf32>, tensor<2x16xi64>) -> tensor<2x16x768xf32>
     ```
   }];
   let arguments = (ins Accel_Tensor:$operand, Accel_IndexTensor:$indices,
-                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis,
+                       OptionalAttr<I64Attr>:$padding_idx);
   let results = (outs Accel_Tensor:$result);
+  let hasVerifier = 1;
 }
 
 def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable]> {
@@ -478,13 +506,16 @@ def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable]> {
     accumulate. With `updates` shaped like `gather(result, indices, axis)`
     this is the gradient of `accel.gather` (an embedding's weight gradient).
     The runtime adds in index order, so results are deterministic.
+    Slices whose index equals `skip_index` are not added (the gradient of a
+    gather with `padding_idx`).
 
     ```mlir
     %dw = accel.scatter_add %g, %ids {axis = 0 : i64} : (tensor<2x16x768xf32>, tensor<2x16xi64>) -> tensor<50257x768xf32>
     ```
   }];
   let arguments = (ins Accel_NumericTensor:$updates, Accel_IndexTensor:$indices,
-                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis,
+                       OptionalAttr<I64Attr>:$skip_index);
   let results = (outs Accel_NumericTensor:$result);
   let hasVerifier = 1;
 }

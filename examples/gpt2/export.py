@@ -4,9 +4,11 @@
         [--heads 4] [--vocab 256] [--seq 32] [--batch 1] [--exporter torchscript|dynamo]
         [--no-optimize] [--perturb]
 
-Writes DIR/<name>.onnx (default gpt2.onnx), DIR/input_ids.npy (a fixed batch of token ids) and
-DIR/logits_torch.npy (PyTorch's logits for it), so that a run of accel can be
-checked against PyTorch. No download: the model is built from a config.
+Writes DIR/<name>.onnx (default gpt2.onnx), DIR/config.json (its Hugging Face config, which
+accel-translate carries into training checkpoints so they load with from_pretrained),
+DIR/input_ids.npy (a fixed batch of token ids) and DIR/logits_torch.npy (PyTorch's logits for
+it), so that a run of accel can be checked against PyTorch. No download: the model is built
+from a config.
 """
 import argparse
 import os
@@ -92,6 +94,9 @@ def main():
                           dynamo=args.exporter == "dynamo", external_data=False,
                           **({"optimize": not args.no_optimize} if args.exporter == "dynamo" else {}))
         logits = model(*inputs)
+    # The config as GPT2LMHeadModel's (the subclass only narrows forward).
+    model.config.architectures = ["GPT2LMHeadModel"]
+    model.config.save_pretrained(args.out_dir)
     np.save(os.path.join(args.out_dir, "input_ids.npy"), ids.numpy())
     np.save(os.path.join(args.out_dir, "logits_torch.npy"), logits.numpy())
     print(f"wrote {path} ({args.layers} layers x {args.hidden} hidden, vocab {args.vocab}, "

@@ -78,15 +78,21 @@ struct MakeTrainStepPass
     if (failed(buildEvalStep(forward, *sig, *labelsType)) ||
         failed(buildTrainStep(forward, *sig, *labelsType)))
       return signalPassFailure();
-    // The class count lets a token loader check ids before running.
+    // The steps keep the model's facts (its Hugging Face config); with a
+    // class count a token loader checks ids before running.
+    Builder b(&getContext());
+    NamedAttrList metadata;
+    if (auto given = forward->getAttrOfType<DictionaryAttr>(kMetadataAttr))
+      metadata.append(given.getValue());
     if (loss == "cross-entropy") {
       auto logits = cast<RankedTensorType>(forward.getResultTypes()[0]);
-      Builder b(&getContext());
-      auto metadata = b.getDictionaryAttr(b.getNamedAttr(
-          "num_classes", b.getI64IntegerAttr(logits.getShape().back())));
-      for (StringRef name : {"train_step", "eval_step"})
-        module.lookupSymbol(name)->setAttr(kMetadataAttr, metadata);
+      metadata.set("num_classes",
+                   b.getI64IntegerAttr(logits.getShape().back()));
     }
+    if (!metadata.empty())
+      for (StringRef name : {"train_step", "eval_step"})
+        module.lookupSymbol(name)->setAttr(kMetadataAttr,
+                                           metadata.getDictionary(&getContext()));
   }
 
 private:

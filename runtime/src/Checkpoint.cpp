@@ -199,7 +199,8 @@ std::vector<NamedTensor> TrainingState::tensors(bool optimizerState) const {
 }
 
 void saveCheckpoint(const std::string &dir, const TrainingState &state,
-                    const std::map<std::string, std::string> &trainerState) {
+                    const std::map<std::string, std::string> &trainerState,
+                    const std::map<std::string, std::string> &extraFiles) {
   fs::path target = fs::absolute(dir).lexically_normal();
   if (target.filename().empty())
     target = target.parent_path();
@@ -223,6 +224,9 @@ void saveCheckpoint(const std::string &dir, const TrainingState &state,
     json += "}\n";
     writeFileAtomically((tmp / "trainer_state.json").string(),
                         {{json.data(), json.size()}});
+    for (const auto &[name, content] : extraFiles)
+      writeFileAtomically((tmp / name).string(),
+                          {{content.data(), content.size()}});
     // Put the finished directory in place in one step: a plain rename when
     // the name is free, an atomic exchange with an older checkpoint of the
     // same name (which is then removed) otherwise.

@@ -36,6 +36,12 @@ public:
       throw Error(std::string("attribute '") + name + "' must be one integer");
     return v[0];
   }
+  /// An integer attribute the encoder writes only when it is set.
+  std::optional<int64_t> optionalInteger(const char *name) const {
+    if (!has(name))
+      return std::nullopt;
+    return integer(name);
+  }
   double number(const char *name) const {
     const fb::Attr *a = find(name);
     if (!a->floats() || a->floats()->size() != 1)
@@ -50,6 +56,13 @@ public:
   }
 
 private:
+  bool has(const char *name) const {
+    if (inst.attrs())
+      for (const fb::Attr *a : *inst.attrs())
+        if (a->name() && a->name()->str() == name)
+          return true;
+    return false;
+  }
   const fb::Attr *find(const char *name) const {
     if (inst.attrs())
       for (const fb::Attr *a : *inst.attrs())
@@ -285,11 +298,20 @@ BoundKernel bindKernel(const fb::Instruction &inst) {
       cpu::gather(o[0], o[1], r[0], axis, p);
     };
   }
+  if (kernel == "cumsum") {
+    expectArity(inst, 1, 1);
+    int64_t axis = attrs.integer("axis");
+    bool exclusive = attrs.integer("exclusive"), reverse = attrs.integer("reverse");
+    return [=](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::cumsum(o[0], r[0], axis, exclusive, reverse, p);
+    };
+  }
   if (kernel == "scatter_add") {
     expectArity(inst, 2, 1);
     int64_t axis = attrs.integer("axis");
-    return [axis](const Views &o, const Views &r, ThreadPool &p) {
-      cpu::scatterAdd(o[0], o[1], r[0], axis, p);
+    std::optional<int64_t> skip = attrs.optionalInteger("skip_index");
+    return [axis, skip](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::scatterAdd(o[0], o[1], r[0], axis, p, skip);
     };
   }
   if (kernel == "cross_entropy" || kernel == "cross_entropy_grad") {

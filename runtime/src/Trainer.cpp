@@ -41,6 +41,14 @@ int64_t metadataInt(const fb::Function &f, const char *key, int64_t fallback) {
   return fallback;
 }
 
+std::string metadataString(const fb::Function &f, const char *key) {
+  if (f.metadata())
+    for (const fb::Attr *a : *f.metadata())
+      if (a->name() && a->name()->str() == key && a->str())
+        return a->str()->str();
+  return {};
+}
+
 std::string number(double v) {
   if (std::isnan(v))
     return "NaN"; // JSON has no NaN; Python's json module reads this
@@ -124,6 +132,11 @@ public:
                                       arena.get());
     numClasses = metadataInt(*stepFn, "num_classes",
                              std::numeric_limits<int64_t>::max());
+    // The model's Hugging Face config, when the import had one: each
+    // checkpoint then loads with from_pretrained as it is.
+    std::string hfConfig = metadataString(*stepFn, "hf_config");
+    if (!hfConfig.empty())
+      checkpointFiles["config.json"] = hfConfig;
     setUpInputs();
     train = openDataset(o.data, o.arrays, "training");
     if (!o.evalData.empty() || !o.evalArrays.empty()) {
@@ -367,7 +380,8 @@ private:
                     {"shuffle", sampler->shuffles() ? "1" : "0"},
                     {"batch_size", std::to_string(batchSize)},
                     {"num_examples", std::to_string(train->size())},
-                    {"format", "\"accel-checkpoint-1\""}});
+                    {"format", "\"accel-checkpoint-1\""}},
+                   checkpointFiles);
     if (!o.quiet)
       std::fprintf(stderr, "saved %s\n", dir.c_str());
     writeLog("{\"step\": " + std::to_string(done) + ", \"checkpoint\": \"" +
@@ -483,6 +497,7 @@ private:
   std::unique_ptr<EpochSampler> sampler;
   Batch batch;
   int64_t batchSize = 0, numClasses = 0, startStep = 0;
+  std::map<std::string, std::string> checkpointFiles; // beside the tensors
   std::string resumedFrom;
   std::ofstream log;
 };

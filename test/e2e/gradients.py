@@ -97,6 +97,17 @@ case("log_softmax", [node("LogSoftmax", ["x"], axis=-1)], [("x", normal((4, 6)))
 axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
 case("reduce_sum", [node("ReduceSum", ["x", "axes"], keepdims=0)], [("x", normal((2, 3, 4)))],
      lambda x: x.sum(1), initializers=[axes])
+# cumsum in all four modes (torch has no exclusive/reverse flags: build them).
+cumsum_axis = helper.make_tensor("axis", TensorProto.INT64, [], [1])
+for exclusive in (0, 1):
+    for reverse in (0, 1):
+        def torch_cumsum(x, exclusive=exclusive, reverse=reverse):
+            x = x.flip(1) if reverse else x
+            y = x.cumsum(1) - (x if exclusive else 0)
+            return y.flip(1) if reverse else y
+        case(f"cumsum_e{exclusive}_r{reverse}", [node("CumSum", ["x", "axis"], exclusive=exclusive,
+                                                        reverse=reverse)],
+             [("x", normal((2, 5, 3)))], torch_cumsum, initializers=[cumsum_axis])
 case("reduce_mean", [node("ReduceMean", ["x"], axes=[0, 2], keepdims=1)], [("x", normal((2, 3, 4)))],
      lambda x: x.mean((0, 2), keepdim=True), opset=17)
 

@@ -9,8 +9,8 @@
 #     relative;
 #   * resuming from the step-10 checkpoint reaches bitwise the same
 #     parameters and optimizer state at step 20;
-#   * the saved weights load with GPT2LMHeadModel.from_pretrained and give
-#     the logits accel computes with them.
+#   * the checkpoint directory loads with AutoModelForCausalLM.from_pretrained
+#     as it is (config.json included) and gives the logits accel computes.
 import argparse
 import filecmp
 import os
@@ -91,9 +91,11 @@ resumed_log = read_log(os.path.join(d, "resumed", "log.jsonl"))
 assert [r["loss"] for r in resumed_log] == [r["loss"] for r in log[10:]], "resumed losses differ"
 print("resume from step 10: bitwise the same parameters and optimizer state at step 20")
 
-# The checkpoint is a Hugging Face model directory once it has a config.
-model.config.save_pretrained(final_dir)
-hf = transformers.GPT2LMHeadModel.from_pretrained(final_dir).eval()
+# The checkpoint is a Hugging Face model directory: the export's config.json
+# travelled through the import into every checkpoint.
+assert os.path.exists(os.path.join(final_dir, "config.json")), os.listdir(final_dir)
+hf = transformers.AutoModelForCausalLM.from_pretrained(final_dir).eval()
+assert type(hf) is transformers.GPT2LMHeadModel, type(hf)
 ids = np.load(os.path.join(d, "input_ids.npy"))
 run(["accel-run", os.path.join(d, "m.mlir"), "--weights", os.path.join(final_dir, "model.safetensors"),
      "--input", f"input_ids={os.path.join(d, 'input_ids.npy')}", "--output-dir", os.path.join(d, "out"), "--quiet"])

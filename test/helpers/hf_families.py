@@ -3,6 +3,7 @@
 initialization (zero biases, unit norms), the family's default attention
 implementation, buffers and all. `perturb` adds noise to every parameter for
 tests that need each one non-trivial."""
+import os
 import warnings
 
 import torch
@@ -62,15 +63,28 @@ def task(family):
     return FAMILIES[family][1]
 
 
-def export(model, path, ids, mask=None, optimize=True, dynamo=True):
+def auto_class(family):
+    """The Auto class a user loads a checkpoint of the family with."""
+    return {"causal-lm": T.AutoModelForCausalLM,
+            "classification": T.AutoModelForSequenceClassification}[task(family)]
+
+
+def export(model, path, ids, mask=None, optimize=True, dynamo=True, config=False, opset=None):
     """torch.onnx.export(model, (ids,)) as a user calls it on the Hugging
     Face model itself (parameter names as in its state dict; the output is
     its logits): default arguments except the ones given (optimize=False
-    for training exports)."""
+    for training exports). `config` also saves the model's config.json
+    beside the file, as optimum's exports have it, which the importer
+    carries into training checkpoints. `opset` 23 or later makes the
+    exporter write attention as ONNX's Attention op."""
     kwargs = {"attention_mask": mask} if mask is not None else {}
     extra = {"optimize": optimize} if dynamo else {}
+    if opset:
+        extra["opset_version"] = opset
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (ids,), path, kwargs=kwargs, dynamo=dynamo,
                           input_names=["input_ids"] + (["attention_mask"] if mask is not None else []),
                           output_names=["logits"], **extra)
+    if config:
+        model.config.save_pretrained(os.path.dirname(os.path.abspath(path)))

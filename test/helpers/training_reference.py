@@ -56,16 +56,21 @@ def token_batches(tokens, batch, seq, steps, seed=0):
 
 
 def train_torch(model, batches, loss_fn, optimizer, clip_norm=0.0, schedule="constant",
-                warmup_steps=0, total_steps=None):
-    """The loop accel's train step compiles, eagerly: returns per-step losses."""
+                warmup_steps=0, total_steps=None, train_mode=True, after_backward=None):
+    """The loop accel's train step compiles, eagerly: returns per-step losses.
+    `train_mode=False` keeps the model in eval mode (no dropout), as an
+    export made in eval mode computes; `after_backward(model)` sees each
+    step's gradients before clipping."""
     scheduler = transformers.get_scheduler(schedule, optimizer, num_warmup_steps=warmup_steps,
                                            num_training_steps=total_steps)
     losses = []
-    model.train()
+    model.train(train_mode)
     for inputs, labels in batches:
         optimizer.zero_grad()
         loss = loss_fn(model(inputs), labels)
         loss.backward()
+        if after_backward:
+            after_backward(model)
         if clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         optimizer.step()

@@ -2,6 +2,7 @@
 //
 //   accel-translate --import-onnx model.onnx -o model.mlir
 //       [--weights model.safetensors] [--input-shape input_ids=1x32]...
+//       [--hf-config config.json]
 //   accel-translate --mlir-to-executable model.mlir -o model.accx
 //
 // Outputs are written atomically: on any error no output file is left.
@@ -43,6 +44,12 @@ static cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("Static shape of an input: NAME=DIMxDIM..."),
                 cl::value_desc("spec"), cl::cat(category));
+static cl::opt<std::string> hfConfig(
+    "hf-config",
+    cl::desc("The model's Hugging Face config.json, which training "
+             "checkpoints carry (default: config.json beside the model, if "
+             "it is one)"),
+    cl::value_desc("path"), cl::cat(category));
 static cl::opt<bool> literal(
     "no-high-level-ops",
     cl::desc("Keep the literal import: no folding, linear or attention "
@@ -57,6 +64,7 @@ static int fail(const std::string &message) {
 static int runImport(mlir::MLIRContext &context) {
   accel::OnnxImportOptions options;
   options.formHighLevelOps = !literal;
+  options.hfConfigPath = hfConfig;
   std::string error;
   for (const std::string &spec : inputShapes)
     if (!accel::parseInputShape(spec, options, error))

@@ -28,6 +28,10 @@ struct OnnxImportOptions {
   /// Run the clean-up that forms accel.linear / accel.attention and folds
   /// shape computations (on by default; off shows the literal import).
   bool formHighLevelOps = true;
+  /// The model's Hugging Face config.json, carried into the IR so that
+  /// training checkpoints are from_pretrained directories. Empty: a
+  /// config.json beside the ONNX file, if it is one (names a model_type).
+  std::string hfConfigPath;
 };
 
 struct ImportedWeight {

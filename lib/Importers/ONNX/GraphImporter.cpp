@@ -36,7 +36,8 @@ unsigned GraphImporter::requiredInputs(const std::string &opType) {
       {"Xor", 2},         {"CastLike", 2},   {"Reshape", 2},
       {"Expand", 2},      {"Gather", 2},     {"GatherND", 2},
       {"GatherElements", 2}, {"LayerNormalization", 2},
-      {"SequenceAt", 2}};
+      {"SequenceAt", 2}, {"CumSum", 2},
+      {"Attention", 3}, {"RotaryEmbedding", 3}};
   auto it = counts.find(opType);
   return it == counts.end() ? 1 : it->second;
 }

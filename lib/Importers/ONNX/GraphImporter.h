@@ -116,9 +116,12 @@ private:
   mlir::LogicalResult convertMatMul(const Node &node);
   mlir::LogicalResult convertGemm(const Node &node);
   mlir::LogicalResult convertSoftmax(const Node &node);
+  mlir::LogicalResult convertAttention(const Node &node);
+  mlir::LogicalResult convertRotaryEmbedding(const Node &node);
   mlir::LogicalResult convertLayerNorm(const Node &node);
   mlir::LogicalResult convertRmsNorm(const Node &node);
   mlir::LogicalResult convertReduce(const Node &node);
+  mlir::LogicalResult convertCumSum(const Node &node);
   mlir::LogicalResult convertShape(const Node &node);
   mlir::LogicalResult convertSize(const Node &node);
   mlir::LogicalResult convertReshape(const Node &node);
@@ -136,7 +139,6 @@ private:
   mlir::LogicalResult convertConstantOfShape(const Node &node);
   mlir::LogicalResult convertRange(const Node &node);
   mlir::LogicalResult convertTrilu(const Node &node);
-  mlir::LogicalResult convertCumSum(const Node &node);
   mlir::LogicalResult convertSplitToSequence(const Node &node);
   mlir::LogicalResult convertSequenceAt(const Node &node);
 

@@ -10,6 +10,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/BitVector.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <set>
 
@@ -57,6 +61,43 @@ bool accel::parseInputShape(const std::string &spec, OnnxImportOptions &options,
     }
   }
   options.inputShapes[spec.substr(0, eq)] = dims;
+  return true;
+}
+
+/// The Hugging Face config for the model at `onnxPath`: the file `given`,
+/// else `config.json` beside the model when it is a Hugging Face config (a
+/// JSON object naming a `model_type`, as save_pretrained and optimum write
+/// it). Sets `config` empty when there is none; false with `error` when the
+/// given file cannot be used.
+static bool readHfConfig(const std::string &onnxPath, const std::string &given,
+                         std::string &config, std::string &error) {
+  SmallString<256> path(given);
+  if (given.empty()) {
+    path = onnxPath;
+    llvm::sys::path::remove_filename(path);
+    llvm::sys::path::append(path, "config.json");
+    if (!llvm::sys::fs::exists(path))
+      return true;
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer) {
+    error = path.str().str() + ": cannot read the config (" +
+            buffer.getError().message() + ")";
+    return false;
+  }
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buffer)->getBuffer());
+  const llvm::json::Object *object = json ? json->getAsObject() : nullptr;
+  if (!object || !object->getString("model_type")) {
+    if (!json)
+      llvm::consumeError(json.takeError());
+    if (given.empty())
+      return true; // some other config.json: not ours to carry
+    error = path.str().str() +
+            ": not a Hugging Face config (a JSON object with a model_type)";
+    return false;
+  }
+  config = (*buffer)->getBuffer().str();
   return true;
 }
 
@@ -177,6 +218,13 @@ bool accel::importOnnxFile(const std::string &path,
     func->setAttr(kUntrainableAttr, b.getStringAttr(roles.untrainable));
   if (!roles.recorded)
     func->setAttr(kUnrecordedParamsAttr, b.getUnitAttr());
+  std::string hfConfig;
+  if (!readHfConfig(path, options.hfConfigPath, hfConfig, error))
+    return false;
+  if (!hfConfig.empty())
+    func->setAttr(kMetadataAttr,
+                  b.getDictionaryAttr(b.getNamedAttr(
+                      kHfConfigKey, b.getStringAttr(hfConfig))));
   b.setInsertionPointToStart(entry);
   for (const onnx::Tensor &t : graph.initializers) {
     if (roleOf(t) != onnx::InitializerRole::Constant)

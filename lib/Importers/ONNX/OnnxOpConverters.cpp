@@ -10,6 +10,7 @@
 #include "lib/Importers/ONNX/GraphImporter.h"
 
 #include "mlir/IR/Matchers.h"
+#include "llvm/Support/Regex.h"
 
 #include <cmath>
 #include <limits>
@@ -65,6 +66,9 @@ GraphImporter::converters() {
       {"MatMul", &GraphImporter::convertMatMul},
       {"Gemm", &GraphImporter::convertGemm},
       {"Softmax", &GraphImporter::convertSoftmax},
+      {"CumSum", &GraphImporter::convertCumSum},
+      {"Attention", &GraphImporter::convertAttention},
+      {"RotaryEmbedding", &GraphImporter::convertRotaryEmbedding},
       {"LogSoftmax", &GraphImporter::convertSoftmax},
       {"LayerNormalization", &GraphImporter::convertLayerNorm},
       {"RMSNormalization", &GraphImporter::convertRmsNorm},
@@ -90,7 +94,6 @@ GraphImporter::converters() {
       {"ConstantOfShape", &GraphImporter::convertConstantOfShape},
       {"Range", &GraphImporter::convertRange},
       {"Trilu", &GraphImporter::convertTrilu},
-      {"CumSum", &GraphImporter::convertCumSum},
       {"SplitToSequence", &GraphImporter::convertSplitToSequence},
       {"SequenceAt", &GraphImporter::convertSequenceAt},
   };
@@ -414,6 +417,232 @@ LogicalResult GraphImporter::convertSoftmax(const Node &node) {
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
+/// ONNX Attention (opsets 23 and 24; the torch exporter writes it for
+/// scaled_dot_product_attention from opset 23 on) as accel.attention, where
+/// the semantics are the same: no KV cache, softcap or extra outputs, and
+/// causal only with equal query and key lengths (ONNX aligns the causal
+/// mask top-left, accel bottom-right; they agree there). Fully masked rows
+/// give zeros in both. 3-D inputs are split into heads; grouped-query K/V
+/// heads are repeated as ONNX does (each serves consecutive query heads).
+LogicalResult GraphImporter::convertAttention(const Node &node) {
+  for (size_t i = 4; i < node.inputs.size(); ++i)
+    if (!node.inputs[i].empty())
+      return fail(node, i < 6 ? "a KV cache (past_key/past_value) is not "
+                                "supported"
+                              : "nonpad_kv_seqlen is not supported");
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty())
+      return fail(node, "the present_key/present_value/qk_matmul_output "
+                        "outputs are not supported");
+  if (attrFloat(node, "softcap", 0.0f) != 0.0f)
+    return fail(node, "softcap is not supported");
+  if (attrInt(node, "left_window_size", -1) != -1 ||
+      attrInt(node, "right_window_size", -1) != -1)
+    return fail(node, "sliding-window attention is not supported");
+  Value q = input(node, 0), k = input(node, 1), v = input(node, 2);
+  int64_t rank = typeOf(q).getRank();
+  if (rank != 3 && rank != 4)
+    return fail(node, "query must be rank 3 or 4");
+  if (typeOf(k).getRank() != rank || typeOf(v).getRank() != rank)
+    return fail(node, "query, key and value ranks differ");
+
+  // [B, S, H*D] -> [B, H, S, D] and back.
+  auto toHeads = [&](Value x, const char *attr) -> FailureOr<Value> {
+    int64_t heads = attrInt(node, attr, 0);
+    ArrayRef<int64_t> s = typeOf(x).getShape();
+    if (heads <= 0 || s[2] % heads)
+      return fail(node, Twine("3-D inputs need ") + attr +
+                            " dividing the hidden size " + Twine(s[2]));
+    auto split = reshape(x, {s[0], s[1], heads, s[2] / heads});
+    if (failed(split))
+      return failure();
+    return create<TransposeOp>(
+        {*split}, {named("permutation", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+  };
+  if (rank == 3) {
+    auto q4 = toHeads(q, "q_num_heads"), k4 = toHeads(k, "kv_num_heads"),
+         v4 = toHeads(v, "kv_num_heads");
+    if (failed(q4) || failed(k4) || failed(v4))
+      return failure();
+    q = *q4, k = *k4, v = *v4;
+  }
+  ArrayRef<int64_t> qs = typeOf(q).getShape(), ks = typeOf(k).getShape();
+  if (ks[1] != typeOf(v).getShape()[1] || ks[1] == 0 || qs[1] % ks[1])
+    return fail(node, "query heads " + Twine(qs[1]) +
+                          " are not a multiple of the key/value heads " +
+                          Twine(ks[1]));
+  if (int64_t group = qs[1] / ks[1]; group > 1) {
+    auto repeat = [&](Value x) -> FailureOr<Value> {
+      ArrayRef<int64_t> s = typeOf(x).getShape();
+      auto r = reshape(x, {s[0], s[1], 1, s[2], s[3]});
+      if (failed(r))
+        return failure();
+      r = broadcastTo(*r, {s[0], s[1], group, s[2], s[3]});
+      if (failed(r))
+        return failure();
+      return reshape(*r, {s[0], s[1] * group, s[2], s[3]});
+    };
+    auto kr = repeat(k), vr = repeat(v);
+    if (failed(kr) || failed(vr))
+      return failure();
+    k = *kr, v = *vr;
+  }
+  bool causal = attrInt(node, "is_causal", 0);
+  if (causal && qs[2] != ks[2])
+    return fail(node, "is_causal with query length " + Twine(qs[2]) +
+                          " and key length " + Twine(ks[2]) +
+                          " is not supported");
+  SmallVector<Value> operands{q, k, v};
+  if (hasInput(node, 3)) {
+    Value mask = input(node, 3);
+    if (typeOf(mask).getShape().empty() ||
+        typeOf(mask).getShape().back() != ks[2])
+      return fail(node, "an attn_mask shorter than the key length is not "
+                        "supported");
+    operands.push_back(mask);
+  }
+  SmallVector<NamedAttribute> attrs;
+  if (causal)
+    attrs.push_back(named("causal", b.getUnitAttr()));
+  if (const onnx::Attribute *a = node.attr("scale"))
+    attrs.push_back(named("scale", b.getF32FloatAttr(a->f)));
+  auto r = create<AttentionOp>(operands, attrs);
+  if (failed(r))
+    return failure();
+  Value y = *r;
+  if (rank == 3) {
+    ArrayRef<int64_t> s = typeOf(y).getShape();
+    auto t = create<TransposeOp>(
+        {y}, {named("permutation", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+    if (failed(t))
+      return failure();
+    auto flat = reshape(*t, {s[0], s[2], s[1] * s[3]});
+    if (failed(flat))
+      return failure();
+    y = *flat;
+  }
+  return setOutput(node, 0, y);
+}
+
+/// ONNX RotaryEmbedding (opset 23) spelled out in accel ops, as the
+/// exporters spell Hugging Face's rotate_half: with x1, x2 the two halves of
+/// the first rotary_embedding_dim channels (or the even and odd channels
+/// when interleaved), out = [x1 cos - x2 sin, x1 sin + x2 cos, the rest].
+/// cos/sin are [B, S, R/2], or a [positions, R/2] table read at
+/// position_ids. Input [B, H, S, D], or [B, S, H*D] with num_heads.
+LogicalResult GraphImporter::convertRotaryEmbedding(const Node &node) {
+  Value x = input(node, 0), cos = input(node, 1), sin = input(node, 2);
+  auto type = typeOf(x);
+  ArrayRef<int64_t> s = type.getShape();
+  int64_t rank = type.getRank();
+  if (rank != 3 && rank != 4)
+    return fail(node, "input must be rank 3 or 4");
+  int64_t batch = s[0], seq = rank == 4 ? s[2] : s[1];
+  // Work in [B, S, H, D] for 3-D input, [B, H, S, D] for 4-D; cos and sin
+  // broadcast as [B, S, 1, R/2] or [B, 1, S, R/2].
+  if (rank == 3) {
+    int64_t heads = attrInt(node, "num_heads", 0);
+    if (heads <= 0 || s[2] % heads)
+      return fail(node, "3-D input needs num_heads dividing the hidden size " +
+                            Twine(s[2]));
+    auto split = reshape(x, {batch, seq, heads, s[2] / heads});
+    if (failed(split))
+      return failure();
+    x = *split;
+  }
+  int64_t dim = typeOf(x).getShape()[3];
+  int64_t rot = attrInt(node, "rotary_embedding_dim", 0);
+  rot = rot == 0 ? dim : rot;
+  if (rot <= 0 || rot > dim || rot % 2)
+    return fail(node, "rotary_embedding_dim " + Twine(rot) +
+                          " must be even and at most the head size " +
+                          Twine(dim));
+  int64_t half = rot / 2;
+  for (Value *table : {&cos, &sin}) {
+    if (hasInput(node, 3)) {
+      auto g = create<GatherOp>({*table, input(node, 3)},
+                                {named("axis", b.getI64IntegerAttr(0))});
+      if (failed(g))
+        return failure();
+      *table = *g;
+    }
+    if (typeOf(*table).getShape() != ArrayRef<int64_t>{batch, seq, half}) {
+      std::string got;
+      llvm::raw_string_ostream os(got);
+      llvm::interleaveComma(typeOf(*table).getShape(), os);
+      return fail(node, "cos/sin caches must give [" + Twine(batch) + ", " +
+                            Twine(seq) + ", " + Twine(half) + "], got [" +
+                            got + "]");
+    }
+    SmallVector<int64_t> shape = rank == 4
+                                     ? SmallVector<int64_t>{batch, 1, seq, half}
+                                     : SmallVector<int64_t>{batch, seq, 1, half};
+    auto r = reshape(*table, shape);
+    if (failed(r))
+      return failure();
+    *table = *r;
+  }
+  auto lastDim = [&](Value v, int64_t start, int64_t limit,
+                     int64_t stride) -> FailureOr<Value> {
+    ArrayRef<int64_t> vs = typeOf(v).getShape();
+    SmallVector<int64_t> st(4, 0), li(vs), sd(4, 1);
+    st[3] = start, li[3] = limit, sd[3] = stride;
+    return create<SliceOp>({v}, {named("start", b.getDenseI64ArrayAttr(st)),
+                                 named("limit", b.getDenseI64ArrayAttr(li)),
+                                 named("stride", b.getDenseI64ArrayAttr(sd))});
+  };
+  bool interleaved = attrInt(node, "interleaved", 0);
+  auto x1 = interleaved ? lastDim(x, 0, rot, 2) : lastDim(x, 0, half, 1);
+  auto x2 = interleaved ? lastDim(x, 1, rot, 2) : lastDim(x, half, rot, 1);
+  if (failed(x1) || failed(x2))
+    return failure();
+  auto mul = [&](Value a, Value c) { return create<MulOp>({a, c}); };
+  auto x1c = mul(*x1, cos), x2s = mul(*x2, sin), x1s = mul(*x1, sin),
+       x2c = mul(*x2, cos);
+  if (failed(x1c) || failed(x2s) || failed(x1s) || failed(x2c))
+    return failure();
+  auto real = create<SubOp>({*x1c, *x2s}), imag = create<AddOp>({*x1s, *x2c});
+  if (failed(real) || failed(imag))
+    return failure();
+  auto axis3 = named("axis", b.getI64IntegerAttr(3));
+  FailureOr<Value> rotated;
+  if (interleaved) {
+    // [.., R/2] pairs -> [.., R/2, 2] -> [.., R]: real, imag alternate.
+    SmallVector<int64_t> pairs(typeOf(*real).getShape());
+    pairs.push_back(1);
+    auto re = reshape(*real, pairs), im = reshape(*imag, pairs);
+    if (failed(re) || failed(im))
+      return failure();
+    auto both = create<ConcatOp>({*re, *im}, {named("axis", b.getI64IntegerAttr(4))});
+    if (failed(both))
+      return failure();
+    SmallVector<int64_t> flat(typeOf(*real).getShape());
+    flat[3] = rot;
+    rotated = reshape(*both, flat);
+  } else {
+    rotated = create<ConcatOp>({*real, *imag}, {axis3});
+  }
+  if (failed(rotated))
+    return failure();
+  Value out = *rotated;
+  if (rot < dim) {
+    auto rest = lastDim(x, rot, dim, 1);
+    if (failed(rest))
+      return failure();
+    auto whole = create<ConcatOp>({out, *rest}, {axis3});
+    if (failed(whole))
+      return failure();
+    out = *whole;
+  }
+  if (rank == 3) {
+    auto r = reshape(out, s);
+    if (failed(r))
+      return failure();
+    out = *r;
+  }
+  return setOutput(node, 0, out);
+}
+
 LogicalResult GraphImporter::convertLayerNorm(const Node &node) {
   for (size_t i = 1; i < node.outputs.size(); ++i)
     if (!node.outputs[i].empty())
@@ -464,6 +693,27 @@ LogicalResult GraphImporter::convertRmsNorm(const Node &node) {
       operands, {named("axis", b.getI64IntegerAttr(axis)),
                  named("epsilon", b.getF32FloatAttr(
                                       attrFloat(node, "epsilon", 1e-5f)))});
+  return failed(r) ? failure() : setOutput(node, 0, *r);
+}
+
+LogicalResult GraphImporter::convertCumSum(const Node &node) {
+  Value x = input(node, 0);
+  int64_t rank = typeOf(x).getRank();
+  auto given = intsInput(node, 1);
+  if (failed(given))
+    return failure();
+  if (given->size() != 1)
+    return fail(node, "axis must be one value");
+  int64_t axis = normalizeAxis((*given)[0], rank);
+  if (axis < 0 || axis >= rank)
+    return fail(node, "axis " + Twine((*given)[0]) + " is out of range for rank " +
+                          Twine(rank));
+  SmallVector<NamedAttribute> attrs{named("axis", b.getI64IntegerAttr(axis))};
+  if (attrInt(node, "exclusive", 0))
+    attrs.push_back(named("exclusive", b.getUnitAttr()));
+  if (attrInt(node, "reverse", 0))
+    attrs.push_back(named("reverse", b.getUnitAttr()));
+  auto r = create<CumSumOp>({x}, attrs);
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
@@ -829,10 +1079,60 @@ LogicalResult GraphImporter::convertExpand(const Node &node) {
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
+/// What the torch exporter recorded of `torch.nn.Embedding`'s training-only
+/// arguments on a Gather node (its `pkg.torch.onnx.fx_node` text, e.g.
+/// `aten.embedding.default](args = (%p_wte, %input_ids, 0), ...)`): the
+/// padding index, whose row gets no gradient, if any. The ONNX Gather itself
+/// cannot say; without the record the row trains, as with any other exporter.
+static FailureOr<std::optional<int64_t>>
+embeddingPaddingIndex(const Node &node,
+                      llvm::function_ref<LogicalResult(const Twine &)> fail) {
+  auto it = node.metadata.find("pkg.torch.onnx.fx_node");
+  if (it == node.metadata.end() ||
+      !StringRef(it->second).contains("aten.embedding.default]"))
+    return std::optional<int64_t>();
+  // args = (weight, indices[, padding_idx[, scale_grad_by_freq[, sparse]]])
+  // or the same names as kwargs.
+  llvm::Regex args(R"(args = \(([^)]*)\), kwargs = \{([^}]*)\})");
+  SmallVector<StringRef, 3> m;
+  if (!args.match(it->second, &m))
+    return fail("cannot read the embedding's arguments from the exporter's "
+                "record: " + it->second);
+  SmallVector<StringRef> positional, keywords;
+  m[1].split(positional, ',', -1, false);
+  m[2].split(keywords, ',', -1, false);
+  auto argument = [&](size_t position, StringRef name) -> StringRef {
+    if (position < positional.size())
+      return positional[position].trim();
+    for (StringRef kw : keywords) {
+      auto [key, value] = kw.split(':');
+      if (key.trim() == name)
+        return value.trim();
+    }
+    return {};
+  };
+  if (argument(3, "scale_grad_by_freq") == "True")
+    return fail("embedding with scale_grad_by_freq=True is not supported");
+  StringRef padding = argument(2, "padding_idx");
+  int64_t index;
+  if (padding.empty() || padding == "None")
+    return std::optional<int64_t>();
+  if (padding.getAsInteger(10, index))
+    return fail("cannot read the embedding's padding_idx '" + padding + "'");
+  return index == -1 ? std::optional<int64_t>() : std::optional(index);
+}
+
 LogicalResult GraphImporter::convertGather(const Node &node) {
   Value x = input(node, 0), idx = input(node, 1);
   int64_t axis = normalizeAxis(attrInt(node, "axis", 0), typeOf(x).getRank());
-  auto r = create<GatherOp>({x, idx}, {named("axis", b.getI64IntegerAttr(axis))});
+  SmallVector<NamedAttribute> attrs{named("axis", b.getI64IntegerAttr(axis))};
+  auto padding = embeddingPaddingIndex(
+      node, [&](const Twine &message) { return fail(node, message); });
+  if (failed(padding))
+    return failure();
+  if (*padding)
+    attrs.push_back(named("padding_idx", b.getI64IntegerAttr(**padding)));
+  auto r = create<GatherOp>({x, idx}, attrs);
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
@@ -841,6 +1141,17 @@ LogicalResult GraphImporter::convertGatherIndexed(const Node &node) {
   // ops are a gather from the flattened data at precomputed flat indices.
   Value x = input(node, 0);
   auto type = typeOf(x);
+  // GatherElements from a constant of one value is that value in the
+  // indices' shape, whatever the indices are at run time (RoBERTa's
+  // token-type ids: zeros gathered at the position ids).
+  DenseElementsAttr splat;
+  if (node.opType == "GatherElements" && matchPattern(x, m_Constant(&splat)) &&
+      splat.isSplat()) {
+    auto shape = typeOf(input(node, 1)).getShape();
+    return setOutput(node, 0,
+                     constant(splat.resizeSplat(
+                         RankedTensorType::get(shape, type.getElementType()))));
+  }
   FailureOr<SmallVector<int64_t>> idx = intsInput(node, 1);
   if (failed(idx))
     return failure();
@@ -1033,66 +1344,6 @@ LogicalResult GraphImporter::convertTrilu(const Node &node) {
       v[i] = zero;
   }
   return setOutput(node, 0, constant(DenseElementsAttr::get(type, v)));
-}
-
-LogicalResult GraphImporter::convertCumSum(const Node &node) {
-  // Exporters compute position ids as a cumulative sum of a constant mask;
-  // evaluate it here (a runtime cumsum arrives with the ops that need it).
-  FailureOr<DenseElementsAttr> x = constantInput(node, 0);
-  FailureOr<SmallVector<int64_t>> axisValue = intsInput(node, 1);
-  if (failed(x) || failed(axisValue))
-    return failure();
-  auto type = cast<RankedTensorType>(x->getType());
-  int64_t rank = type.getRank();
-  if (axisValue->size() != 1)
-    return fail(node, "axis must be one integer");
-  int64_t axis = normalizeAxis((*axisValue)[0], rank);
-  if (axis < 0 || axis >= rank)
-    return fail(node, "axis out of range");
-  bool exclusive = attrInt(node, "exclusive", 0), reverse = attrInt(node, "reverse", 0);
-  ArrayRef<int64_t> dims = type.getShape();
-  int64_t inner = 1;
-  for (int64_t d = axis + 1; d < rank; ++d)
-    inner *= dims[d];
-  int64_t len = dims[axis], outer = len * inner ? type.getNumElements() / (len * inner) : 0;
-  bool isFloat = isa<FloatType>(type.getElementType());
-  SmallVector<double> in, out(type.getNumElements());
-  if (isFloat)
-    for (APFloat v : x->getValues<APFloat>())
-      in.push_back(v.convertToDouble());
-  else
-    for (APInt v : x->getValues<APInt>())
-      in.push_back(double(v.getSExtValue()));
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      double acc = 0;
-      for (int64_t step = 0; step < len; ++step) {
-        int64_t j = reverse ? len - 1 - step : step;
-        int64_t at = (o * len + j) * inner + i;
-        if (exclusive) {
-          out[at] = acc;
-          acc += in[at];
-        } else {
-          acc += in[at];
-          out[at] = acc;
-        }
-      }
-    }
-  if (isFloat) {
-    SmallVector<APFloat> values;
-    for (double v : out) {
-      APFloat f(v);
-      bool lost;
-      f.convert(cast<FloatType>(type.getElementType()).getFloatSemantics(),
-                APFloat::rmNearestTiesToEven, &lost);
-      values.push_back(f);
-    }
-    return setOutput(node, 0, constant(DenseElementsAttr::get(type, values)));
-  }
-  SmallVector<APInt> values;
-  for (double v : out)
-    values.push_back(APInt(type.getElementTypeBitWidth(), int64_t(v), true));
-  return setOutput(node, 0, constant(DenseElementsAttr::get(type, values)));
 }
 
 LogicalResult GraphImporter::convertSplitToSequence(const Node &node) {

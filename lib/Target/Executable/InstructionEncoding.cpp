@@ -108,8 +108,18 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(intAttr("start", toVector(s.getStart())));
         inst.attrs.push_back(intAttr("stride", toVector(s.getStride())));
       })
-      .Case<ConcatOp, SplitOp, GatherOp, ScatterAddOp>([&](auto c) {
+      .Case<ConcatOp, SplitOp, GatherOp>([&](auto c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
+      })
+      .Case<CumSumOp>([&](CumSumOp c) {
+        inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
+        inst.attrs.push_back(intAttr("exclusive", {int64_t(c.getExclusive())}));
+        inst.attrs.push_back(intAttr("reverse", {int64_t(c.getReverse())}));
+      })
+      .Case<ScatterAddOp>([&](ScatterAddOp s) {
+        inst.attrs.push_back(intAttr("axis", {int64_t(s.getAxis())}));
+        if (auto skip = s.getSkipIndex())
+          inst.attrs.push_back(intAttr("skip_index", {*skip}));
       })
       .Case<CrossEntropyOp, CrossEntropyGradOp>([&](auto c) {
         inst.attrs.push_back(intAttr("ignore_index", {c.getIgnoreIndex()}));

@@ -18,6 +18,7 @@
 #include "accel/runtime/ThreadPool.h"
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -95,12 +96,22 @@ void rmsNorm(const TensorView &x, const TensorView &scale,
 void gather(const TensorView &data, const TensorView &indices,
             const TensorView &out, int64_t axis, ThreadPool &pool);
 
+/// Running sum of x along `axis` into out (same shape): inclusive, or
+/// `exclusive` of the element itself; from the end when `reverse`. f32 is
+/// summed in double and rounded once (PyTorch's CPU cumsum); i32 and i64
+/// wrap.
+void cumsum(const TensorView &x, const TensorView &out, int64_t axis,
+            bool exclusive, bool reverse, ThreadPool &pool);
+
 /// The adjoint of gather: out = zeros, then updates' slices added at their
 /// indices along `axis` (updates.shape = out.shape[:axis] + indices.shape +
 /// out.shape[axis+1:]). Repeated indices accumulate in index order, so the
 /// result is the same on any thread count. Out-of-range indices throw.
+/// Slices at index `skip` (counted like the indices) are not added: the
+/// gradient of an embedding with a padding index.
 void scatterAdd(const TensorView &updates, const TensorView &indices,
-                const TensorView &out, int64_t axis, ThreadPool &pool);
+                const TensorView &out, int64_t axis, ThreadPool &pool,
+                std::optional<int64_t> skip = std::nullopt);
 
 /// out[i_perm[0], ...] = x[i_0, ...]: out.shape[k] = x.shape[perm[k]].
 void transpose(const TensorView &x, const TensorView &out,

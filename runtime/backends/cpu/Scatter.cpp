@@ -15,7 +15,8 @@ namespace accel::rt::cpu {
 using namespace detail;
 
 void scatterAdd(const TensorView &updates, const TensorView &indices,
-                const TensorView &out, int64_t axis, ThreadPool &pool) {
+                const TensorView &out, int64_t axis, ThreadPool &pool,
+                std::optional<int64_t> skip) {
   const char *kernel = "scatter_add";
   if (updates.dtype != DType::F32 || out.dtype != DType::F32)
     unsupportedType(kernel, updates.dtype);
@@ -35,6 +36,14 @@ void scatterAdd(const TensorView &updates, const TensorView &indices,
               shapeToString(out.shape) + " and indices " +
               shapeToString(indices.shape));
   std::vector<int64_t> idx = checkedIndices(kernel, indices, axisLen, axis);
+  if (skip) {
+    require(*skip >= -axisLen && *skip < axisLen, kernel,
+            "skip index " + std::to_string(*skip) + " is out of range");
+    int64_t skipped = *skip < 0 ? *skip + axisLen : *skip;
+    for (int64_t &i : idx)
+      if (i == skipped)
+        i = -1; // not added below
+  }
 
   const float *src = updates.as<float>();
   float *dst = out.as<float>();
@@ -46,6 +55,8 @@ void scatterAdd(const TensorView &updates, const TensorView &indices,
       int64_t o = u / blocks, c0 = (u % blocks) * kColumns;
       int64_t c1 = std::min(inner, c0 + kColumns);
       for (int64_t j = 0; j < count; ++j) {
+        if (idx[j] < 0)
+          continue;
         const float *row = src + (o * count + j) * inner;
         float *target = dst + (o * axisLen + idx[j]) * inner;
         for (int64_t c = c0; c < c1; ++c)

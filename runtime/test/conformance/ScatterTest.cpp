@@ -13,7 +13,7 @@
 using namespace accel::rt;
 using namespace accel::rt::conformance;
 
-TEST(ScatterAdd, RepeatedAndNegativeIndicesAccumulate) {
+TEST(ScatterAdd, RepeatedAndNegativeIndicesAccumulateExceptSkipped) {
   std::mt19937_64 rng(71);
   struct Case {
     Shape out, indices;
@@ -35,30 +35,40 @@ TEST(ScatterAdd, RepeatedAndNegativeIndicesAccumulate) {
       HostTensor upd = randomF32(updShape, rng);
       auto updValues = toDoubles(upd);
 
-      // Naive: walk every update element and add it where it lands.
-      std::vector<double> expected(numElements(c.out), 0.0);
-      size_t ir = c.indices.size();
-      for (int64_t flat = 0; flat < numElements(updShape); ++flat) {
-        std::vector<int64_t> u = unravel(flat, updShape);
-        std::vector<int64_t> o(u.begin(), u.begin() + c.axis);
-        std::vector<int64_t> ii(u.begin() + c.axis, u.begin() + c.axis + ir);
-        int64_t v = static_cast<int64_t>(idxValues[ravel(ii, c.indices)]);
-        o.push_back(v < 0 ? v + len : v);
-        o.insert(o.end(), u.begin() + c.axis + ir, u.end());
-        expected[ravel(o, c.out)] += updValues[flat];
+      // Naive: walk every update element and add it where it lands,
+      // unless it lands on the skipped index (an embedding's padding row;
+      // -1 counts from the end like the indices).
+      for (std::optional<int64_t> skip : {std::optional<int64_t>(),
+                                          std::optional<int64_t>(-1)}) {
+        std::vector<double> expected(numElements(c.out), 0.0);
+        size_t ir = c.indices.size();
+        for (int64_t flat = 0; flat < numElements(updShape); ++flat) {
+          std::vector<int64_t> u = unravel(flat, updShape);
+          std::vector<int64_t> o(u.begin(), u.begin() + c.axis);
+          std::vector<int64_t> ii(u.begin() + c.axis, u.begin() + c.axis + ir);
+          int64_t v = static_cast<int64_t>(idxValues[ravel(ii, c.indices)]);
+          v = v < 0 ? v + len : v;
+          if (skip && v == len + *skip)
+            continue;
+          o.push_back(v);
+          o.insert(o.end(), u.begin() + c.axis + ir, u.end());
+          expected[ravel(o, c.out)] += updValues[flat];
+        }
+        std::vector<uint8_t> first;
+        forEachPool([&](ThreadPool &pool) {
+          HostTensor out(DType::F32, c.out);
+          backend::scatterAdd(upd.view(), idx.view(), out.view(), c.axis, pool,
+                              skip);
+          expectClose(out, expected, 1e-5, 1e-6,
+                      "out " + shapeToString(c.out) + " axis " +
+                          std::to_string(c.axis) +
+                          (skip ? " skipping the last index" : ""));
+          if (first.empty())
+            first = out.storage;
+          else
+            EXPECT_EQ(out.storage, first) << "differs across thread counts";
+        });
       }
-      std::vector<uint8_t> first;
-      forEachPool([&](ThreadPool &pool) {
-        HostTensor out(DType::F32, c.out);
-        backend::scatterAdd(upd.view(), idx.view(), out.view(), c.axis, pool);
-        expectClose(out, expected, 1e-5, 1e-6,
-                    "out " + shapeToString(c.out) + " axis " +
-                        std::to_string(c.axis));
-        if (first.empty())
-          first = out.storage;
-        else
-          EXPECT_EQ(out.storage, first) << "differs across thread counts";
-      });
     }
   }
 }

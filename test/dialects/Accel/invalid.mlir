@@ -237,6 +237,31 @@ func.func @gather_float_indices(%x: tensor<3x4xf32>, %i: tensor<2xf32>) {
 
 // -----
 
+func.func @cumsum_axis(%x: tensor<3x4xf32>) {
+  // expected-error@+2 {{axis 2 is out of range for rank 2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.cumsum %x {axis = 2 : i64} : (tensor<3x4xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @gather_padding_idx(%x: tensor<3x4xf32>, %i: tensor<2xi64>) {
+  // expected-error@+1 {{padding_idx 3 is out of range for an axis of 3}}
+  %0 = accel.gather %x, %i {axis = 0 : i64, padding_idx = 3 : i64} : (tensor<3x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_add_skip_index(%u: tensor<2x4xf32>, %i: tensor<2xi64>) {
+  // expected-error@+1 {{skip_index -11 is out of range for an axis of 10}}
+  %0 = accel.scatter_add %u, %i {axis = 0 : i64, skip_index = -11 : i64} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<10x4xf32>
+  return
+}
+
+// -----
+
 func.func @scatter_add_shape(%u: tensor<2x3x4xf32>, %i: tensor<2x2xi64>) {
   // expected-error@+1 {{updates shape [2, 3, 4] must be [2, 2, 4] for indices [2, 2] along axis 0}}
   %0 = accel.scatter_add %u, %i {axis = 0 : i64} : (tensor<2x3x4xf32>, tensor<2x2xi64>) -> tensor<10x4xf32>

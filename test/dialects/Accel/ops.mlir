@@ -115,6 +115,15 @@ func.func @reductions(%x: tensor<4x8x2xf32>, %i: tensor<4x8xi64>) -> (tensor<4x1
   return %0, %1, %2, %3 : tensor<4x1x2xf32>, tensor<2xf32>, tensor<4xf32>, tensor<8xi64>
 }
 
+// CHECK-LABEL: func @cumsum
+func.func @cumsum(%x: tensor<4x8xf32>, %i: tensor<4x8xi64>) -> (tensor<4x8xf32>, tensor<4x8xi64>) {
+  // CHECK: accel.cumsum %{{.*}} {axis = 1 : i64, exclusive, reverse} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %0 = accel.cumsum %x {axis = 1 : i64, exclusive, reverse} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: accel.cumsum %{{.*}} {axis = 0 : i64} : (tensor<4x8xi64>) -> tensor<4x8xi64>
+  %1 = accel.cumsum %i {axis = 0 : i64} : (tensor<4x8xi64>) -> tensor<4x8xi64>
+  return %0, %1 : tensor<4x8xf32>, tensor<4x8xi64>
+}
+
 // CHECK-LABEL: func @data_movement
 func.func @data_movement(%x: tensor<2x16x12xf32>, %table: tensor<100x12xf32>, %ids: tensor<2x16xi64>) -> tensor<2x16x12xf32> {
   // CHECK: accel.reshape %{{.*}} : (tensor<2x16x12xf32>) -> tensor<2x16x3x4xf32>

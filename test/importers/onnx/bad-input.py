@@ -50,6 +50,22 @@ expect_error(["accel-translate", "--import-onnx", junk, "-o", out], junk, absent
 expect_error(["accel-translate", "--import-onnx", os.path.join(d, "missing.onnx"), "-o", out],
              "missing.onnx", absent=[out])
 
+# A Hugging Face config that cannot be carried into checkpoints.
+expect_error(["accel-translate", "--import-onnx", good_path, "-o", out, "--hf-config",
+              os.path.join(d, "no-config.json")], "no-config.json", "cannot read", absent=[out, weights])
+not_hf = os.path.join(d, "not-hf.json")
+open(not_hf, "w").write('{"vocab_size": 3}')
+expect_error(["accel-translate", "--import-onnx", good_path, "-o", out, "--hf-config", not_hf],
+             not_hf, "model_type", absent=[out, weights])
+# A config.json beside the model that is not a Hugging Face one is not ours
+# to carry: the import goes on without it.
+open(os.path.join(d, "config.json"), "w").write('{"learning_rate": 3}')
+run(["accel-translate", "--import-onnx", good_path, "-o", out])
+assert "hf_config" not in open(out).read()
+os.remove(os.path.join(d, "config.json"))
+os.remove(out)
+os.remove(weights)
+
 # An unsupported op names the node, the op type and the opset, and lists
 # every unsupported op of the model, so one run shows the whole list.
 unsup = os.path.join(d, "unsupported.onnx")

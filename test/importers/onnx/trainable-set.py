@@ -4,7 +4,8 @@
 # unit norms, buffers), exported as users export them:
 #   * training exports (optimize=False) of GPT-2, Llama and BERT import with
 #     the parameters of named_parameters() as accel.param and nothing else;
-#     the rotary frequencies (a buffer) are not a parameter;
+#     the rotary frequencies (a buffer) are not a parameter; embeddings keep
+#     their padding_idx (a row without gradient);
 #   * a module with a zero bias, a persistent and a non-persistent buffer:
 #     the bias is a parameter, the persistent buffer an accel.buffer (saved,
 #     never trained); training it with one layer frozen updates exactly the
@@ -56,6 +57,12 @@ for family in ["gpt2", "llama", "bert"]:
     assert got == want, (f"{family}: imported parameters differ from named_parameters(): missing "
                          f"{[n for n, p in model.named_parameters() if id(p) not in got]}")
     assert not buffers, f"{family}: non-persistent buffers must be constants, not {buffers}"
+    # nn.Embedding(padding_idx=) is read from the exporter's record: that
+    # row gets no gradient (BERT's pad token 0; GPT-2 has none).
+    paddings = re.findall(r"accel\.gather .*padding_idx = (\d+)", open(os.path.join(d, f"{family}.mlir")).read())
+    want_pad = [str(m.padding_idx) for m in model.modules()
+                if isinstance(m, torch.nn.Embedding) and m.padding_idx is not None]
+    assert paddings == want_pad, f"{family}: padding indices {paddings}, the model has {want_pad}"
     print(f"{family}: {len(params)} parameters = named_parameters(), buffers as constants")
 
 

@@ -572,6 +572,25 @@ func.func @gather(%t: tensor<10x4xf32> {accel.param = "t"}, %i: tensor<2x3xi64> 
   return %0 : tensor<2x3x4xf32>
 }
 
+// cumsum: dx = the running sum of g taken the other way
+// CHECK-LABEL: func.func @cumsum_grad
+// CHECK: accel.cumsum %{{.*}} {axis = 1 : i64, exclusive} :
+// CHECK: return
+func.func @cumsum(%x: tensor<2x5xf32> {accel.param = "x"}) -> tensor<2x5xf32> {
+  %0 = accel.cumsum %x {axis = 1 : i64, exclusive, reverse} : (tensor<2x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// gather with padding_idx (torch.nn.Embedding(padding_idx=)): the padding
+// row gets no gradient
+// CHECK-LABEL: func.func @embedding_padding_grad
+// CHECK: accel.scatter_add %{{.*}}, %{{.*}} {axis = 0 : i64, skip_index = 1 : i64}
+// CHECK: return
+func.func @embedding_padding(%t: tensor<10x4xf32> {accel.param = "t"}, %i: tensor<2x3xi64> {accel.input = "i"}) -> tensor<2x3x4xf32> {
+  %0 = accel.gather %t, %i {axis = 0 : i64, padding_idx = 1 : i64} : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+  return %0 : tensor<2x3x4xf32>
+}
+
 // scatter_add: du = gather of g at the indices
 // CHECK-LABEL: func.func @scatter_add_grad
 // CHECK: accel.gather

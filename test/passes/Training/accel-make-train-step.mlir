@@ -22,7 +22,8 @@
 // ADAMW-SAME: tensor<3x4xf32> {accel.update = "fc.weight"}, tensor<3xf32> {accel.update = "fc.bias"},
 // ADAMW-SAME: tensor<3x4xf32> {accel.update = "fc.weight.exp_avg"}, tensor<3xf32> {accel.update = "fc.bias.exp_avg"},
 // ADAMW-SAME: tensor<3x4xf32> {accel.update = "fc.weight.exp_avg_sq"}, tensor<3xf32> {accel.update = "fc.bias.exp_avg_sq"})
-// ADAMW-SAME: attributes {accel.metadata = {num_classes = 3 : i64}}
+// The forward's metadata (its Hugging Face config) carries over.
+// ADAMW-SAME: attributes {accel.metadata = {hf_config = "the-config", num_classes = 3 : i64}}
 // ADAMW: %[[LOGITS:.*]] = accel.linear %[[X]], %[[W]], %[[B]]
 // ADAMW: %[[LOSS:.*]] = accel.cross_entropy %[[LOGITS]], %[[Y]]
 // ADAMW: %[[SEED:.*]] = accel.constant dense<1.000000e+00> : tensor<f32>
@@ -87,7 +88,8 @@
 // NAMED: accel.lr_schedule %{{.*}} {lr = 1.000000e-03 : f64, num_cycles = 1.500000e+00 : f64, schedule = #accel<lr_schedule cosine>, total_steps = 10 : i64, warmup_steps = 2 : i64}
 // NAMED: accel.adamw {{.*}} {beta1 = 8.000000e-01 : f64, beta2 = 0.94999999999999996 : f64, epsilon = 9.9999999999999995E-7 : f64
 func.func @mlp(%w: tensor<3x4xf32> {accel.param = "fc.weight"}, %b: tensor<3xf32> {accel.param = "fc.bias"},
-               %x: tensor<2x4xf32> {accel.input = "x"}) -> (tensor<2x3xf32> {accel.output = "logits"}) {
+               %x: tensor<2x4xf32> {accel.input = "x"}) -> (tensor<2x3xf32> {accel.output = "logits"})
+    attributes {accel.metadata = {hf_config = "the-config"}} {
   %0 = accel.linear %x, %w, %b : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }

@@ -55,11 +55,13 @@ private:
 };
 
 /// Writes a checkpoint of `state` at `dir` atomically; `trainerState` is
-/// written as trainer_state.json (values are JSON literals). On failure
+/// written as trainer_state.json (values are JSON literals), `extraFiles`
+/// (name -> content, e.g. the model's config.json) beside it. On failure
 /// (a full disk, say) nothing is left at `dir` or beside it, an existing
 /// `dir` is kept, and Error says why.
 void saveCheckpoint(const std::string &dir, const TrainingState &state,
-                    const std::map<std::string, std::string> &trainerState);
+                    const std::map<std::string, std::string> &trainerState,
+                    const std::map<std::string, std::string> &extraFiles = {});
 
 /// Loads the checkpoint at `dir` into `state` (names and types must match
 /// the model exactly) and returns trainer_state.json's fields as JSON
