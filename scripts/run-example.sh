@@ -47,6 +47,7 @@ PY
 import sys, warnings
 warnings.simplefilter("ignore")
 import transformers
+transformers.utils.logging.disable_progress_bar()
 model = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1])
 print(f"{sys.argv[1]} loads with AutoModelForCausalLM.from_pretrained: {type(model).__name__}, "
       f"{sum(p.numel() for p in model.parameters())} parameters")
