@@ -11,7 +11,7 @@ debs=(
   libopenblas-dev libdnnl-dev libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libgloo-dev libhwloc-dev pybind11-dev
-  python3-venv python3-psutil
+  python3-venv python3-psutil iproute2
 )
 missing=()
 for p in "${debs[@]}"; do

@@ -28,3 +28,6 @@ config.substitutions.append(("%accel_src", config.accel_src_root))
 # Tests that need torch/onnx/onnxruntime declare REQUIRES: python-ml.
 if os.path.exists(config.python):
     config.available_features.add("python-ml")
+# Two "machines" on one host need network namespaces: root and iproute2.
+if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("ip"):
+    config.available_features.add("netns")

@@ -58,6 +58,15 @@ def Accel_GeluApproximationAttr
 
 // Element types the runtime computes with. Floating-point math is f32 today;
 // bf16/f16 arrive with the precision passes.
+def Accel_Reduction : I32EnumAttr<"Reduction",
+    "how a collective combines the ranks' tensors", [
+      I32EnumAttrCase<"Sum", 0, "sum">, I32EnumAttrCase<"Max", 1, "max">,
+      I32EnumAttrCase<"Min", 2, "min">]> {
+  let cppNamespace = "::accel";
+  let genSpecializedAttr = 0;
+}
+def Accel_ReductionAttr : EnumAttr<Accel_Dialect, Accel_Reduction, "reduction">;
+
 def Accel_LrSchedule : I32EnumAttr<"LrSchedule",
     "learning-rate schedule, as transformers.get_scheduler names it", [
       I32EnumAttrCase<"Constant", 0, "constant">,

@@ -521,5 +521,6 @@ def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable]> {
 }
 
 include "dialects/Accel/AccelTrainingOps.td"
+include "dialects/Accel/AccelCollectiveOps.td"
 
 #endif // ACCEL_DIALECT_ACCEL_OPS

@@ -28,6 +28,13 @@ std::unique_ptr<Executable> Executable::fromBytes(std::vector<uint8_t> bytes,
   return exe;
 }
 
+uint64_t Executable::fingerprint() const {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint8_t byte : storage)
+    h = (h ^ byte) * 0x100000001b3ull;
+  return h;
+}
+
 void Executable::verify() {
   auto fail = [&](const std::string &what) {
     throw Error(origin_ + ": " + what);

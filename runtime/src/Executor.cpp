@@ -45,7 +45,8 @@ std::vector<StateSpec> Executor::stateSpecs(const fb::Function &function) {
 }
 
 Executor::Executor(const Executable &executable, const fb::Function &function,
-                   const SafetensorsFile *weights, ThreadPool &pool)
+                   const SafetensorsFile *weights, ThreadPool &pool,
+                   const CommGroups &groups)
     : function(function), pool(pool) {
   const std::string where = executable.origin() + ": function '" +
                             (function.name() ? function.name()->str() : "?") +
@@ -64,18 +65,19 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
                   ", the model expects " + dtypeName(spec.dtype) + " " +
                   shapeToString(spec.shape));
     return w;
-  }, nullptr);
+  }, nullptr, groups);
 }
 
 Executor::Executor(const Executable &executable, const fb::Function &function,
                    const StateBinder &bind, ThreadPool &pool,
-                   char *sharedArena)
+                   char *sharedArena, const CommGroups &groups)
     : function(function), pool(pool) {
-  bindValues(executable, bind, sharedArena);
+  bindValues(executable, bind, sharedArena, groups);
 }
 
 void Executor::bindValues(const Executable &executable,
-                          const StateBinder &bind, char *sharedArena) {
+                          const StateBinder &bind, char *sharedArena,
+                          const CommGroups &groups) {
   const std::string where =
       executable.origin() + ": function '" +
       (function.name() ? function.name()->str() : std::string("?")) + "'";
@@ -152,7 +154,7 @@ void Executor::bindValues(const Executable &executable,
       step.kernelName = inst->kernel()->str();
       step.location = inst->location() ? inst->location()->str() : "";
       try {
-        step.kernel = bindKernel(*inst);
+        step.kernel = bindKernel(*inst, groups);
       } catch (const std::exception &e) {
         throw Error(where + ": instruction '" + step.kernelName + "'" +
                     (step.location.empty() ? "" : " at " + step.location) +

@@ -6,8 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "accel/runtime/KernelTable.h"
+#include "accel/runtime/Communicator.h"
 #include "backends/cpu/CpuKernels.h"
 
+#include <cstring>
 #include <map>
 
 namespace accel::rt {
@@ -74,6 +76,48 @@ private:
 };
 
 void expectArity(const fb::Instruction &inst, size_t operands,
+                 size_t results);
+
+/// A collective runs on its group's communicator, waited on at once (the
+/// asynchronous form arrives with overlap in the data-parallel pass).
+BoundKernel bindCollective(const std::string &kernel,
+                           const fb::Instruction &inst,
+                           const CommGroups &groups) {
+  expectArity(inst, 1, 1);
+  Attrs attrs(inst);
+  std::string group = attrs.str("group");
+  auto it = groups.find(group);
+  if (it == groups.end() || !it->second)
+    throw Error("needs the communicator of group '" + group +
+                "', and this run has none (launch the ranks with "
+                "accel-run --nproc-per-node N, torchrun, Slurm or mpirun)");
+  Communicator *comm = it->second;
+  ReduceOp op = ReduceOp::Sum;
+  if (kernel != "all_gather") {
+    std::string r = attrs.str("reduction");
+    if (r == "max")
+      op = ReduceOp::Max;
+    else if (r == "min")
+      op = ReduceOp::Min;
+    else if (r != "sum")
+      throw Error("unknown reduction '" + r + "'");
+  }
+  if (kernel == "all_reduce")
+    return [comm, op](const Views &o, const Views &r, ThreadPool &) {
+      if (r[0].data != o[0].data)
+        std::memcpy(r[0].data, o[0].data, o[0].bytes());
+      comm->allReduce(r[0], op)->wait();
+    };
+  if (kernel == "all_gather")
+    return [comm](const Views &o, const Views &r, ThreadPool &) {
+      comm->allGather(o[0], r[0])->wait();
+    };
+  return [comm, op](const Views &o, const Views &r, ThreadPool &) {
+    comm->reduceScatter(o[0], r[0], op)->wait();
+  };
+}
+
+void expectArity(const fb::Instruction &inst, size_t operands,
                  size_t results) {
   size_t haveOps = inst.operands() ? inst.operands()->size() : 0;
   size_t haveRes = inst.results() ? inst.results()->size() : 0;
@@ -128,8 +172,11 @@ typename Map::mapped_type lookup(const Map &map, const std::string &key,
 }
 } // namespace
 
-BoundKernel bindKernel(const fb::Instruction &inst) {
+BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
   const std::string kernel = inst.kernel()->str();
+  if (kernel == "all_reduce" || kernel == "all_gather" ||
+      kernel == "reduce_scatter")
+    return bindCollective(kernel, inst, groups);
   Attrs attrs(inst);
 
   if (auto it = kBinary.find(kernel); it != kBinary.end()) {

@@ -2,13 +2,17 @@
 //
 //   accel-run model.mlir|model.accx [--weights model.safetensors]
 //       [--input NAME=x.npy]... [--output-dir DIR] [--threads N]
+//       [--nproc-per-node N [--nnodes M --node-rank K]
+//        [--master-addr HOST --master-port PORT]]
 //
 // A .mlir input is compiled in-process first; an .accx executable runs as it
 // is. Each output is written to DIR/<output name>.npy.
 //
 //===----------------------------------------------------------------------===//
 #include "accel/Driver/Compiler.h"
+#include "accel/runtime/Communicator.h"
 #include "accel/runtime/Executor.h"
+#include "accel/runtime/Launch.h"
 #include "accel/runtime/Generate.h"
 #include "accel/runtime/Npy.h"
 #include "accel/runtime/Safetensors.h"
@@ -134,6 +138,30 @@ static cl::opt<std::string> prompt("prompt",
                                             "the tokens"),
                                    cl::cat(generateCategory));
 
+static cl::OptionCategory distCategory(
+    "Distributed (one process per rank; see docs/architecture.md)");
+static cl::opt<int> nprocPerNode(
+    "nproc-per-node",
+    cl::desc("Start this many ranks on this machine (0: run as one process, "
+             "or as the rank torchrun / Slurm / mpirun started)"),
+    cl::init(0), cl::cat(distCategory));
+static cl::opt<int> nnodes("nnodes", cl::desc("Machines in the job"),
+                           cl::init(1), cl::cat(distCategory));
+static cl::opt<int> nodeRank("node-rank",
+                             cl::desc("This machine's index in the job"),
+                             cl::init(0), cl::cat(distCategory));
+static cl::opt<std::string> masterAddr(
+    "master-addr", cl::desc("Rank 0's host, where the ranks meet"),
+    cl::init("127.0.0.1"), cl::cat(distCategory));
+static cl::opt<int> masterPort("master-port",
+                               cl::desc("The port rank 0 serves on"),
+                               cl::init(29500), cl::cat(distCategory));
+static cl::opt<int> commTimeout(
+    "comm-timeout",
+    cl::desc("Seconds a rank waits for its peers (connecting, each "
+             "collective) before failing with their rank"),
+    cl::init(60), cl::cat(distCategory));
+
 static int fail(const std::string &message) {
   errs() << "accel-run: error: " << message << "\n";
   return 1;
@@ -215,14 +243,51 @@ int main(int argc, char **argv) {
   // A file-size limit then fails a write with EFBIG, reported like a full
   // disk, instead of killing the process mid-checkpoint.
   std::signal(SIGXFSZ, SIG_IGN);
-  cl::HideUnrelatedOptions({&category, &trainCategory, &generateCategory});
+  cl::HideUnrelatedOptions(
+      {&category, &trainCategory, &generateCategory, &distCategory});
   cl::ParseCommandLineOptions(argc, argv, "accel runtime driver\n");
   try {
+    // The launcher re-runs this command line once per rank.
+    if (nprocPerNode > 0 && !std::getenv(rt::kLaunchedRankVariable)) {
+      rt::LaunchOptions launch;
+      launch.procsPerNode = nprocPerNode;
+      launch.nodes = nnodes;
+      launch.nodeRank = nodeRank;
+      launch.masterAddr = masterAddr;
+      launch.masterPort = masterPort;
+      return rt::launchRanks(std::vector<std::string>(argv, argv + argc),
+                             launch);
+    }
+    rt::JobPlace place = rt::jobPlaceFromEnvironment();
+    std::unique_ptr<rt::Communicator> world;
+    rt::CommGroups groups;
+    if (place.size > 1) {
+      rt::CommOptions c;
+      c.rank = place.rank, c.size = place.size;
+      c.masterAddr = place.masterAddr, c.masterPort = place.masterPort;
+      c.timeout = std::chrono::seconds(commTimeout);
+      world = rt::connectGloo(c);
+      groups["world"] = world.get();
+    }
+    // Rank 0 speaks for the job; the others report only their errors.
+    bool lead = place.rank == 0;
+    if (!lead)
+      quiet = true;
     auto start = std::chrono::steady_clock::now();
     std::unique_ptr<rt::Executable> exe = loadModel(modelFile);
     const auto &function = functionName.empty()
                                ? exe->mainFunction()
                                : exe->function(functionName);
+    if (world) {
+      // The same executable, function and run on every rank.
+      uint64_t h = exe->fingerprint();
+      for (const std::string &part :
+           {std::string(functionName),
+            std::to_string(steps), std::to_string(repeat)})
+        for (char c : part)
+          h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
+      rt::requireSameOnAllRanks(*world, h, "executable or function");
+    }
 
     std::string weightsPath = weightsFile;
     if (weightsPath.empty()) {
@@ -239,9 +304,13 @@ int main(int argc, char **argv) {
                                  : std::max(1u, std::thread::hardware_concurrency());
     rt::ThreadPool pool(threads);
     rt::cpu::setBlasThreads(threads);
+    if (steps > 0 && place.size > 1)
+      return fail("training on " + std::to_string(place.size) +
+                  " ranks needs a step compiled for a distributed layout, "
+                  "which accel cannot compile yet; train in one process");
     if (steps > 0)
       return trainModel(*exe, pool, weightsPath);
-    rt::Executor executor(*exe, function, weights.get(), pool);
+    rt::Executor executor(*exe, function, weights.get(), pool, groups);
     if (generate > 0) {
       std::vector<int64_t> tokens(prompt.begin(), prompt.end());
       for (int64_t &t : tokens)
@@ -250,7 +319,8 @@ int main(int argc, char **argv) {
       std::string text;
       for (int64_t t : tokens)
         text.push_back(static_cast<char>(t));
-      outs() << text << "\n";
+      if (lead)
+        outs() << text << "\n";
       return 0;
     }
 
@@ -273,7 +343,7 @@ int main(int argc, char **argv) {
       outputs = executor.run(inputs);
     auto ran = std::chrono::steady_clock::now();
 
-    if (!outputDir.empty()) {
+    if (!outputDir.empty() && lead) {
       if (std::error_code ec = sys::fs::create_directories(outputDir))
         return fail(outputDir + ": cannot create: " + ec.message());
       for (size_t i = 0; i < outputs.size(); ++i) {
@@ -295,7 +365,10 @@ int main(int argc, char **argv) {
     if (profile)
       errs() << rt::formatProfile(executor.profile(), std::max(1, int(repeat)));
   } catch (const std::exception &e) {
-    return fail(e.what());
+    // In a job, say which rank failed.
+    const char *rank = std::getenv("RANK");
+    return fail((rank && std::getenv("WORLD_SIZE") ? std::string("rank ") + rank + ": " : "") +
+                e.what());
   }
   return 0;
 }

@@ -111,6 +111,14 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<ConcatOp, SplitOp, GatherOp>([&](auto c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
       })
+      .Case<AllReduceOp, ReduceScatterOp>([&](auto c) {
+        inst.attrs.push_back(strAttr("group", c.getGroup().str()));
+        inst.attrs.push_back(
+            strAttr("reduction", stringifyReduction(c.getReduction()).str()));
+      })
+      .Case<AllGatherOp>([&](AllGatherOp c) {
+        inst.attrs.push_back(strAttr("group", c.getGroup().str()));
+      })
       .Case<CumSumOp>([&](CumSumOp c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
         inst.attrs.push_back(intAttr("exclusive", {int64_t(c.getExclusive())}));

@@ -237,6 +237,22 @@ func.func @gather_float_indices(%x: tensor<3x4xf32>, %i: tensor<2xf32>) {
 
 // -----
 
+func.func @all_gather_blocks(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{the result 'tensor<6x8xf32>' must be the other side's blocks along dim 0, not of 'tensor<4x8xf32>'}}
+  %0 = accel.all_gather %x {group = "dp"} : (tensor<4x8xf32>) -> tensor<6x8xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_scatter_blocks(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{the operand 'tensor<4x8xf32>' must be the other side's blocks along dim 0, not of 'tensor<2x4xf32>'}}
+  %0 = accel.reduce_scatter %x {group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
 func.func @cumsum_axis(%x: tensor<3x4xf32>) {
   // expected-error@+2 {{axis 2 is out of range for rank 2}}
   // expected-error@+1 {{failed to infer returned types}}

@@ -115,6 +115,17 @@ func.func @reductions(%x: tensor<4x8x2xf32>, %i: tensor<4x8xi64>) -> (tensor<4x1
   return %0, %1, %2, %3 : tensor<4x1x2xf32>, tensor<2xf32>, tensor<4xf32>, tensor<8xi64>
 }
 
+// CHECK-LABEL: func @collectives
+func.func @collectives(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8x8xf32>, tensor<2x8xf32>) {
+  // CHECK: accel.all_reduce %{{.*}} {group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %0 = accel.all_reduce %x {group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: accel.all_gather %{{.*}} {group = "tp"} : (tensor<4x8xf32>) -> tensor<8x8xf32>
+  %1 = accel.all_gather %x {group = "tp"} : (tensor<4x8xf32>) -> tensor<8x8xf32>
+  // CHECK: accel.reduce_scatter %{{.*}} {group = "dp", reduction = #accel<reduction max>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
+  %2 = accel.reduce_scatter %x {group = "dp", reduction = #accel<reduction max>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
+  return %0, %1, %2 : tensor<4x8xf32>, tensor<8x8xf32>, tensor<2x8xf32>
+}
+
 // CHECK-LABEL: func @cumsum
 func.func @cumsum(%x: tensor<4x8xf32>, %i: tensor<4x8xi64>) -> (tensor<4x8xf32>, tensor<4x8xi64>) {
   // CHECK: accel.cumsum %{{.*}} {axis = 1 : i64, exclusive, reverse} : (tensor<4x8xf32>) -> tensor<4x8xf32>

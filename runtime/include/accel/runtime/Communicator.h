@@ -83,6 +83,12 @@ struct CommOptions {
   std::chrono::milliseconds timeout{60000};
 };
 
+/// Checks that every rank of `comm` holds the same `value` (a fingerprint
+/// of what it is about to run); throws CommError naming the ranks that
+/// differ from rank 0 and `what` differs.
+void requireSameOnAllRanks(Communicator &comm, uint64_t value,
+                           const std::string &what);
+
 /// Connects rank `options.rank` of `options.size` over TCP with Gloo:
 /// rendezvous through a key-value store that rank 0 serves at masterAddr:
 /// masterPort, then a full mesh of Gloo pairs. Throws CommError naming the

@@ -24,6 +24,12 @@
 
 namespace accel::rt {
 
+class Communicator;
+
+/// The communicators a function's collectives run on, by group name (a
+/// grid axis such as "dp"; "world" is every rank of the job).
+using CommGroups = std::map<std::string, Communicator *>;
+
 /// A bound instruction: its kernel with attributes decoded at load time.
 using BoundKernel = std::function<void(const std::vector<TensorView> &operands,
                                        const std::vector<TensorView> &results,
@@ -51,7 +57,8 @@ public:
   /// state or updates (a training step; see the StateBinder form), or when
   /// an instruction names an unknown kernel.
   Executor(const Executable &executable, const fb::Function &function,
-           const SafetensorsFile *weights, ThreadPool &pool);
+           const SafetensorsFile *weights, ThreadPool &pool,
+           const CommGroups &groups = {});
 
   /// Parameters and state bound by `bind`. After each run, every output
   /// that updates one (fb::Function::output_updates) has been stored into
@@ -61,7 +68,7 @@ public:
   /// at the same time (a training and an evaluation step) can share one.
   Executor(const Executable &executable, const fb::Function &function,
            const StateBinder &bind, ThreadPool &pool,
-           char *sharedArena = nullptr);
+           char *sharedArena = nullptr, const CommGroups &groups = {});
 
   /// The parameters and state `function` needs, in value order.
   static std::vector<StateSpec> stateSpecs(const fb::Function &function);
@@ -91,7 +98,7 @@ public:
 
 private:
   void bindValues(const Executable &executable, const StateBinder &bind,
-                  char *sharedArena);
+                  char *sharedArena, const CommGroups &groups);
 
   struct Step {
     BoundKernel kernel;

@@ -14,8 +14,10 @@
 namespace accel::rt {
 
 /// Decodes `instruction`'s attributes and returns the kernel call; throws
-/// Error for an unknown kernel or a missing/ill-typed attribute.
-BoundKernel bindKernel(const fb::Instruction &instruction);
+/// Error for an unknown kernel or a missing/ill-typed attribute, or for a
+/// collective whose group is not among `groups`.
+BoundKernel bindKernel(const fb::Instruction &instruction,
+                       const CommGroups &groups = {});
 
 } // namespace accel::rt
 

@@ -1,0 +1,49 @@
+//===- AccelCollectiveOps.cpp - Communication between ranks --------------===//
+//
+// Shape rules and costs of the ops in AccelCollectiveOps.td. A collective
+// moves data rather than computing on it: its cost is zero flops (the
+// communication model belongs to the planner).
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Accel/AccelOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+
+using namespace mlir;
+using namespace accel;
+
+/// `whole` is `part` with the first dim a multiple of part's: what one
+/// rank holds before and after the collective.
+static LogicalResult verifyBlocks(Operation *op, RankedTensorType whole,
+                                  RankedTensorType part, StringRef wholeName) {
+  if (whole.getElementType() != part.getElementType())
+    return op->emitOpError("operand and result element types differ");
+  if (whole.getRank() < 1 || whole.getRank() != part.getRank() ||
+      whole.getShape().drop_front() != part.getShape().drop_front() ||
+      part.getDimSize(0) == 0 || whole.getDimSize(0) % part.getDimSize(0))
+    return op->emitOpError("the ")
+           << wholeName << " " << whole
+           << " must be the other side's blocks along dim 0, not of "
+           << part;
+  return success();
+}
+
+LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &out) {
+  out.push_back(adaptor.getOperand().getType());
+  return success();
+}
+int64_t AllReduceOp::getFlops() { return 0; }
+
+LogicalResult AllGatherOp::verify() {
+  return verifyBlocks(*this, getType(), getOperand().getType(), "result");
+}
+int64_t AllGatherOp::getFlops() { return 0; }
+
+LogicalResult ReduceScatterOp::verify() {
+  return verifyBlocks(*this, getOperand().getType(), getType(), "operand");
+}
+int64_t ReduceScatterOp::getFlops() { return 0; }

@@ -1,0 +1,62 @@
+//===- Launch.h - Starting the ranks of a job and finding one's place -*- C++ -*-===//
+//
+// A job is started either by accel itself (`accel-run --nproc-per-node N`
+// re-runs its own command line once per local rank) or by a launcher users
+// already have: torchrun, Slurm's srun, Open MPI's mpirun. Each rank then
+// reads its place from the environment that launcher set.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ACCEL_RUNTIME_LAUNCH_H
+#define ACCEL_RUNTIME_LAUNCH_H
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace accel::rt {
+
+/// Where this process sits in its job.
+struct JobPlace {
+  int rank = 0, size = 1, localRank = 0;
+  std::string masterAddr = "127.0.0.1";
+  int masterPort = 29500;
+  /// Which environment said so ("accel/torchrun", "Slurm", "Open MPI", or
+  /// "none" for a single process).
+  std::string source = "none";
+};
+
+/// Reads RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT (set by
+/// accel's launcher and torchrun), else SLURM_PROCID / SLURM_NTASKS /
+/// SLURM_LOCALID, else OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK (the
+/// master then from MASTER_ADDR / MASTER_PORT, as with torchrun under
+/// Slurm). Under torchrun, whose agent serves its own store on
+/// MASTER_PORT, accel's rendezvous uses the next port. Throws Error on a
+/// malformed or inconsistent value, naming it.
+JobPlace jobPlaceFromEnvironment();
+
+struct LaunchOptions {
+  int procsPerNode = 1;
+  int nodes = 1;
+  int nodeRank = 0;
+  std::string masterAddr = "127.0.0.1";
+  int masterPort = 29500;
+  /// After a rank fails, how long the others get to stop on SIGTERM before
+  /// SIGKILL.
+  std::chrono::seconds grace{10};
+};
+
+/// Runs `argv` once per local rank with the environment of JobPlace set
+/// (global rank = nodeRank * procsPerNode + local rank), and waits. Returns
+/// 0 when every rank exits 0. When one fails, says which and how, stops the
+/// others (SIGTERM, then SIGKILL after the grace period) and returns 1. A
+/// SIGINT or SIGTERM to the launcher is passed on to the ranks.
+int launchRanks(const std::vector<std::string> &argv,
+                const LaunchOptions &options);
+
+/// Set in every rank the launcher starts, so that the same command line
+/// runs as a rank there instead of launching again.
+inline constexpr const char *kLaunchedRankVariable = "ACCEL_LAUNCHED_RANK";
+
+} // namespace accel::rt
+
+#endif // ACCEL_RUNTIME_LAUNCH_H
