@@ -3,6 +3,7 @@
 #include "accel/Evaluation/ConstantEvaluator.h"
 #include "accel/Target/ExecutableWriter.h"
 #include "dialects/Accel/AccelDialect.h"
+#include "dialects/Accel/AccelSharding.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -15,6 +16,7 @@ using namespace mlir;
 
 void accel::registerAccelDialects(DialectRegistry &registry) {
   registry.insert<AccelDialect, func::FuncDialect, shard::ShardDialect>();
+  registerShardingInterfaces(registry);
   registerConstantEvaluation(registry);
 }
 

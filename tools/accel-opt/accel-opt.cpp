@@ -7,6 +7,7 @@
 #include "accel/Driver/Compiler.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Shard/Transforms/Passes.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -14,6 +15,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   accel::registerAccelDialects(registry);
   mlir::registerTransformsPasses();
+  mlir::shard::registerShardPasses();
   accel::registerAllPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "accel optimizer driver\n", registry));
