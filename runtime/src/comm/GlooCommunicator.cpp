@@ -37,8 +37,6 @@
 namespace accel::rt {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 /// The address this machine uses to reach the master: what peers must
 /// connect to (the hostname may resolve to a loopback address on another
 /// node, or to the wrong interface).
