@@ -532,56 +532,6 @@ LogicalResult CumSumOp::inferReturnTypes(MLIRContext *,
 }
 int64_t CumSumOp::getFlops() { return numel(getType()); }
 
-/// A constant operand (position ids from a constant mask) folds, summed as
-/// the runtime sums: floats in double rounded once, integers wrapping.
-OpFoldResult CumSumOp::fold(FoldAdaptor adaptor) {
-  auto x = dyn_cast_or_null<DenseElementsAttr>(adaptor.getOperand());
-  if (!x)
-    return {};
-  auto type = getType();
-  ArrayRef<int64_t> dims = type.getShape();
-  int64_t axis = getAxis(), len = dims[axis], inner = 1;
-  for (int64_t d = axis + 1; d < type.getRank(); ++d)
-    inner *= dims[d];
-  int64_t lines = len * inner ? type.getNumElements() / len : 0;
-  auto order = [&](int64_t line, int64_t k) {
-    int64_t j = getReverse() ? len - 1 - k : k;
-    return (line / inner) * len * inner + j * inner + line % inner;
-  };
-  bool exclusive = getExclusive();
-  if (auto floatType = dyn_cast<FloatType>(type.getElementType())) {
-    SmallVector<APFloat> in(x.getValues<APFloat>()), out(in);
-    for (int64_t line = 0; line < lines; ++line) {
-      double sum = 0;
-      for (int64_t k = 0; k < len; ++k) {
-        int64_t at = order(line, k);
-        double value = in[at].convertToDouble();
-        sum += exclusive ? 0 : value;
-        APFloat rounded(sum);
-        bool lost;
-        rounded.convert(floatType.getFloatSemantics(),
-                        APFloat::rmNearestTiesToEven, &lost);
-        out[at] = rounded;
-        sum += exclusive ? value : 0;
-      }
-    }
-    return DenseElementsAttr::get(type, out);
-  }
-  SmallVector<APInt> in(x.getValues<APInt>()), out(in);
-  for (int64_t line = 0; line < lines; ++line) {
-    APInt sum(type.getElementTypeBitWidth(), 0);
-    for (int64_t k = 0; k < len; ++k) {
-      int64_t at = order(line, k);
-      if (!exclusive)
-        sum += in[at];
-      out[at] = sum;
-      if (exclusive)
-        sum += in[at];
-    }
-  }
-  return DenseElementsAttr::get(type, out);
-}
-
 LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,

@@ -379,7 +379,6 @@ def Accel_CumSumOp : Accel_InferredOp<"cumsum", [Accel_Differentiable]> {
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$axis,
                        UnitAttr:$exclusive, UnitAttr:$reverse);
   let results = (outs Accel_NumericTensor:$result);
-  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//

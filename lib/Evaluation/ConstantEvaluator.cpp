@@ -72,7 +72,9 @@ LogicalResult
 accel::evaluateConstantOp(Operation *op, ArrayRef<Attribute> operands,
                           SmallVectorImpl<OpFoldResult> &results,
                           int64_t maxElements) {
-  if (isa<ConstantOp>(op) || op->getNumResults() == 0)
+  // A collective's value depends on the other ranks: never a constant.
+  if (isa<ConstantOp, AllReduceOp, AllGatherOp, ReduceScatterOp>(op) ||
+      op->getNumResults() == 0)
     return failure();
   for (Type t : op->getResultTypes()) {
     auto r = dyn_cast<RankedTensorType>(t);

@@ -28,10 +28,12 @@ std::unique_ptr<Executable> Executable::fromBytes(std::vector<uint8_t> bytes,
   return exe;
 }
 
-uint64_t Executable::fingerprint() const {
+uint64_t Executable::fingerprint(const std::string &salt) const {
   uint64_t h = 0xcbf29ce484222325ull;
   for (uint8_t byte : storage)
     h = (h ^ byte) * 0x100000001b3ull;
+  for (char c : salt)
+    h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
   return h;
 }
 

@@ -58,18 +58,18 @@ public:
   }
 
 private:
-  bool has(const char *name) const {
-    if (inst.attrs())
-      for (const fb::Attr *a : *inst.attrs())
-        if (a->name() && a->name()->str() == name)
-          return true;
-    return false;
-  }
-  const fb::Attr *find(const char *name) const {
+  /// The attribute called `name`, or null.
+  const fb::Attr *lookup(const char *name) const {
     if (inst.attrs())
       for (const fb::Attr *a : *inst.attrs())
         if (a->name() && a->name()->str() == name)
           return a;
+    return nullptr;
+  }
+  bool has(const char *name) const { return lookup(name) != nullptr; }
+  const fb::Attr *find(const char *name) const {
+    if (const fb::Attr *a = lookup(name))
+      return a;
     throw Error(std::string("missing attribute '") + name + "'");
   }
   const fb::Instruction &inst;

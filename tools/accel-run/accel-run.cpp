@@ -280,13 +280,10 @@ int main(int argc, char **argv) {
                                : exe->function(functionName);
     if (world) {
       // The same executable, function and run on every rank.
-      uint64_t h = exe->fingerprint();
-      for (const std::string &part :
-           {std::string(functionName),
-            std::to_string(steps), std::to_string(repeat)})
-        for (char c : part)
-          h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
-      rt::requireSameOnAllRanks(*world, h, "executable or function");
+      std::string run = functionName + "\n" + std::to_string(steps) + "\n" +
+                        std::to_string(repeat);
+      rt::requireSameOnAllRanks(*world, exe->fingerprint(run),
+                                "executable or function");
     }
 
     std::string weightsPath = weightsFile;

@@ -346,19 +346,25 @@ private:
     }
   }
 
-  /// Reduce-scatter then all-gather on blocks padded to a multiple of the
-  /// group size.
+  /// Reduce-scatter then all-gather, in place when the group size divides
+  /// the tensor, else on a copy padded to a multiple of it.
   void ringAllReduce(const TensorView &data, ReduceOp op) {
     int p = opts.size;
     size_t esize = dtypeSize(data.dtype), elems = data.bytes() / esize;
     size_t blockElems = (elems + p - 1) / p, block = blockElems * esize;
     if (p == 1 || elems == 0)
       return;
-    std::vector<char> work(block * p, 0);
-    std::memcpy(work.data(), data.data, data.bytes());
-    ringReduceScatter(work.data(), block, data.dtype, op);
-    ringAllGather(work.data(), block);
-    std::memcpy(data.data, work.data(), data.bytes());
+    char *buffer = static_cast<char *>(data.data);
+    std::vector<char> padded;
+    if (elems % p) {
+      padded.assign(block * p, 0);
+      std::memcpy(padded.data(), data.data, data.bytes());
+      buffer = padded.data();
+    }
+    ringReduceScatter(buffer, block, data.dtype, op);
+    ringAllGather(buffer, block);
+    if (!padded.empty())
+      std::memcpy(data.data, padded.data(), data.bytes());
   }
 
   /// Slots of our ring transfers, apart from those Gloo's own collectives

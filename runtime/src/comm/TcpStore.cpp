@@ -25,10 +25,11 @@ namespace {
 
 constexpr uint32_t kUnset = 0xffffffffu;
 
-bool sendAll(int fd, const void *data, size_t n) {
-  const char *p = static_cast<const char *>(data);
+/// Moves all n bytes (a socket may take or give fewer per call); false on
+/// a closed connection, an error or a timeout.
+template <typename Transfer> bool transferAll(char *p, size_t n, Transfer call) {
   while (n > 0) {
-    ssize_t k = ::send(fd, p, n, MSG_NOSIGNAL);
+    ssize_t k = call(p, n);
     if (k < 0 && errno == EINTR)
       continue;
     if (k <= 0)
@@ -38,17 +39,14 @@ bool sendAll(int fd, const void *data, size_t n) {
   return true;
 }
 
+bool sendAll(int fd, const void *data, size_t n) {
+  return transferAll(const_cast<char *>(static_cast<const char *>(data)), n,
+                     [fd](char *p, size_t m) { return ::send(fd, p, m, MSG_NOSIGNAL); });
+}
+
 bool recvAll(int fd, void *data, size_t n) {
-  char *p = static_cast<char *>(data);
-  while (n > 0) {
-    ssize_t k = ::recv(fd, p, n, 0);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0)
-      return false;
-    p += k, n -= static_cast<size_t>(k);
-  }
-  return true;
+  return transferAll(static_cast<char *>(data), n,
+                     [fd](char *p, size_t m) { return ::recv(fd, p, m, 0); });
 }
 
 bool sendBlock(int fd, const char *data, uint32_t n) {
@@ -195,8 +193,9 @@ TcpStore::~TcpStore() {
     ::close(fd);
 }
 
-std::vector<char> TcpStore::request(char op, const std::string &name,
-                                    const std::vector<char> &value) {
+std::optional<std::vector<char>>
+TcpStore::request(char op, const std::string &name,
+                  const std::vector<char> &value) {
   std::lock_guard<std::mutex> lock(mutex);
   std::string key = prefix + name;
   bool ok = sendAll(fd, &op, 1) &&
@@ -211,7 +210,7 @@ std::vector<char> TcpStore::request(char op, const std::string &name,
     uint32_t n;
     ok = recvAll(fd, &n, sizeof n);
     if (ok && n == kUnset)
-      throw std::out_of_range(key);
+      return std::nullopt;
     reply.resize(ok ? n : 0);
     ok = ok && (n == 0 || recvAll(fd, reply.data(), n));
   }
@@ -225,19 +224,28 @@ void TcpStore::set(const std::string &key, const std::vector<char> &data) {
 }
 
 bool TcpStore::check(const std::vector<std::string> &keys) {
-  for (const std::string &key : keys) {
-    try {
-      request('G', key, {});
-    } catch (const std::out_of_range &) {
+  for (const std::string &key : keys)
+    if (!request('G', key, {}))
       return false;
-    }
-  }
   return true;
 }
 
+std::vector<char> TcpStore::poll(const std::string &key,
+                                 std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (std::optional<std::vector<char>> value = request('G', key, {}))
+      return *value;
+    if (std::chrono::steady_clock::now() > deadline)
+      throw CommError("rendezvous at " + where + ": '" + key +
+                      "' was not published within the timeout (that "
+                      "rank did not start or died)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 std::vector<char> TcpStore::get(const std::string &key) {
-  wait({key});
-  return request('G', key, {});
+  return poll(key, timeout);
 }
 
 void TcpStore::wait(const std::vector<std::string> &keys) {
@@ -247,20 +255,9 @@ void TcpStore::wait(const std::vector<std::string> &keys) {
 void TcpStore::wait(const std::vector<std::string> &keys,
                     const std::chrono::milliseconds &limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
-  for (const std::string &key : keys) {
-    for (;;) {
-      try {
-        request('G', key, {});
-        break;
-      } catch (const std::out_of_range &) {
-      }
-      if (std::chrono::steady_clock::now() > deadline)
-        throw CommError("rendezvous at " + where + ": '" + key +
-                        "' was not published within the timeout (that "
-                        "rank did not start or died)");
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
+  for (const std::string &key : keys)
+    poll(key, std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now()));
 }
 
 } // namespace accel::rt::comm

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,8 +61,11 @@ public:
   bool check(const std::vector<std::string> &keys);
 
 private:
-  std::vector<char> request(char op, const std::string &key,
-                            const std::vector<char> &value);
+  /// One round trip; for 'G', no value while the key is unset.
+  std::optional<std::vector<char>> request(char op, const std::string &key,
+                                           const std::vector<char> &value);
+  /// The key's value once it is set; CommError after `limit`.
+  std::vector<char> poll(const std::string &key, std::chrono::milliseconds limit);
 
   int fd = -1;
   std::string where, prefix;

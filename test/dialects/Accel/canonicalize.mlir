@@ -152,3 +152,20 @@ func.func @mul_by_one(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tenso
   %3 = accel.mul %x, %two : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   return %0, %1, %2, %3 : tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A cumsum of constants folds through the runtime kernel (position ids from
+// a constant mask); a collective never folds: its value depends on the other
+// ranks.
+// CHECK-LABEL: func.func @cumsum_folds_collectives_do_not
+// CHECK-DAG: accel.constant dense<[1, 2, 2, 3]> : tensor<4xi64>
+// CHECK-NOT: accel.cumsum
+// CHECK: accel.all_reduce
+func.func @cumsum_folds_collectives_do_not() -> (tensor<4xi64>, tensor<2xf32>) {
+  %c = accel.constant dense<[1, 1, 0, 1]> : tensor<4xi64>
+  %0 = accel.cumsum %c {axis = 0 : i64} : (tensor<4xi64>) -> tensor<4xi64>
+  %d = accel.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %1 = accel.all_reduce %d {group = "world", reduction = #accel<reduction sum>} : (tensor<2xf32>) -> tensor<2xf32>
+  return %0, %1 : tensor<4xi64>, tensor<2xf32>
+}

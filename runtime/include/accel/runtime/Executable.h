@@ -44,9 +44,10 @@ public:
   const fb::Function &function(const std::string &name) const;
   /// The first function (the usual single entry point).
   const fb::Function &mainFunction() const;
-  /// A 64-bit FNV-1a hash of the executable's bytes: the ranks of a job
-  /// compare theirs before running.
-  uint64_t fingerprint() const;
+  /// A 64-bit FNV-1a hash of the executable's bytes followed by `salt` (the
+  /// function and options a run uses): the ranks of a job compare theirs
+  /// before running.
+  uint64_t fingerprint(const std::string &salt = {}) const;
 
 private:
   Executable() = default;
