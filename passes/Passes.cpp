@@ -1,6 +1,7 @@
 //===- Passes.cpp - Registers every accel pass and pipeline --------------===//
 #include "passes/Passes.h"
 #include "passes/Analysis/Passes.h"
+#include "passes/Distributed/Passes.h"
 #include "passes/Import/Passes.h"
 #include "passes/Memory/Passes.h"
 #include "passes/Training/Passes.h"
@@ -18,6 +19,7 @@ void accel::buildLowerToRuntimePipeline(OpPassManager &pm) {
 
 void accel::registerAllPasses() {
   registerAnalysisPasses();
+  registerDistributedPasses();
   registerImportPasses();
   registerMemoryPasses();
   registerTrainingPasses();

@@ -1,257 +1,151 @@
-//===- AccelSharding.cpp - accel ops for MLIR's shard partitioner ---------===//
+//===- AccelSharding.cpp - accel's compute ops for MLIR's partitioner -----===//
 //
-// External models of upstream `shard::ShardingInterface`, so that
-// `sharding-propagation` and `shard-partition` split accel ops: loop
-// iterators and indexing maps per op (what a linalg op would have), and a
-// partition that computes on local shards and adds the collective a sharded
-// reduction needs.
+// ShardingInterface models of the ops that compute: elementwise ops with
+// NumPy broadcasting, contractions, reductions, normalizations, softmax and
+// attention. Each states its loop nest (AccelShardingRules.h); a split
+// contraction or reduction adds the all-reduce that completes it.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Accel/AccelSharding.h"
 #include "dialects/Accel/AccelOps.h"
-
-#include "mlir/Dialect/Shard/IR/ShardOps.h"
-#include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
-#include "mlir/Dialect/Shard/Interfaces/ShardingInterfaceImpl.h"
-#include "mlir/IR/IRMapping.h"
+#include "dialects/Accel/AccelShardingRules.h"
 
 using namespace mlir;
 using namespace accel;
-using utils::IteratorType;
+using namespace accel::sharding;
 
 namespace {
 
-/// The grid axes that split a reduction loop of `op`, given the shardings
-/// the partitioner chose.
-SmallVector<shard::GridAxis>
-reducedGridAxes(shard::ShardingInterface op,
-                ArrayRef<shard::Sharding> operandShardings,
-                ArrayRef<shard::Sharding> resultShardings) {
-  SmallVector<IteratorType> loops = op.getLoopIteratorTypes();
-  shard::ShardingArray axes = shard::getGridAxisAssignmentForLoopIterators(
-      operandShardings, resultShardings, loops, op.getIndexingMaps());
-  return shard::getReductionGridAxes(loops, axes);
-}
-
-/// The result type of `op` on one rank.
-RankedTensorType localResultType(Operation *op, shard::Sharding sharding,
-                                 SymbolTableCollection &symbols) {
-  shard::GridOp grid = shard::getGrid(op, sharding.getGridAttr(), symbols);
-  return cast<RankedTensorType>(
-      shard::shardType(op->getResult(0).getType(), grid, sharding));
-}
-
-/// A partial result completed by an all-reduce over `axes` of the result's
-/// grid.
-Value allReduce(OpBuilder &b, Location loc, Value partial,
-                shard::Sharding sharding, ArrayRef<shard::GridAxis> axes,
-                shard::ReductionKind kind) {
-  return shard::AllReduceOp::create(b, loc, partial,
-                                    sharding.getGridAttr().getValue(), axes,
-                                    kind);
-}
-
-/// The partition of an op with reduction loops: when none is split, the op
-/// runs on its local shards as it is; otherwise `partial` builds it on the
-/// local shards (of result type `local`), an all-reduce of `kind` completes
-/// it and `finish` (if any) adds what must happen once.
-LogicalResult partitionReduction(
-    Operation *op, ArrayRef<Value> operands,
-    ArrayRef<shard::Sharding> operandShardings,
-    ArrayRef<shard::Sharding> resultShardings, IRMapping &map,
-    SymbolTableCollection &symbols, OpBuilder &b, shard::ReductionKind kind,
+/// An op with reduction loops on local shards: when none is split it runs
+/// as it is; otherwise `partial` builds it (of result type `local`), an
+/// all-reduce of `kind` completes it and `finish` (if any) adds what must
+/// happen once.
+LogicalResult reduceAcrossRanks(
+    Partitioning &p, shard::ReductionKind kind,
     function_ref<Value(RankedTensorType local)> partial,
     function_ref<Value(Value)> finish = nullptr) {
-  SmallVector<shard::GridAxis> reduced = reducedGridAxes(
-      cast<shard::ShardingInterface>(op), operandShardings, resultShardings);
+  SmallVector<shard::GridAxis> reduced =
+      shard::getReductionGridAxes(p.nest.types(), p.loopAxes);
   if (reduced.empty()) {
-    shard::partitionTriviallyShardableOperation(
-        *op, operands, operandShardings, resultShardings, map, symbols, b);
+    p.keepAsIs();
     return success();
   }
-  Value whole =
-      allReduce(b, op->getLoc(),
-                partial(localResultType(op, resultShardings[0], symbols)),
-                resultShardings[0], reduced, kind);
-  map.map(op->getResult(0), finish ? finish(whole) : whole);
+  Value whole = p.allReduce(partial(p.localType(0)), reduced, kind);
+  p.map.map(p.op->getResult(0), finish ? finish(whole) : whole);
   return success();
 }
 
-/// Batch dims of a contraction operand, aligned to the result's trailing
-/// batch dims (missing leading dims broadcast).
-void batchExprs(RankedTensorType operand, int64_t batchDims,
-                SmallVectorImpl<AffineExpr> &exprs, MLIRContext *ctx) {
-  int64_t own = operand.getRank() - 2;
-  for (int64_t i = 0; i < own; ++i)
-    exprs.push_back(getAffineDimExpr(batchDims - own + i, ctx));
-}
-
-/// A contraction: one parallel loop per result dim, then the summed k.
-template <typename Model, typename Op>
-struct ContractionSharding
-    : shard::ShardingInterface::ExternalModel<Model, Op> {
-  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
-    auto y = cast<RankedTensorType>(op->getResult(0).getType());
-    SmallVector<IteratorType> types(y.getRank(), IteratorType::parallel);
-    types.push_back(IteratorType::reduction);
-    return types;
-  }
-  SmallVector<shard::ReductionKind>
-  getReductionLoopIteratorKinds(Operation *) const {
-    return {shard::ReductionKind::Sum};
+/// Elementwise ops with NumPy broadcasting (also compare, where, cast,
+/// gelu, broadcast): one parallel loop per result dim.
+struct ElementwiseRules : LocalRules {
+  static LoopNest describe(Operation *op) {
+    LoopNest nest(op->getContext());
+    ArrayRef<int64_t> out = shapeOf(op->getResult(0));
+    SmallVector<AffineExpr> loops = nest.parallel(out.size());
+    for (Value operand : op->getOperands())
+      nest.indexBroadcast(operand.getType(), out, loops);
+    nest.index(loops);
+    return nest;
   }
 };
 
-/// linear: y[b..., n] = sum_k x[b..., k] w[n, k] (+ bias[n]).
-struct LinearSharding : ContractionSharding<LinearSharding, LinearOp> {
-  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
-    auto linear = cast<LinearOp>(op);
-    MLIRContext *ctx = op->getContext();
-    int64_t rank = linear.getType().getRank(), dims = rank + 1;
-    SmallVector<AffineExpr> x, w, b, y;
-    for (int64_t d = 0; d + 1 < rank; ++d)
-      x.push_back(getAffineDimExpr(d, ctx));
-    AffineExpr n = getAffineDimExpr(rank - 1, ctx), k = getAffineDimExpr(rank, ctx);
-    x.push_back(k);
-    w = linear.getWeightInOut() ? SmallVector<AffineExpr>{k, n}
-                                : SmallVector<AffineExpr>{n, k};
-    for (int64_t d = 0; d < rank; ++d)
-      y.push_back(getAffineDimExpr(d, ctx));
-    SmallVector<AffineMap> maps = {AffineMap::get(dims, 0, x, ctx),
-                                   AffineMap::get(dims, 0, w, ctx)};
-    if (linear.getBias())
-      maps.push_back(AffineMap::get(dims, 0, {n}, ctx));
-    maps.push_back(AffineMap::get(dims, 0, y, ctx));
-    return maps;
+/// dropout: elementwise, but its mask is drawn by element index, so a split
+/// tensor would need each rank's offset into the stream.
+struct DropoutRules : LocalRules {
+  static LoopNest describe(DropoutOp op) {
+    LoopNest nest(op->getContext());
+    SmallVector<AffineExpr> loops;
+    for (size_t d = 0; d < op.getType().getShape().size(); ++d)
+      loops.push_back(nest.fixed("a dropout mask's dim " + std::to_string(d)));
+    nest.index(loops);
+    if (op.getStep())
+      nest.index({});
+    nest.index(loops);
+    return nest;
   }
-  LogicalResult partition(Operation *op, ArrayRef<Value> operands,
-                          ArrayRef<shard::Sharding> operandShardings,
-                          ArrayRef<shard::Sharding> resultShardings,
-                          IRMapping &map, SymbolTableCollection &symbols,
-                          OpBuilder &b) const {
-    // A split contraction gives each rank a partial product; the bias is
-    // added once, after the all-reduce.
-    auto linear = cast<LinearOp>(op);
-    Location loc = op->getLoc();
-    return partitionReduction(
-        op, operands, operandShardings, resultShardings, map, symbols, b,
-        shard::ReductionKind::Sum,
+};
+
+/// The batch dims of a contraction operand, aligned to the result's.
+void indexBatch(LoopNest &nest, SmallVectorImpl<AffineExpr> &exprs,
+                ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
+                ArrayRef<AffineExpr> loops) {
+  int64_t own = operand.size() - 2, batch = result.size() - 2;
+  for (int64_t i = 0; i < own; ++i) {
+    int64_t d = batch - own + i;
+    exprs.push_back(operand[i] == 1 && result[d] != 1 ? nest.parallel()
+                                                      : loops[d]);
+  }
+}
+
+/// linear: y[b..., n] = sum_k x[b..., k] w[n, k] (+ bias[n]). Split over k,
+/// each rank holds a partial product; the bias is added once, after the
+/// all-reduce.
+struct LinearRules {
+  static LoopNest describe(LinearOp op) {
+    LoopNest nest(op->getContext());
+    int64_t rank = op.getType().getRank();
+    SmallVector<AffineExpr> y = nest.parallel(rank);
+    AffineExpr k = nest.reduction(), n = y.back();
+    SmallVector<AffineExpr> x(y.begin(), y.end() - 1);
+    x.push_back(k);
+    nest.index(x);
+    nest.index(op.getWeightInOut() ? SmallVector<AffineExpr>{k, n}
+                                   : SmallVector<AffineExpr>{n, k});
+    if (op.getBias())
+      nest.index({n});
+    nest.index(y);
+    return nest;
+  }
+  static LogicalResult partition(LinearOp op, Partitioning &p) {
+    Location loc = op.getLoc();
+    return reduceAcrossRanks(
+        p, shard::ReductionKind::Sum,
         [&](RankedTensorType local) -> Value {
-          return LinearOp::create(b, loc, local, operands[0], operands[1],
-                                  Value(), linear.getWeightInOutAttr());
+          return LinearOp::create(p.b, loc, local, p.operands[0],
+                                  p.operands[1], Value(),
+                                  op.getWeightInOutAttr());
         },
         [&](Value sum) -> Value {
-          return linear.getBias() ? AddOp::create(b, loc, sum, operands[2])
-                                  : sum;
+          return op.getBias() ? AddOp::create(p.b, loc, sum, p.operands[2])
+                              : sum;
         });
   }
 };
 
 /// matmul: y[b..., m, n] = sum_k lhs[b..., m, k] rhs[b..., k, n], either
-/// operand read transposed; missing leading batch dims broadcast.
-struct MatmulSharding : ContractionSharding<MatmulSharding, MatmulOp> {
-  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
-    auto mm = cast<MatmulOp>(op);
-    MLIRContext *ctx = op->getContext();
-    int64_t rank = mm.getType().getRank(), batch = rank - 2, dims = rank + 1;
-    AffineExpr m = getAffineDimExpr(batch, ctx), n = getAffineDimExpr(batch + 1, ctx),
-               k = getAffineDimExpr(rank, ctx);
-    SmallVector<AffineExpr> lhs, rhs, y;
-    batchExprs(mm.getLhs().getType(), batch, lhs, ctx);
-    batchExprs(mm.getRhs().getType(), batch, rhs, ctx);
-    lhs.append(mm.getTransposeLhs() ? SmallVector<AffineExpr>{k, m}
+/// operand read transposed; batch dims broadcast.
+struct MatmulRules {
+  static LoopNest describe(MatmulOp op) {
+    LoopNest nest(op->getContext());
+    ArrayRef<int64_t> out = op.getType().getShape();
+    SmallVector<AffineExpr> y = nest.parallel(out.size());
+    AffineExpr k = nest.reduction(), m = y[out.size() - 2], n = y.back();
+    SmallVector<AffineExpr> lhs, rhs;
+    indexBatch(nest, lhs, shapeOf(op.getLhs()), out, y);
+    indexBatch(nest, rhs, shapeOf(op.getRhs()), out, y);
+    lhs.append(op.getTransposeLhs() ? SmallVector<AffineExpr>{k, m}
                                     : SmallVector<AffineExpr>{m, k});
-    rhs.append(mm.getTransposeRhs() ? SmallVector<AffineExpr>{n, k}
+    rhs.append(op.getTransposeRhs() ? SmallVector<AffineExpr>{n, k}
                                     : SmallVector<AffineExpr>{k, n});
-    for (int64_t d = 0; d < rank; ++d)
-      y.push_back(getAffineDimExpr(d, ctx));
-    return {AffineMap::get(dims, 0, lhs, ctx), AffineMap::get(dims, 0, rhs, ctx),
-            AffineMap::get(dims, 0, y, ctx)};
+    nest.index(lhs);
+    nest.index(rhs);
+    nest.index(y);
+    return nest;
   }
-  LogicalResult partition(Operation *op, ArrayRef<Value> operands,
-                          ArrayRef<shard::Sharding> operandShardings,
-                          ArrayRef<shard::Sharding> resultShardings,
-                          IRMapping &map, SymbolTableCollection &symbols,
-                          OpBuilder &b) const {
-    auto mm = cast<MatmulOp>(op);
-    return partitionReduction(
-        op, operands, operandShardings, resultShardings, map, symbols, b,
-        shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
-          return MatmulOp::create(b, op->getLoc(), local, operands[0],
-                                  operands[1], mm.getTransposeLhsAttr(),
-                                  mm.getTransposeRhsAttr());
+  static LogicalResult partition(MatmulOp op, Partitioning &p) {
+    return reduceAcrossRanks(
+        p, shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
+          return MatmulOp::create(p.b, op.getLoc(), local, p.operands[0],
+                                  p.operands[1], op.getTransposeLhsAttr(),
+                                  op.getTransposeRhsAttr());
         });
   }
 };
 
-/// reduce_sum/mean/max/min over `axes`: those loops are reductions. Split,
-/// each rank reduces its part and an all-reduce of the same kind completes
-/// it (a mean as a sum, scaled by the global count after).
-template <typename Op>
-struct ReduceSharding
-    : shard::ShardingInterface::ExternalModel<ReduceSharding<Op>, Op> {
-  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
-    auto r = cast<Op>(op);
-    SmallVector<IteratorType> types(r.getOperand().getType().getRank(),
-                                    IteratorType::parallel);
-    for (int64_t axis : r.getAxes())
-      types[axis] = IteratorType::reduction;
-    return types;
-  }
-  SmallVector<shard::ReductionKind>
-  getReductionLoopIteratorKinds(Operation *op) const {
-    return SmallVector<shard::ReductionKind>(cast<Op>(op).getAxes().size(),
-                                             kind());
-  }
-  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
-    auto r = cast<Op>(op);
-    MLIRContext *ctx = op->getContext();
-    int64_t rank = r.getOperand().getType().getRank();
-    SmallVector<AffineExpr> out;
-    for (int64_t d = 0; d < rank; ++d) {
-      bool reducedDim = llvm::is_contained(r.getAxes(), d);
-      if (!reducedDim)
-        out.push_back(getAffineDimExpr(d, ctx));
-      else if (r.getKeepDims())
-        out.push_back(getAffineConstantExpr(0, ctx)); // refused upstream
-    }
-    return {AffineMap::getMultiDimIdentityMap(rank, ctx),
-            AffineMap::get(rank, 0, out, ctx)};
-  }
-  LogicalResult partition(Operation *op, ArrayRef<Value> operands,
-                          ArrayRef<shard::Sharding> operandShardings,
-                          ArrayRef<shard::Sharding> resultShardings,
-                          IRMapping &map, SymbolTableCollection &symbols,
-                          OpBuilder &b) const {
-    // A mean is summed locally, all-reduced, and scaled once by the count.
-    auto r = cast<Op>(op);
-    Location loc = op->getLoc();
-    constexpr bool mean = std::is_same_v<Op, ReduceMeanOp>;
-    auto local = [&](RankedTensorType type) -> Value {
-      if constexpr (mean)
-        return ReduceSumOp::create(b, loc, type, operands[0], r.getAxesAttr(),
-                                   r.getKeepDimsAttr());
-      else
-        return Op::create(b, loc, type, operands[0], r.getAxesAttr(),
-                          r.getKeepDimsAttr());
-    };
-    auto scale = [&](Value sum) -> Value {
-      int64_t count = 1;
-      for (int64_t axis : r.getAxes())
-        count *= r.getOperand().getType().getDimSize(axis);
-      Type element = r.getType().getElementType();
-      auto scalar = RankedTensorType::get({}, element);
-      Value inverse = ConstantOp::create(
-          b, loc, scalar,
-          DenseElementsAttr::get(scalar, b.getFloatAttr(element, 1.0 / count)));
-      return MulOp::create(b, loc, sum, inverse);
-    };
-    return partitionReduction(op, operands, operandShardings, resultShardings,
-                              map, symbols, b, kind(), local,
-                              mean ? function_ref<Value(Value)>(scale) : nullptr);
-  }
-
-private:
+/// reduce_sum/mean/max/min over `axes`. Split, each rank reduces its part
+/// and an all-reduce of the same kind completes it (a mean as a sum, scaled
+/// by the global count after).
+template <typename Op> struct ReduceRules {
   static shard::ReductionKind kind() {
     if constexpr (std::is_same_v<Op, ReduceMaxOp>)
       return shard::ReductionKind::Max;
@@ -260,66 +154,147 @@ private:
     else
       return shard::ReductionKind::Sum;
   }
-};
-
-/// Elementwise ops with NumPy broadcasting: one parallel loop per result
-/// dim; an operand's broadcast dims (missing, or 1 where the result is
-/// larger) read index 0, so the partitioner never splits them.
-template <typename Op>
-struct BroadcastingElementwiseSharding
-    : shard::ShardingInterface::ExternalModel<
-          BroadcastingElementwiseSharding<Op>, Op> {
-  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
-    auto y = cast<RankedTensorType>(op->getResult(0).getType());
-    return SmallVector<IteratorType>(y.getRank(), IteratorType::parallel);
-  }
-  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
-    MLIRContext *ctx = op->getContext();
-    ArrayRef<int64_t> out =
-        cast<RankedTensorType>(op->getResult(0).getType()).getShape();
-    int64_t rank = out.size();
-    SmallVector<AffineMap> maps;
-    for (Value operand : op->getOperands()) {
-      ArrayRef<int64_t> in = cast<RankedTensorType>(operand.getType()).getShape();
-      SmallVector<AffineExpr> exprs;
-      for (size_t i = 0; i < in.size(); ++i) {
-        int64_t d = rank - static_cast<int64_t>(in.size()) + static_cast<int64_t>(i);
-        exprs.push_back(in[i] == 1 && out[d] != 1 ? getAffineConstantExpr(0, ctx)
-                                                  : getAffineDimExpr(d, ctx));
-      }
-      maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  static LoopNest describe(Op op) {
+    LoopNest nest(op->getContext());
+    SmallVector<AffineExpr> in, out;
+    for (int64_t d = 0; d < op.getOperand().getType().getRank(); ++d) {
+      bool reduced = llvm::is_contained(op.getAxes(), d);
+      in.push_back(reduced ? nest.reduction(kind()) : nest.parallel());
+      if (!reduced)
+        out.push_back(in.back());
+      else if (op.getKeepDims())
+        out.push_back(nest.parallel()); // the kept size-1 dim
     }
-    maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
-    return maps;
+    nest.index(in);
+    nest.index(out);
+    return nest;
   }
-  LogicalResult partition(Operation *op, ArrayRef<Value> operands,
-                          ArrayRef<shard::Sharding> operandShardings,
-                          ArrayRef<shard::Sharding> resultShardings,
-                          IRMapping &map, SymbolTableCollection &symbols,
-                          OpBuilder &b) const {
-    shard::partitionTriviallyShardableOperation(
-        *op, operands, operandShardings, resultShardings, map, symbols, b);
-    return success();
+  static LogicalResult partition(Op op, Partitioning &p) {
+    Location loc = op.getLoc();
+    constexpr bool mean = std::is_same_v<Op, ReduceMeanOp>;
+    auto local = [&](RankedTensorType type) -> Value {
+      if constexpr (mean)
+        return ReduceSumOp::create(p.b, loc, type, p.operands[0],
+                                   op.getAxesAttr(), op.getKeepDimsAttr());
+      else
+        return Op::create(p.b, loc, type, p.operands[0], op.getAxesAttr(),
+                          op.getKeepDimsAttr());
+    };
+    auto scale = [&](Value sum) -> Value {
+      int64_t count = 1;
+      for (int64_t axis : op.getAxes())
+        count *= op.getOperand().getType().getDimSize(axis);
+      Type element = op.getType().getElementType();
+      auto scalar = RankedTensorType::get({}, element);
+      Value inverse = ConstantOp::create(
+          p.b, loc, scalar,
+          DenseElementsAttr::get(scalar,
+                                 p.b.getFloatAttr(element, 1.0 / count)));
+      return MulOp::create(p.b, loc, sum, inverse);
+    };
+    return reduceAcrossRanks(p, kind(), local,
+                             mean ? function_ref<Value(Value)>(scale)
+                                  : nullptr);
   }
 };
 
-template <typename... Ops> void attachBroadcasting(MLIRContext *ctx) {
-  (Ops::template attachInterface<BroadcastingElementwiseSharding<Ops>>(*ctx), ...);
-}
+/// Ops that work along the trailing dims from `axis` (layer_norm, rms_norm)
+/// or along one `axis` (softmax, log_softmax, cumsum): those dims are
+/// fixed; scale and bias are indexed by the normalized dims.
+template <typename Op> struct AlongAxisRules : LocalRules {
+  static LoopNest describe(Op op) {
+    LoopNest nest(op->getContext());
+    constexpr bool norm =
+        std::is_same_v<Op, LayerNormOp> || std::is_same_v<Op, RmsNormOp>;
+    int64_t rank = shapeOf(op->getResult(0)).size(), axis = op.getAxis();
+    SmallVector<AffineExpr> loops;
+    for (int64_t d = 0; d < rank; ++d) {
+      bool along = norm ? d >= axis : d == axis;
+      loops.push_back(along ? nest.fixed("the dim " + std::to_string(d) +
+                                         " it works along")
+                            : nest.parallel());
+    }
+    nest.index(loops);
+    for (size_t i = 1; i < op->getNumOperands(); ++i) // scale, bias
+      nest.indexBroadcast(op->getOperand(i).getType(),
+                          shapeOf(op->getResult(0)), loops);
+    nest.index(loops);
+    return nest;
+  }
+};
+
+/// attention: out[b..., q, e] = softmax_k(Q[b..., q, :] K[b..., k, :]) V.
+/// Batch and head dims split (heads for tensor parallelism when query and
+/// key heads agree); the sequence and feature dims are fixed.
+struct AttentionRules : LocalRules {
+  static LoopNest describe(AttentionOp op) {
+    LoopNest nest(op->getContext());
+    ArrayRef<int64_t> out = op.getType().getShape();
+    int64_t batch = out.size() - 2;
+    SmallVector<AffineExpr> lead = nest.parallel(batch);
+    AffineExpr q = nest.fixed("the query sequence"),
+               e = nest.fixed("the value features"),
+               k = nest.fixed("the key sequence"),
+               d = nest.fixed("the query/key features");
+    auto leadOf = [&](Value v) {
+      SmallVector<AffineExpr> exprs;
+      ArrayRef<int64_t> shape = shapeOf(v);
+      for (int64_t i = 0; i < batch; ++i)
+        exprs.push_back(shape[i] == out[i]
+                            ? lead[i]
+                            : nest.fixed("grouped key/value heads"));
+      return exprs;
+    };
+    auto with = [](SmallVector<AffineExpr> exprs, AffineExpr a, AffineExpr b) {
+      exprs.push_back(a);
+      exprs.push_back(b);
+      return exprs;
+    };
+    nest.index(with(leadOf(op.getQuery()), q, d));
+    nest.index(with(leadOf(op.getKey()), k, d));
+    nest.index(with(leadOf(op.getValue()), k, e));
+    if (Value mask = op.getMask()) {
+      SmallVector<int64_t> scores(out.begin(), out.end());
+      scores.back() = shapeOf(op.getKey())[batch];
+      SmallVector<AffineExpr> loops(lead.begin(), lead.end());
+      loops.push_back(q);
+      loops.push_back(k);
+      nest.indexBroadcast(mask.getType(), scores, loops);
+    }
+    SmallVector<AffineExpr> result(lead.begin(), lead.end());
+    result.push_back(q);
+    result.push_back(e);
+    nest.index(result);
+    return nest;
+  }
+};
 
 } // namespace
 
+void sharding::attachComputeModels(MLIRContext *ctx) {
+  attach<ElementwiseRules, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+         NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, ReciprocalOp, TanhOp,
+         ErfOp, ReluOp, SigmoidOp, SiluOp, SinOp, CosOp, FloorOp, CeilOp,
+         NotOp, GeluOp, CompareOp, WhereOp, CastOp, BroadcastOp>(ctx);
+  attach<DropoutRules, DropoutOp>(ctx);
+  attach<LinearRules, LinearOp>(ctx);
+  attach<MatmulRules, MatmulOp>(ctx);
+  attach<ReduceRules<ReduceSumOp>, ReduceSumOp>(ctx);
+  attach<ReduceRules<ReduceMeanOp>, ReduceMeanOp>(ctx);
+  attach<ReduceRules<ReduceMaxOp>, ReduceMaxOp>(ctx);
+  attach<ReduceRules<ReduceMinOp>, ReduceMinOp>(ctx);
+  attach<AlongAxisRules<LayerNormOp>, LayerNormOp>(ctx);
+  attach<AlongAxisRules<RmsNormOp>, RmsNormOp>(ctx);
+  attach<AlongAxisRules<SoftmaxOp>, SoftmaxOp>(ctx);
+  attach<AlongAxisRules<LogSoftmaxOp>, LogSoftmaxOp>(ctx);
+  attach<AlongAxisRules<CumSumOp>, CumSumOp>(ctx);
+  attach<AttentionRules, AttentionOp>(ctx);
+}
+
 void accel::registerShardingInterfaces(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, AccelDialect *) {
-    LinearOp::attachInterface<LinearSharding>(*ctx);
-    MatmulOp::attachInterface<MatmulSharding>(*ctx);
-    ReduceSumOp::attachInterface<ReduceSharding<ReduceSumOp>>(*ctx);
-    ReduceMeanOp::attachInterface<ReduceSharding<ReduceMeanOp>>(*ctx);
-    ReduceMaxOp::attachInterface<ReduceSharding<ReduceMaxOp>>(*ctx);
-    ReduceMinOp::attachInterface<ReduceSharding<ReduceMinOp>>(*ctx);
-    attachBroadcasting<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, NegOp,
-                       AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, ReciprocalOp,
-                       TanhOp, ErfOp, ReluOp, SigmoidOp, SiluOp, SinOp, CosOp,
-                       FloorOp, CeilOp, NotOp>(ctx);
+    sharding::attachComputeModels(ctx);
+    sharding::attachDataMovementModels(ctx);
+    sharding::attachTrainingModels(ctx);
   });
 }

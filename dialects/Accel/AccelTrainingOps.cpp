@@ -68,7 +68,8 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
                                                std::optional<Location> loc,
                                                Adaptor adaptor,
                                                SmallVectorImpl<Type> &out) {
-  if (failed(checkLogitsAndLabels(loc, adaptor.getLogits(), adaptor.getLabels())))
+  if (failed(checkLogitsAndLabels(loc, adaptor.getLogits(), adaptor.getLabels())) ||
+      failed(checkScalar(loc, adaptor.getCount(), "count")))
     return failure();
   out.push_back(scalarOf(ranked(adaptor.getLogits()).getElementType()));
   return success();
@@ -78,9 +79,11 @@ int64_t CrossEntropyOp::getFlops() { return 4 * elements(getLogits()); }
 LogicalResult CrossEntropyOp::buildGradient(OpBuilder &b, ValueRange grads,
                                             SmallVectorImpl<Value> &out) {
   out.push_back(CrossEntropyGradOp::create(
-      b, getLoc(), getLogits(), getLabels(), grads[0], getIgnoreIndex(),
-      getLabelSmoothing()));
+      b, getLoc(), getLogits(), getLabels(), grads[0], getCount(),
+      getIgnoreIndex(), getLabelSmoothing()));
   out.push_back(nullptr); // labels are indices
+  if (getCount())
+    out.push_back(nullptr); // and so is the count
   return success();
 }
 
@@ -88,7 +91,8 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &out) {
   if (failed(checkLogitsAndLabels(loc, adaptor.getLogits(), adaptor.getLabels())) ||
-      failed(checkScalar(loc, adaptor.getDloss(), "dloss")))
+      failed(checkScalar(loc, adaptor.getDloss(), "dloss")) ||
+      failed(checkScalar(loc, adaptor.getCount(), "count")))
     return failure();
   out.push_back(adaptor.getLogits().getType());
   return success();
@@ -115,6 +119,8 @@ LogicalResult LinearCrossEntropyOp::inferReturnTypes(
     return emitOptionalError(loc, "labels ", labels,
                              " must have the shape of the input ", input,
                              " without the feature dim");
+  if (failed(checkScalar(loc, adaptor.getCount(), "count")))
+    return failure();
   out.push_back(scalarOf(input.getElementType()));
   out.push_back(input);
   out.push_back(weight);
@@ -138,6 +144,8 @@ LogicalResult LinearCrossEntropyOp::buildGradient(OpBuilder &b,
   out.push_back(MulOp::create(b, getLoc(), getInputGrad(), grads[0]));
   out.push_back(MulOp::create(b, getLoc(), getWeightGrad(), grads[0]));
   out.push_back(nullptr); // labels are indices
+  if (getCount())
+    out.push_back(nullptr); // and so is the count
   return success();
 }
 

@@ -22,7 +22,10 @@ def Accel_CrossEntropyOp : Accel_InferredOp<"cross_entropy", [Accel_Differentiab
     label_smoothing)` with mean reduction: `logits` is `[..., C]`, `labels`
     holds class indices shaped like the leading dims. Positions whose label
     is `ignore_index` do not count; the mean is over the others (NaN when
-    there are none, as in PyTorch). With smoothing `e` a position's loss is
+    there are none, as in PyTorch). A scalar `count`, when given, is the
+    number to divide by instead of the counted positions of `labels`: the
+    positions of a batch split across ranks, counted over all of them (the
+    sharding partition adds it). With smoothing `e` a position's loss is
     `(1 - e) * nll + e * mean_c(-log p_c)`. A label outside `[0, C)` that is
     not `ignore_index` is a run-time error naming the position.
 
@@ -35,6 +38,7 @@ def Accel_CrossEntropyOp : Accel_InferredOp<"cross_entropy", [Accel_Differentiab
     ```
   }];
   let arguments = (ins Accel_FloatTensor:$logits, Accel_IndexTensor:$labels,
+                       Optional<RankedTensorOf<[I64]>>:$count,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
                        DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing);
   let results = (outs Accel_FloatTensor:$loss);
@@ -47,7 +51,8 @@ def Accel_CrossEntropyGradOp : Accel_InferredOp<"cross_entropy_grad",
     `d loss / d logits` scaled by the loss cotangent `dloss` (a scalar):
     `dloss / n * (softmax(logits) - (1 - e) * onehot(label) - e / C)` on
     counted positions, zero on ignored ones, where `n` is the number of
-    counted positions. Same attributes as `accel.cross_entropy`. The result
+    counted positions (or `count`, as for `accel.cross_entropy`). Same
+    attributes as `accel.cross_entropy`. The result
     may be written over the logits (the planner does so when nothing reads
     them afterwards, saving a logits-sized buffer).
 
@@ -57,6 +62,7 @@ def Accel_CrossEntropyGradOp : Accel_InferredOp<"cross_entropy_grad",
   }];
   let arguments = (ins Accel_FloatTensor:$logits, Accel_IndexTensor:$labels,
                        Accel_FloatTensor:$dloss,
+                       Optional<RankedTensorOf<[I64]>>:$count,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
                        DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing);
   let results = (outs Accel_FloatTensor:$dlogits);
@@ -76,7 +82,8 @@ def Accel_LinearCrossEntropyOp : Accel_InferredOp<"linear_cross_entropy",
     rule scales the precomputed gradients by the actual cotangent.
 
     The training-step pass forms this op from a bias-free `accel.linear`
-    that produces the logits; attributes as `accel.cross_entropy`.
+    that produces the logits; attributes and `count` as
+    `accel.cross_entropy`.
 
     ```mlir
     %loss, %dh, %dw = accel.linear_cross_entropy %h, %w, %labels : (tensor<8x256x384xf32>, tensor<50257x384xf32>, tensor<8x256xi64>) -> (tensor<f32>, tensor<8x256x384xf32>, tensor<50257x384xf32>)
@@ -84,6 +91,7 @@ def Accel_LinearCrossEntropyOp : Accel_InferredOp<"linear_cross_entropy",
   }];
   let arguments = (ins Accel_FloatTensor:$input, Accel_FloatTensor:$weight,
                        Accel_IndexTensor:$labels,
+                       Optional<RankedTensorOf<[I64]>>:$count,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
                        DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
                        UnitAttr:$weight_in_out);

@@ -274,7 +274,7 @@ private:
     if (fuseHead && loss == "cross-entropy" && head && !head.getBias() &&
         output.use_empty()) {
       auto fused = LinearCrossEntropyOp::create(
-          b, loc, head.getInput(), head.getWeight(), labels, ignoreIndex,
+          b, loc, head.getInput(), head.getWeight(), labels, Value(), ignoreIndex,
           APFloat(double(labelSmoothing)), head.getWeightInOut());
       llvm::erase(ops, head.getOperation());
       head.erase();
@@ -292,7 +292,7 @@ private:
       lossOp = ReduceMeanOp::create(b, loc, squared,
                                     b.getDenseI64ArrayAttr(axes), false);
     } else {
-      lossOp = CrossEntropyOp::create(b, loc, output, labels, ignoreIndex,
+      lossOp = CrossEntropyOp::create(b, loc, output, labels, Value(), ignoreIndex,
                                       APFloat(double(labelSmoothing)));
     }
     ops.push_back(lossOp);

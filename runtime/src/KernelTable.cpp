@@ -117,9 +117,13 @@ BoundKernel bindCollective(const std::string &kernel,
   };
 }
 
+size_t operandCount(const fb::Instruction &inst) {
+  return inst.operands() ? inst.operands()->size() : 0;
+}
+
 void expectArity(const fb::Instruction &inst, size_t operands,
                  size_t results) {
-  size_t haveOps = inst.operands() ? inst.operands()->size() : 0;
+  size_t haveOps = operandCount(inst);
   size_t haveRes = inst.results() ? inst.results()->size() : 0;
   if (haveOps != operands || haveRes != results)
     throw Error("expects " + std::to_string(operands) + " operands and " +
@@ -330,7 +334,7 @@ BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
     };
   }
   if (kernel == "concat") {
-    expectArity(inst, inst.operands() ? inst.operands()->size() : 0, 1);
+    expectArity(inst, operandCount(inst), 1);
     if (!inst.operands() || inst.operands()->size() == 0)
       throw Error("concat needs at least one operand");
     int64_t axis = attrs.integer("axis");
@@ -362,30 +366,36 @@ BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
     };
   }
   if (kernel == "cross_entropy" || kernel == "cross_entropy_grad") {
+    // An optional last operand is the count to divide by.
     bool grad = kernel == "cross_entropy_grad";
-    expectArity(inst, grad ? 3 : 2, 1);
+    size_t fixed = grad ? 3 : 2;
+    bool counted = operandCount(inst) == fixed + 1;
+    expectArity(inst, counted ? fixed + 1 : fixed, 1);
     int64_t ignore = attrs.integer("ignore_index");
     double smoothing = attrs.number("label_smoothing");
     if (grad)
-      return [ignore, smoothing](const Views &o, const Views &r, ThreadPool &p) {
-        cpu::crossEntropyGrad(o[0], o[1], o[2], r[0], ignore, smoothing, p);
+      return [=](const Views &o, const Views &r, ThreadPool &p) {
+        cpu::crossEntropyGrad(o[0], o[1], o[2], counted ? &o[3] : nullptr,
+                              r[0], ignore, smoothing, p);
       };
-    return [ignore, smoothing](const Views &o, const Views &r, ThreadPool &p) {
-      cpu::crossEntropy(o[0], o[1], r[0], ignore, smoothing, p);
+    return [=](const Views &o, const Views &r, ThreadPool &p) {
+      cpu::crossEntropy(o[0], o[1], counted ? &o[2] : nullptr, r[0], ignore,
+                        smoothing, p);
     };
   }
   if (kernel == "linear_cross_entropy") {
-    expectArity(inst, 3, 3);
+    bool counted = operandCount(inst) == 4;
+    expectArity(inst, counted ? 4 : 3, 3);
     int64_t ignore = attrs.integer("ignore_index");
     double smoothing = attrs.number("label_smoothing");
     bool inOut = attrs.integer("weight_in_out");
     return [=](const Views &o, const Views &r, ThreadPool &p) {
-      cpu::linearCrossEntropy(o[0], o[1], o[2], r[0], r[1], r[2], ignore,
-                              smoothing, inOut, p);
+      cpu::linearCrossEntropy(o[0], o[1], o[2], counted ? &o[3] : nullptr,
+                              r[0], r[1], r[2], ignore, smoothing, inOut, p);
     };
   }
   if (kernel == "global_norm") {
-    expectArity(inst, inst.operands() ? inst.operands()->size() : 0, 1);
+    expectArity(inst, operandCount(inst), 1);
     return [](const Views &o, const Views &r, ThreadPool &p) {
       cpu::globalNorm(o, r[0], p);
     };

@@ -1,8 +1,10 @@
 //===- Trainer.cpp - The training loop ------------------------------------===//
 #include "accel/runtime/Trainer.h"
 #include "accel/runtime/Checkpoint.h"
+#include "accel/runtime/Communicator.h"
 #include "accel/runtime/Dataset.h"
 #include "accel/runtime/Executor.h"
+#include "accel/runtime/Grid.h"
 #include "accel/runtime/schema/executable_generated.h"
 
 #include <algorithm>
@@ -130,7 +132,8 @@ public:
       throw Error("cannot allocate the " + std::to_string(arenaBytes) +
                   "-byte arena of the training step");
     step = std::make_unique<Executor>(exe, *stepFn, state->binder(), pool,
-                                      arena.get());
+                                      arena.get(), o.groups);
+    joinDataParallelGroup(*stepFn);
     numClasses = metadataInt(*stepFn, "num_classes",
                              std::numeric_limits<int64_t>::max());
     // The model's Hugging Face config, when the import had one: each
@@ -145,19 +148,40 @@ public:
         throw Error(exe.origin() + ": has no eval_step function to evaluate "
                     "with");
       evaluator = std::make_unique<Executor>(exe, *evalFn, state->binder(),
-                                             pool, arena.get());
+                                             pool, arena.get(), o.groups);
       eval = openDataset(o.evalData, o.evalArrays, "evaluation");
     }
-    sampler = std::make_unique<EpochSampler>(train->size(), batchSize, o.seed,
-                                             o.shuffle);
+    sampler = std::make_unique<EpochSampler>(train->size(), globalBatch,
+                                             o.seed, o.shuffle);
     startStep = restore();
-    if (!o.saveDir.empty())
+    if (!o.saveDir.empty() && o.lead)
       removeStaleCheckpointTemporaries(o.saveDir);
     openLog();
     loop();
   }
 
 private:
+  /// A step compiled for a grid splits each global batch over its dp axis:
+  /// this rank takes block dpRank of dpSize.
+  void joinDataParallelGroup(const fb::Function &fn) {
+    dpSize = gridOf(fn).axisSize("dp");
+    if (dpSize == 1)
+      return;
+    auto it = o.groups.find("dp");
+    if (it == o.groups.end() || it->second->size() != dpSize)
+      throw Error(exe.origin() + ": train_step is compiled for " +
+                  std::to_string(dpSize) + " data-parallel ranks; launch it "
+                  "on " + std::to_string(dpSize) + " (accel-run "
+                  "--nproc-per-node " + std::to_string(dpSize) + ")");
+    dpRank = it->second->rank();
+  }
+
+  /// This rank's examples of a global batch.
+  std::vector<int64_t> ownBlock(const std::vector<int64_t> &global) const {
+    return std::vector<int64_t>(global.begin() + dpRank * batchSize,
+                                global.begin() + (dpRank + 1) * batchSize);
+  }
+
   void setUpInputs() {
     bool hasStep = false, hasLabels = false;
     for (const Executor::InputSpec &spec : step->inputs()) {
@@ -180,11 +204,12 @@ private:
     if (!hasStep || !hasLabels)
       throw Error(exe.origin() + ": train_step needs an int64 scalar 'step' "
                   "and a 'labels' input (as accel-make-train-step builds it)");
-    if (o.batchSize && o.batchSize != batchSize)
+    globalBatch = batchSize * dpSize;
+    if (o.batchSize && o.batchSize != globalBatch)
       throw Error("--batch-size " + std::to_string(o.batchSize) +
                   " differs from the batch size the step was compiled for (" +
-                  std::to_string(batchSize) + "); export the model with that "
-                  "batch size");
+                  std::to_string(globalBatch) + "); export the model with "
+                  "that batch size");
     const TensorView &labels = batch.views["labels"];
     int64_t compiledSeq = labels.rank() >= 2 ? labels.shape[1] : 0;
     if (o.seqLen && o.seqLen != compiledSeq)
@@ -243,12 +268,12 @@ private:
       if (!batch.views.count(name))
         throw Error(std::string("the ") + what + " data gives '" + name +
                     "', which the step does not take");
-    if (data->size() < batchSize)
+    if (data->size() < globalBatch)
       throw Error(source + ": holds " + std::to_string(data->size()) + " " +
                   (data->unitsPerExample() > 1 ? "windows of " +
                        std::to_string(data->unitsPerExample() + 1) + " tokens"
                                                : "examples") +
-                  ", fewer than one batch of " + std::to_string(batchSize));
+                  ", fewer than one batch of " + std::to_string(globalBatch));
     return data;
   }
 
@@ -301,10 +326,10 @@ private:
         throw Error(file + ": \"" + key + "\" is out of range");
       return static_cast<int64_t>(v);
     };
-    if (count("batch_size") != batchSize)
+    if (count("batch_size") != globalBatch)
       throw Error(dir + ": was saved with batch size " +
                   std::to_string(count("batch_size")) + ", this step uses " +
-                  std::to_string(batchSize));
+                  std::to_string(globalBatch));
     if (count("num_examples") != train->size())
       throw Error(dir + ": was saved while training on " +
                   std::to_string(count("num_examples")) +
@@ -315,7 +340,7 @@ private:
                   " lies beyond the " + std::to_string(train->size()) +
                   " examples");
     // The data order is the checkpoint's, whatever --seed says now.
-    sampler = std::make_unique<EpochSampler>(train->size(), batchSize,
+    sampler = std::make_unique<EpochSampler>(train->size(), globalBatch,
                                              field("seed"),
                                              count("shuffle") != 0);
     sampler->seek(count("epoch"), count("cursor"));
@@ -327,7 +352,7 @@ private:
     std::string path = o.logFile;
     if (path.empty() && !o.saveDir.empty())
       path = (fs::path(o.saveDir) / "log.jsonl").string();
-    if (path.empty())
+    if (path.empty() || !o.lead)
       return;
     if (fs::path(path).has_parent_path())
       fs::create_directories(fs::path(path).parent_path());
@@ -346,7 +371,7 @@ private:
   }
 
   double evaluate() {
-    int64_t available = eval->size() / batchSize;
+    int64_t available = eval->size() / globalBatch;
     int64_t batches = o.evalBatches > 0 ? std::min(o.evalBatches, available)
                                         : available;
     Batch evalBatch;
@@ -362,7 +387,7 @@ private:
     for (int64_t b = 0; b < batches; ++b) {
       std::vector<int64_t> ids(batchSize);
       for (int64_t i = 0; i < batchSize; ++i)
-        ids[i] = b * batchSize + i;
+        ids[i] = b * globalBatch + dpRank * batchSize + i;
       eval->fill(ids, evalBatch.views);
       std::vector<TensorView> out = evaluator->run(evalBatch.views);
       total += out[0].as<float>()[0];
@@ -371,6 +396,8 @@ private:
   }
 
   void save(int64_t done) {
+    if (!o.lead)
+      return; // every rank holds the same replicated state
     std::string dir =
         (fs::path(o.saveDir) / ("checkpoint-" + std::to_string(done))).string();
     saveCheckpoint(dir, *state,
@@ -379,7 +406,7 @@ private:
                     {"cursor", std::to_string(sampler->cursor())},
                     {"seed", std::to_string(sampler->seed())},
                     {"shuffle", sampler->shuffles() ? "1" : "0"},
-                    {"batch_size", std::to_string(batchSize)},
+                    {"batch_size", std::to_string(globalBatch)},
                     {"num_examples", std::to_string(train->size())},
                     {"format", "\"accel-checkpoint-1\""}},
                    checkpointFiles);
@@ -413,7 +440,7 @@ private:
     auto begin = Clock::now(), windowStart = begin;
     int64_t windowSteps = 0;
     for (int64_t k = startStep; k < o.steps; ++k) {
-      train->fill(sampler->next(), batch.views);
+      train->fill(ownBlock(sampler->next()), batch.views);
       stepValue = k;
       auto t0 = Clock::now();
       std::vector<TensorView> out = step->run(inputs);
@@ -424,7 +451,7 @@ private:
       double norm = normAt >= 0 ? out[normAt].as<float>()[0] : 0;
       bool skipped = infAt >= 0 && out[infAt].as<uint8_t>()[0] != 0;
       double seconds = std::chrono::duration<double>(t1 - t0).count();
-      double rate = batchSize * train->unitsPerExample() / seconds;
+      double rate = globalBatch * train->unitsPerExample() / seconds;
       writeLog("{\"step\": " + std::to_string(done) + ", \"loss\": " +
                number(loss) + ", \"lr\": " + number(lr) +
                ", \"grad_norm\": " + number(norm) +
@@ -448,7 +475,7 @@ private:
                      "%.3f | %.0f %s/s | ETA %s%s%s",
                      tty ? "\r" : "", static_cast<long long>(done),
                      static_cast<long long>(o.steps), loss, lr, norm,
-                     windowSteps * batchSize * train->unitsPerExample() /
+                     windowSteps * globalBatch * train->unitsPerExample() /
                          window,
                      train->unit(),
                      duration(perStep * (o.steps - done)).c_str(),
@@ -498,6 +525,7 @@ private:
   std::unique_ptr<EpochSampler> sampler;
   Batch batch;
   int64_t batchSize = 0, numClasses = 0, startStep = 0;
+  int64_t dpSize = 1, dpRank = 0, globalBatch = 0; // batchSize is per rank
   std::map<std::string, std::string> checkpointFiles; // beside the tensors
   std::string resumedFrom;
   std::ofstream log;

@@ -120,20 +120,40 @@ def _data(family, loop, d):
             batches, loss)
 
 
-def train_three_ways(family, model, d, loop=Loop(), opset=None):
+def accel_train(d, mlir, data_args, loop, layout=None, name="ck"):
+    """Compiles and runs accel's training loop on `mlir`; with `layout`
+    (accel-shard options, e.g. "dp=2") on that many ranks of one thread
+    each. Returns the save directory."""
+    train = os.path.join(d, f"train-{name}.mlir")
+    run(["accel-opt", mlir, f"--accel-make-train-step={loop.accel_options()}", "-o", train])
+    ranks = []
+    if layout:
+        sharded = os.path.join(d, f"sharded-{name}.mlir")
+        run(["accel-opt", train, f"--accel-shard={layout}", "-o", sharded])
+        train = sharded
+        size = 1
+        for option in layout.split():
+            size *= int(option.split("=")[1]) if option.split("=")[0] in ("dp", "tp") else 1
+        ranks = ["--nproc-per-node", size]
+    ck = os.path.join(d, name)
+    run(["accel-run", train, "--weights", os.path.join(d, "model.safetensors"), *data_args,
+         "--steps", loop.steps, "--seed", loop.seed, "--num-threads", 1 if layout else 2,
+         "--save-dir", ck, "--quiet", *ranks])
+    return ck
+
+
+def train_three_ways(family, model, d, loop=Loop(), opset=None, layout=None):
     """Trains `model` (fp32, eval mode: exports carry no dropout) with accel,
     PyTorch fp32 and PyTorch float64; returns the measurements. `opset`
-    exports at that opset (23: attention as ONNX's Attention op)."""
+    exports at that opset (23: attention as ONNX's Attention op); `layout`
+    trains accel under that distributed layout (accel_train)."""
     data_args, batches, loss_fn = _data(family, loop, d)
     example = torch.zeros((loop.batch, loop.seq), dtype=torch.int64)
     onnx = os.path.join(d, "model.onnx")
     hf_families.export(model, onnx, example, optimize=False, config=True, opset=opset)
-    mlir, train = os.path.join(d, "model.mlir"), os.path.join(d, "train.mlir")
+    mlir = os.path.join(d, "model.mlir")
     run(["accel-translate", "--import-onnx", onnx, "-o", mlir])
-    run(["accel-opt", mlir, f"--accel-make-train-step={loop.accel_options()}", "-o", train])
-    ck = os.path.join(d, "ck")
-    run(["accel-run", train, "--weights", os.path.join(d, "model.safetensors"), *data_args,
-         "--steps", loop.steps, "--seed", loop.seed, "--num-threads", 2, "--save-dir", ck, "--quiet"])
+    ck = accel_train(d, mlir, data_args, loop, layout)
     accel_losses = [r["loss"] for r in read_log(os.path.join(ck, "log.jsonl"))]
     final = load_file(os.path.join(ck, f"checkpoint-{loop.steps}", "model.safetensors"))
     initial = load_file(os.path.join(d, "model.safetensors"))
@@ -172,6 +192,7 @@ def train_three_ways(family, model, d, loop=Loop(), opset=None):
     la = np.array(accel_losses)
     result = measure(family, loop, la, l32, l64, initial, final, p32, p64, g64, list(names.values()))
     result["raw"] = dict(la=la, l32=l32, l64=l64, initial=initial, final=final, p32=p32, p64=p64, g64=g64)
+    result["accel_run"] = dict(d=d, mlir=mlir, data_args=data_args, ck=ck)
     return result
 
 

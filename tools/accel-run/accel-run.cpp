@@ -14,6 +14,7 @@
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/Launch.h"
 #include "accel/runtime/Generate.h"
+#include "accel/runtime/Grid.h"
 #include "accel/runtime/Npy.h"
 #include "accel/runtime/Safetensors.h"
 #include "accel/runtime/Trainer.h"
@@ -208,8 +209,11 @@ static bool parseArraySpecs(const std::vector<std::string> &specs,
 }
 
 static int trainModel(const rt::Executable &exe, rt::ThreadPool &pool,
-                      const std::string &weightsPath) {
+                      const std::string &weightsPath,
+                      const rt::CommGroups &groups, bool lead) {
   rt::TrainerOptions o;
+  o.groups = groups;
+  o.lead = lead;
   o.steps = steps;
   o.batchSize = batchSize;
   o.seqLen = seqLen;
@@ -260,14 +264,12 @@ int main(int argc, char **argv) {
     }
     rt::JobPlace place = rt::jobPlaceFromEnvironment();
     std::unique_ptr<rt::Communicator> world;
-    rt::CommGroups groups;
     if (place.size > 1) {
       rt::CommOptions c;
       c.rank = place.rank, c.size = place.size;
       c.masterAddr = place.masterAddr, c.masterPort = place.masterPort;
       c.timeout = std::chrono::seconds(commTimeout);
       world = rt::connectGloo(c);
-      groups["world"] = world.get();
     }
     // Rank 0 speaks for the job; the others report only their errors.
     bool lead = place.rank == 0;
@@ -275,9 +277,12 @@ int main(int argc, char **argv) {
       quiet = true;
     auto start = std::chrono::steady_clock::now();
     std::unique_ptr<rt::Executable> exe = loadModel(modelFile);
-    const auto &function = functionName.empty()
-                               ? exe->mainFunction()
-                               : exe->function(functionName);
+    const auto &function = steps > 0            ? exe->function("train_step")
+                           : functionName.empty() ? exe->mainFunction()
+                                                  : exe->function(functionName);
+    // The communicator of each grid axis the function was split over
+    // (every function of a sharded module shares one grid).
+    rt::CommGroups groups = rt::groupsFor(function, world.get());
     if (world) {
       // The same executable, function and run on every rank.
       std::string run = functionName + "\n" + std::to_string(steps) + "\n" +
@@ -301,12 +306,8 @@ int main(int argc, char **argv) {
                                  : std::max(1u, std::thread::hardware_concurrency());
     rt::ThreadPool pool(threads);
     rt::cpu::setBlasThreads(threads);
-    if (steps > 0 && place.size > 1)
-      return fail("training on " + std::to_string(place.size) +
-                  " ranks needs a step compiled for a distributed layout, "
-                  "which accel cannot compile yet; train in one process");
     if (steps > 0)
-      return trainModel(*exe, pool, weightsPath);
+      return trainModel(*exe, pool, weightsPath, groups, lead);
     rt::Executor executor(*exe, function, weights.get(), pool, groups);
     if (generate > 0) {
       std::vector<int64_t> tokens(prompt.begin(), prompt.end());

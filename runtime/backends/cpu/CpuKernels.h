@@ -163,22 +163,26 @@ float uniformFromCounter(uint64_t seed, uint64_t counter);
 /// (int64/int32), `torch.nn.functional.cross_entropy` with ignore_index and
 /// label_smoothing; out is a float32 scalar. A label outside [0, C) that is
 /// not ignoreIndex throws KernelError naming its position.
+/// `count` (nullable, one int64) replaces the number of counted rows as the
+/// divisor, for rows split across ranks.
 void crossEntropy(const TensorView &logits, const TensorView &labels,
-                  const TensorView &out, int64_t ignoreIndex,
-                  double smoothing, ThreadPool &pool);
+                  const TensorView *count, const TensorView &out,
+                  int64_t ignoreIndex, double smoothing, ThreadPool &pool);
 
 /// d(crossEntropy)/d(logits) times the scalar dloss; out is shaped like
 /// logits and may be the logits' own buffer.
 void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
-                      const TensorView &dloss, const TensorView &out,
-                      int64_t ignoreIndex, double smoothing, ThreadPool &pool);
+                      const TensorView &dloss, const TensorView *count,
+                      const TensorView &out, int64_t ignoreIndex,
+                      double smoothing, ThreadPool &pool);
 
 /// loss = crossEntropy(linear(input, weight), labels) without a bias, and
 /// the gradients of that loss (cotangent 1) for input and weight, computed
 /// block of rows by block of rows so the logits never exist whole. weight is
 /// [C, K], or [K, C] with weightInOut.
 void linearCrossEntropy(const TensorView &input, const TensorView &weight,
-                        const TensorView &labels, const TensorView &loss,
+                        const TensorView &labels, const TensorView *count,
+                        const TensorView &loss,
                         const TensorView &inputGrad,
                         const TensorView &weightGrad, int64_t ignoreIndex,
                         double smoothing, bool weightInOut, ThreadPool &pool);

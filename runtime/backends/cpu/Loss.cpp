@@ -62,6 +62,16 @@ int64_t countedRows(const char *kernel, const TensorView &labels, Rows rows,
   return counted;
 }
 
+/// What the mean divides by: the rows counted here, or the count over every
+/// rank when the rows are split across ranks.
+int64_t divisor(const char *kernel, const TensorView *count, int64_t counted) {
+  if (!count)
+    return counted;
+  require(count->dtype == DType::I64 && count->numel() == 1, kernel,
+          "count must be one int64");
+  return count->as<int64_t>()[0];
+}
+
 /// log(sum(exp(x))) of one row, using `scratch` (at least n floats).
 double logSumExp(const float *x, int64_t n, float *scratch) {
   float m = rowMax(x, n);
@@ -88,12 +98,14 @@ double rowGradient(const float *row, float *out, int64_t n, int64_t y,
 } // namespace
 
 void crossEntropy(const TensorView &logits, const TensorView &labels,
-                  const TensorView &out, int64_t ignoreIndex,
-                  double smoothing, ThreadPool &pool) {
+                  const TensorView *count, const TensorView &out,
+                  int64_t ignoreIndex, double smoothing, ThreadPool &pool) {
   Rows rows = checkOperands("cross_entropy", logits, labels);
   require(out.dtype == DType::F32 && out.numel() == 1, "cross_entropy",
           "the result must be one float32");
-  int64_t counted = countedRows("cross_entropy", labels, rows, ignoreIndex);
+  int64_t counted = divisor(
+      "cross_entropy", count,
+      countedRows("cross_entropy", labels, rows, ignoreIndex));
   std::vector<double> rowLoss(rows.n, 0.0);
   const float *x = logits.as<float>();
   pool.parallelFor(rows.n, rowGrainFor(rows.c), [&](int64_t r0, int64_t r1) {
@@ -122,16 +134,17 @@ void crossEntropy(const TensorView &logits, const TensorView &labels,
 }
 
 void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
-                      const TensorView &dloss, const TensorView &out,
-                      int64_t ignoreIndex, double smoothing,
-                      ThreadPool &pool) {
+                      const TensorView &dloss, const TensorView *count,
+                      const TensorView &out, int64_t ignoreIndex,
+                      double smoothing, ThreadPool &pool) {
   Rows rows = checkOperands("cross_entropy_grad", logits, labels);
   require(dloss.dtype == DType::F32 && dloss.numel() == 1,
           "cross_entropy_grad", "dloss must be one float32");
   require(out.dtype == DType::F32 && out.numel() == logits.numel(),
           "cross_entropy_grad", "the result must be shaped like the logits");
-  int64_t counted =
-      countedRows("cross_entropy_grad", labels, rows, ignoreIndex);
+  int64_t counted = divisor(
+      "cross_entropy_grad", count,
+      countedRows("cross_entropy_grad", labels, rows, ignoreIndex));
   const float scale = dloss.as<float>()[0] / static_cast<float>(counted);
   const float offValue = static_cast<float>(smoothing / rows.c);
   const float onValue = static_cast<float>(1 - smoothing) + offValue;
@@ -152,7 +165,8 @@ void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
 }
 
 void linearCrossEntropy(const TensorView &input, const TensorView &weight,
-                        const TensorView &labels, const TensorView &loss,
+                        const TensorView &labels, const TensorView *count,
+                        const TensorView &loss,
                         const TensorView &inputGrad,
                         const TensorView &weightGrad, int64_t ignoreIndex,
                         double smoothing, bool weightInOut, ThreadPool &pool) {
@@ -174,7 +188,8 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
   require(rows.n * k == input.numel(), kernel,
           "labels " + shapeToString(labels.shape) + " do not match input " +
               shapeToString(input.shape));
-  const int64_t counted = countedRows(kernel, labels, rows, ignoreIndex);
+  const int64_t counted =
+      divisor(kernel, count, countedRows(kernel, labels, rows, ignoreIndex));
   const float scale = 1.0f / static_cast<float>(counted);
   const float offValue = static_cast<float>(smoothing / c);
   const float onValue = static_cast<float>(1 - smoothing) + offValue;

@@ -13,6 +13,7 @@
 #define ACCEL_RUNTIME_TRAINER_H
 
 #include "accel/runtime/Executable.h"
+#include "accel/runtime/Executor.h"
 #include "accel/runtime/ThreadPool.h"
 
 #include <cstdint>
@@ -24,7 +25,7 @@ namespace accel::rt {
 
 struct TrainerOptions {
   int64_t steps = 0;           // the step count to reach
-  int64_t batchSize = 0;       // 0: as compiled; else must match
+  int64_t batchSize = 0;       // 0: as compiled; else must match (global)
   int64_t seqLen = 0;          // 0: as compiled; else must match
   std::string weights;         // initial parameters (unless resuming)
   std::string data;            // token file, or
@@ -42,6 +43,11 @@ struct TrainerOptions {
   int64_t logEvery = 10;       // progress lines on the terminal
   bool quiet = false;
   bool profile = false;        // time per kernel of train_step, at the end
+  /// The communicators of a step compiled for a grid (by axis name: "dp").
+  /// Under data parallelism each dp rank takes its block of every global
+  /// batch; only the lead rank writes logs and checkpoints.
+  CommGroups groups;
+  bool lead = true;
 };
 
 /// Trains; returns normally after `steps` steps. Throws Error with one clear

@@ -1,0 +1,228 @@
+//===- AccelShardingData.cpp - accel's data movement for MLIR's partitioner ===//
+//
+// ShardingInterface models of the ops that move data: reshape, transpose,
+// split, concat, slice, gather and its gradient scatter_add. A dim that is
+// cut, joined or reinterpreted is fixed (AccelShardingRules.h), so a split
+// of it is an error naming the op, not a wrong shard.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Accel/AccelOps.h"
+#include "dialects/Accel/AccelShardingRules.h"
+
+using namespace mlir;
+using namespace accel;
+using namespace accel::sharding;
+
+namespace {
+
+/// reshape: the dims of both sides group into runs of equal element count
+/// (16x64x128 -> 1024x128: [16, 64] -> [1024], [128] -> [128]). A run's
+/// outer dims share a loop: split evenly, both hold the same rows. Its
+/// other dims, and size-1 dims, have loops of their own and stay whole.
+struct ReshapeRules : LocalRules {
+  static LoopNest describe(ReshapeOp op) {
+    LoopNest nest(op->getContext());
+    ArrayRef<int64_t> in = shapeOf(op.getOperand()), out = op.getType().getShape();
+    SmallVector<AffineExpr> inExprs(in.size()), outExprs(out.size());
+    auto inner = [&](StringRef side, size_t d) {
+      return nest.fixed("dim " + std::to_string(d) + " of the " + side.str() +
+                        ", which a reshape merges or divides");
+    };
+    size_t i = 0, o = 0;
+    while (i < in.size() || o < out.size()) {
+      // Size-1 dims stand alone.
+      if (i < in.size() && in[i] == 1) {
+        inExprs[i++] = nest.parallel();
+        continue;
+      }
+      if (o < out.size() && out[o] == 1) {
+        outExprs[o++] = nest.parallel();
+        continue;
+      }
+      if (i == in.size() || o == out.size())
+        break; // a zero-size tensor: nothing left to pair
+      // One run: grow the smaller side until the counts meet.
+      AffineExpr outer = nest.parallel();
+      inExprs[i] = outer;
+      outExprs[o] = outer;
+      int64_t inCount = in[i++], outCount = out[o++];
+      while (inCount != outCount && (i < in.size() || o < out.size())) {
+        if (inCount < outCount && i < in.size()) {
+          inExprs[i] = inner("operand", i);
+          inCount *= in[i++];
+        } else if (o < out.size()) {
+          outExprs[o] = inner("result", o);
+          outCount *= out[o++];
+        } else {
+          break;
+        }
+      }
+    }
+    for (size_t d = 0; d < in.size(); ++d)
+      if (!inExprs[d])
+        inExprs[d] = inner("operand", d);
+    for (size_t d = 0; d < out.size(); ++d)
+      if (!outExprs[d])
+        outExprs[d] = inner("result", d);
+    nest.index(inExprs);
+    nest.index(outExprs);
+    return nest;
+  }
+};
+
+/// transpose: result dim i is operand dim permutation[i].
+struct TransposeRules : LocalRules {
+  static LoopNest describe(TransposeOp op) {
+    LoopNest nest(op->getContext());
+    ArrayRef<int64_t> perm = op.getPermutation();
+    SmallVector<AffineExpr> out = nest.parallel(perm.size()), in(perm.size());
+    for (auto [i, p] : llvm::enumerate(perm))
+      in[p] = out[i];
+    nest.index(in);
+    nest.index(out);
+    return nest;
+  }
+};
+
+/// Loops for a value with one fixed dim `axis` (split, concat, slice): the
+/// other dims take `shared`.
+SmallVector<AffineExpr> withFixedAxis(LoopNest &nest,
+                                      ArrayRef<AffineExpr> shared,
+                                      int64_t axis, StringRef why) {
+  SmallVector<AffineExpr> exprs(shared.begin(), shared.end());
+  exprs[axis] = nest.fixed(why.str());
+  return exprs;
+}
+
+/// split and concat along `axis`: that dim is fixed on every side.
+struct SplitRules : LocalRules {
+  static LoopNest describe(SplitOp op) {
+    LoopNest nest(op->getContext());
+    int64_t axis = op.getAxis();
+    SmallVector<AffineExpr> shared = nest.parallel(shapeOf(op.getOperand()).size());
+    std::string why = "the split axis " + std::to_string(axis);
+    nest.index(withFixedAxis(nest, shared, axis, why));
+    for (size_t r = 0; r < op.getNumResults(); ++r)
+      nest.index(withFixedAxis(nest, shared, axis, why));
+    return nest;
+  }
+};
+
+struct ConcatRules : LocalRules {
+  static LoopNest describe(ConcatOp op) {
+    LoopNest nest(op->getContext());
+    int64_t axis = op.getAxis();
+    SmallVector<AffineExpr> shared = nest.parallel(op.getType().getRank());
+    std::string why = "the concatenated axis " + std::to_string(axis);
+    for (size_t i = 0; i < op.getNumOperands(); ++i)
+      nest.index(withFixedAxis(nest, shared, axis, why));
+    nest.index(withFixedAxis(nest, shared, axis, why));
+    return nest;
+  }
+};
+
+/// slice: a dim taken whole keeps one loop; a cut dim is fixed. On a
+/// rank, a whole dim is the local one.
+struct SliceRules {
+  static LoopNest describe(SliceOp op) {
+    LoopNest nest(op->getContext());
+    ArrayRef<int64_t> in = shapeOf(op.getOperand());
+    SmallVector<AffineExpr> inExprs, outExprs;
+    for (size_t d = 0; d < in.size(); ++d) {
+      bool whole = op.getStart()[d] == 0 && op.getLimit()[d] == in[d] &&
+                   op.getStride()[d] == 1;
+      inExprs.push_back(whole ? nest.parallel()
+                              : nest.fixed("the sliced dim " + std::to_string(d)));
+      outExprs.push_back(whole ? inExprs.back()
+                               : nest.fixed("the sliced dim " + std::to_string(d)));
+    }
+    nest.index(inExprs);
+    nest.index(outExprs);
+    return nest;
+  }
+  static LogicalResult partition(SliceOp op, Partitioning &p) {
+    ArrayRef<int64_t> whole = shapeOf(op.getOperand());
+    ArrayRef<int64_t> local = shapeOf(p.operands[0]);
+    SmallVector<int64_t> limit(op.getLimit());
+    for (size_t d = 0; d < whole.size(); ++d)
+      if (local[d] != whole[d])
+        limit[d] = local[d]; // only a whole dim can be split
+    p.map.map(op.getResult(),
+              SliceOp::create(p.b, op.getLoc(), p.operands[0],
+                              op.getStartAttr(),
+                              p.b.getDenseI64ArrayAttr(limit),
+                              op.getStrideAttr()));
+    return success();
+  }
+};
+
+/// gather: result = operand[:axis] + indices + operand[axis+1:]. The
+/// indexed dim stays whole (a vocabulary-parallel embedding needs the
+/// masked lookup of tensor parallelism).
+struct GatherRules : LocalRules {
+  static LoopNest describe(GatherOp op) {
+    LoopNest nest(op->getContext());
+    int64_t axis = op.getAxis();
+    int64_t indexRank = shapeOf(op.getIndices()).size();
+    SmallVector<AffineExpr> out = nest.parallel(op.getType().getRank());
+    SmallVector<AffineExpr> in(out.begin(), out.begin() + axis);
+    in.push_back(nest.fixed("the gathered dim " + std::to_string(axis)));
+    in.append(out.begin() + axis + indexRank, out.end());
+    nest.index(in);
+    nest.index(ArrayRef<AffineExpr>(out).slice(axis, indexRank));
+    nest.index(out);
+    return nest;
+  }
+};
+
+/// scatter_add: result[..., indices[j...], ...] += updates[..., j..., ...].
+/// The index dims are summed: split, each rank scatters its part and an
+/// all-reduce adds them.
+struct ScatterAddRules {
+  static LoopNest describe(ScatterAddOp op) {
+    LoopNest nest(op->getContext());
+    int64_t axis = op.getAxis();
+    int64_t indexRank = shapeOf(op.getIndices()).size();
+    SmallVector<AffineExpr> out;
+    for (int64_t d = 0; d < op.getType().getRank(); ++d)
+      out.push_back(d == axis ? nest.fixed("the scattered-into dim " +
+                                           std::to_string(axis))
+                              : nest.parallel());
+    SmallVector<AffineExpr> index;
+    for (int64_t j = 0; j < indexRank; ++j)
+      index.push_back(nest.reduction());
+    SmallVector<AffineExpr> updates(out.begin(), out.begin() + axis);
+    updates.append(index);
+    updates.append(out.begin() + axis + 1, out.end());
+    nest.index(updates);
+    nest.index(index);
+    nest.index(out);
+    return nest;
+  }
+  static LogicalResult partition(ScatterAddOp op, Partitioning &p) {
+    SmallVector<shard::GridAxis> reduced =
+        shard::getReductionGridAxes(p.nest.types(), p.loopAxes);
+    if (reduced.empty()) {
+      p.keepAsIs();
+      return success();
+    }
+    Value partial = ScatterAddOp::create(
+        p.b, op.getLoc(), p.localType(0), p.operands[0], p.operands[1],
+        op.getAxisAttr(), op.getSkipIndexAttr());
+    p.map.map(op.getResult(),
+              p.allReduce(partial, reduced, shard::ReductionKind::Sum));
+    return success();
+  }
+};
+
+} // namespace
+
+void sharding::attachDataMovementModels(MLIRContext *ctx) {
+  attach<ReshapeRules, ReshapeOp>(ctx);
+  attach<TransposeRules, TransposeOp>(ctx);
+  attach<SplitRules, SplitOp>(ctx);
+  attach<ConcatRules, ConcatOp>(ctx);
+  attach<SliceRules, SliceOp>(ctx);
+  attach<GatherRules, GatherOp>(ctx);
+  attach<ScatterAddRules, ScatterAddOp>(ctx);
+}

@@ -1,0 +1,175 @@
+//===- AccelShardingRules.cpp - How accel ops state their sharding -------===//
+#include "dialects/Accel/AccelShardingRules.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace accel::sharding;
+
+AffineExpr LoopNest::parallel() { return fixed("", IteratorType::parallel); }
+
+AffineExpr LoopNest::reduction(shard::ReductionKind kind) {
+  AffineExpr loop = fixed("", IteratorType::reduction);
+  reductionKinds.back() = kind;
+  return loop;
+}
+
+SmallVector<AffineExpr> LoopNest::parallel(int64_t count) {
+  SmallVector<AffineExpr> loops;
+  for (int64_t i = 0; i < count; ++i)
+    loops.push_back(parallel());
+  return loops;
+}
+
+AffineExpr LoopNest::fixed(std::string why, IteratorType type) {
+  if (type == IteratorType::reduction)
+    reductionKinds.push_back(shard::ReductionKind::Sum);
+  loopTypes.push_back(type);
+  reasons.push_back(std::move(why));
+  return getAffineDimExpr(loopTypes.size() - 1, ctx);
+}
+
+void LoopNest::index(ArrayRef<AffineExpr> exprs) {
+  values.emplace_back(exprs.begin(), exprs.end());
+}
+
+void LoopNest::indexBroadcast(Type value, ArrayRef<int64_t> to,
+                              ArrayRef<AffineExpr> loops) {
+  ArrayRef<int64_t> from = cast<RankedTensorType>(value).getShape();
+  int64_t lead = static_cast<int64_t>(to.size() - from.size());
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, size] : llvm::enumerate(from)) {
+    int64_t d = lead + static_cast<int64_t>(i);
+    exprs.push_back(size == 1 && to[d] != 1 ? parallel() : loops[d]);
+  }
+  index(exprs);
+}
+
+unsigned LoopNest::loop(AffineExpr e) const {
+  return cast<AffineDimExpr>(e).getPosition();
+}
+
+SmallVector<AffineMap> LoopNest::maps() const {
+  SmallVector<AffineMap> out;
+  for (const auto &exprs : values)
+    out.push_back(AffineMap::get(loopTypes.size(), 0, exprs, ctx));
+  return out;
+}
+
+SmallVector<shard::GridAxis>
+Partitioning::axesOf(ArrayRef<AffineExpr> loops) const {
+  SmallVector<shard::GridAxis> axes;
+  for (AffineExpr l : loops)
+    for (shard::GridAxis a : loopAxes[nest.loop(l)])
+      if (!llvm::is_contained(axes, a))
+        axes.push_back(a);
+  return axes;
+}
+
+RankedTensorType Partitioning::localType(unsigned i) const {
+  shard::GridOp grid =
+      shard::getGrid(op, resultShardings[i].getGridAttr(), symbols);
+  return cast<RankedTensorType>(
+      shard::shardType(op->getResult(i).getType(), grid, resultShardings[i]));
+}
+
+void Partitioning::keepAsIs() const {
+  // Scalars carry no sharding (upstream annotates only ranked results of
+  // rank > 0): an op on them is cloned as it is.
+  bool scalarResults = llvm::all_of(op->getResultTypes(), [](Type t) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    return !tensor || tensor.getRank() == 0;
+  });
+  if (scalarResults || llvm::none_of(operandShardings, [](auto s) {
+        return s && s.getGridAttr();
+      })) {
+    for (auto [old, local] : llvm::zip(op->getOperands(), operands))
+      map.map(old, local);
+    Operation *copy = b.clone(*op, map);
+    for (auto [old, local] : llvm::zip(op->getResults(), copy->getResults()))
+      map.map(old, local);
+    return;
+  }
+  // A result upstream left unannotated (one nothing reads) is taken as
+  // replicated on the operands' grid.
+  std::vector<shard::Sharding> results(resultShardings.begin(),
+                                       resultShardings.end());
+  FlatSymbolRefAttr grid;
+  for (const shard::Sharding &s : operandShardings)
+    if (s && s.getGridAttr())
+      grid = s.getGridAttr();
+  for (shard::Sharding &s : results)
+    if (!s || !s.getGridAttr())
+      s = shard::Sharding::get(grid, {});
+  shard::partitionTriviallyShardableOperation(*op, operands, operandShardings,
+                                              results, map, symbols, b);
+}
+
+Value Partitioning::allReduce(Value partial, ArrayRef<shard::GridAxis> axes,
+                              shard::ReductionKind kind) const {
+  return shard::AllReduceOp::create(
+      b, op->getLoc(), partial, resultShardings[0].getGridAttr().getValue(),
+      axes, kind);
+}
+
+namespace {
+
+std::string axesString(ArrayRef<shard::GridAxis> axes) {
+  std::string s = "[";
+  for (auto [i, a] : llvm::enumerate(axes))
+    s += (i ? ", " : "") + std::to_string(a);
+  return s + "]";
+}
+
+/// Every split dim of `type` divides by the grid axes that split it:
+/// upstream would otherwise drop the remainder without a word.
+LogicalResult checkDivisible(Operation *op, Type type,
+                             shard::Sharding sharding, StringRef what,
+                             SymbolTableCollection &symbols) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !sharding)
+    return success();
+  shard::GridOp grid = shard::getGrid(op, sharding.getGridAttr(), symbols);
+  if (!grid)
+    return success();
+  ArrayRef<int64_t> gridShape = grid.getShape();
+  for (auto [dim, axes] : llvm::enumerate(sharding.getSplitAxes())) {
+    int64_t parts = 1;
+    for (shard::GridAxis a : axes.asArrayRef())
+      parts *= gridShape[a];
+    if (parts > 1 && tensor.getDimSize(dim) % parts)
+      return op->emitOpError()
+             << what << " " << tensor << ": dim " << dim << " of size "
+             << tensor.getDimSize(dim) << " does not divide over grid axes "
+             << axesString(axes.asArrayRef()) << " of size " << parts;
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult accel::sharding::partitionWith(
+    Operation *op, const LoopNest &nest, ArrayRef<Value> operands,
+    ArrayRef<shard::Sharding> operandShardings,
+    ArrayRef<shard::Sharding> resultShardings, IRMapping &map,
+    SymbolTableCollection &symbols, OpBuilder &b,
+    function_ref<LogicalResult(Partitioning &)> rule) {
+  for (auto [i, v] : llvm::enumerate(op->getOperands()))
+    if (failed(checkDivisible(op, v.getType(), operandShardings[i],
+                              "operand " + std::to_string(i), symbols)))
+      return failure();
+  for (auto [i, v] : llvm::enumerate(op->getResults()))
+    if (failed(checkDivisible(op, v.getType(), resultShardings[i],
+                              "result " + std::to_string(i), symbols)))
+      return failure();
+  Partitioning p{op,  operands, operandShardings, resultShardings, map,
+                 symbols, b, nest, shard::getGridAxisAssignmentForLoopIterators(
+                                       operandShardings, resultShardings,
+                                       nest.types(), nest.maps())};
+  for (auto [loop, axes] : llvm::enumerate(p.loopAxes))
+    if (!axes.empty() && !nest.fixedReason(loop).empty())
+      return op->emitOpError() << "cannot split " << nest.fixedReason(loop)
+                               << " (over grid axes " << axesString(axes)
+                               << ")";
+  return rule(p);
+}

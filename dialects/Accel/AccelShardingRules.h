@@ -1,0 +1,167 @@
+//===- AccelShardingRules.h - How accel ops state their sharding -*- C++ -*-===//
+//
+// The vocabulary the ShardingInterface models of accel ops share. A model
+// states its op as a loop nest, the way a linalg op would: one loop per
+// index, each operand and result indexed by some of them. Upstream's
+// `sharding-propagation` reads that to carry splits from value to value;
+// the model's partition then builds the op on local shards.
+//
+// Two conventions make NumPy-style ops fit upstream's projected
+// permutations:
+//   - a broadcast dim of size 1 (and a kept reduced dim) gets a loop of its
+//     own that no other value uses, so it is never split;
+//   - a dim that cannot be split (a softmax axis, a split axis, a reshape's
+//     inner dim) is a *fixed* loop: the partition refuses a split of it
+//     with an error naming the op and the dim, never a wrong shape.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ACCEL_DIALECT_ACCEL_SHARDING_RULES_H
+#define ACCEL_DIALECT_ACCEL_SHARDING_RULES_H
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
+#include "mlir/Dialect/Shard/Interfaces/ShardingInterfaceImpl.h"
+#include "mlir/IR/IRMapping.h"
+
+#include <string>
+
+namespace accel::sharding {
+
+using mlir::utils::IteratorType;
+
+inline llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
+  return llvm::cast<mlir::RankedTensorType>(v.getType()).getShape();
+}
+
+/// An op's loops and the indexing map of each of its values.
+class LoopNest {
+public:
+  explicit LoopNest(mlir::MLIRContext *ctx) : ctx(ctx) {}
+
+  mlir::AffineExpr parallel();
+  mlir::AffineExpr reduction(mlir::shard::ReductionKind kind =
+                                 mlir::shard::ReductionKind::Sum);
+  mlir::SmallVector<mlir::AffineExpr> parallel(int64_t count);
+  /// A loop the partition refuses to split; `why` completes "cannot split".
+  mlir::AffineExpr fixed(std::string why,
+                         IteratorType type = IteratorType::parallel);
+
+  /// The next operand or result (in op order: operands first) is indexed
+  /// by `exprs`; a 0-d value by none.
+  void index(llvm::ArrayRef<mlir::AffineExpr> exprs);
+  /// The next value broadcasts to `loops` (one per dim of `to`) NumPy's
+  /// way: trailing dims aligned; its size-1 dims where `to` is larger get
+  /// a loop of their own.
+  void indexBroadcast(mlir::Type value, llvm::ArrayRef<int64_t> to,
+                      llvm::ArrayRef<mlir::AffineExpr> loops);
+
+  unsigned loop(mlir::AffineExpr e) const;
+  const mlir::SmallVector<IteratorType> &types() const { return loopTypes; }
+  const mlir::SmallVector<mlir::shard::ReductionKind> &kinds() const {
+    return reductionKinds;
+  }
+  /// Why a loop may not be split ("" when it may).
+  llvm::StringRef fixedReason(unsigned loop) const { return reasons[loop]; }
+  mlir::SmallVector<mlir::AffineMap> maps() const;
+
+private:
+  mlir::MLIRContext *ctx;
+  mlir::SmallVector<IteratorType> loopTypes;
+  mlir::SmallVector<mlir::shard::ReductionKind> reductionKinds;
+  mlir::SmallVector<std::string> reasons;
+  mlir::SmallVector<mlir::SmallVector<mlir::AffineExpr>> values;
+};
+
+/// What a model's partition works with: the op, its local operands, the
+/// shardings upstream chose, and helpers to build on local shards.
+struct Partitioning {
+  mlir::Operation *op;
+  llvm::ArrayRef<mlir::Value> operands; // local shards
+  llvm::ArrayRef<mlir::shard::Sharding> operandShardings, resultShardings;
+  mlir::IRMapping &map;
+  mlir::SymbolTableCollection &symbols;
+  mlir::OpBuilder &b;
+  const LoopNest &nest;
+  mlir::shard::ShardingArray loopAxes; // the grid axes splitting each loop
+
+  bool isSplit(mlir::AffineExpr loop) const {
+    return !loopAxes[nest.loop(loop)].empty();
+  }
+  /// The grid axes splitting any of `loops`, in order, without repeats.
+  mlir::SmallVector<mlir::shard::GridAxis>
+  axesOf(llvm::ArrayRef<mlir::AffineExpr> loops) const;
+  /// The type result `i` has on one rank.
+  mlir::RankedTensorType localType(unsigned i) const;
+  /// The op as it is, on local shards (results typed by their shardings).
+  void keepAsIs() const;
+  /// A partial value completed across `axes` of the result grid.
+  mlir::Value allReduce(mlir::Value partial,
+                        llvm::ArrayRef<mlir::shard::GridAxis> axes,
+                        mlir::shard::ReductionKind kind) const;
+};
+
+/// Checks what every partition needs (fixed loops unsplit, split dims
+/// divisible by their grid axes), then runs `rule`.
+mlir::LogicalResult
+partitionWith(mlir::Operation *op, const LoopNest &nest,
+              llvm::ArrayRef<mlir::Value> operands,
+              llvm::ArrayRef<mlir::shard::Sharding> operandShardings,
+              llvm::ArrayRef<mlir::shard::Sharding> resultShardings,
+              mlir::IRMapping &map, mlir::SymbolTableCollection &symbols,
+              mlir::OpBuilder &b,
+              llvm::function_ref<mlir::LogicalResult(Partitioning &)> rule);
+
+/// The upstream model of an accel op from its rules: `Rules::describe(Op)`
+/// gives the loop nest, `Rules::partition(Op, Partitioning &)` builds it on
+/// local shards.
+template <typename Op, typename Rules>
+struct Model : mlir::shard::ShardingInterface::ExternalModel<Model<Op, Rules>,
+                                                             Op> {
+  mlir::SmallVector<IteratorType>
+  getLoopIteratorTypes(mlir::Operation *op) const {
+    return Rules::describe(llvm::cast<Op>(op)).types();
+  }
+  mlir::SmallVector<mlir::shard::ReductionKind>
+  getReductionLoopIteratorKinds(mlir::Operation *op) const {
+    return Rules::describe(llvm::cast<Op>(op)).kinds();
+  }
+  mlir::SmallVector<mlir::AffineMap>
+  getIndexingMaps(mlir::Operation *op) const {
+    return Rules::describe(llvm::cast<Op>(op)).maps();
+  }
+  mlir::LogicalResult
+  partition(mlir::Operation *op, llvm::ArrayRef<mlir::Value> operands,
+            llvm::ArrayRef<mlir::shard::Sharding> operandShardings,
+            llvm::ArrayRef<mlir::shard::Sharding> resultShardings,
+            mlir::IRMapping &map, mlir::SymbolTableCollection &symbols,
+            mlir::OpBuilder &b) const {
+    LoopNest nest = Rules::describe(llvm::cast<Op>(op));
+    return partitionWith(op, nest, operands, operandShardings,
+                         resultShardings, map, symbols, b,
+                         [&](Partitioning &p) {
+                           return Rules::partition(llvm::cast<Op>(op), p);
+                         });
+  }
+};
+
+/// Rules whose partition is the op itself on local shards.
+struct LocalRules {
+  static mlir::LogicalResult partition(mlir::Operation *, Partitioning &p) {
+    p.keepAsIs();
+    return mlir::success();
+  }
+};
+
+template <typename Rules, typename... Ops>
+void attach(mlir::MLIRContext *ctx) {
+  (Ops::template attachInterface<Model<Ops, Rules>>(*ctx), ...);
+}
+
+/// Model attachment, by family (AccelSharding*.cpp).
+void attachComputeModels(mlir::MLIRContext *ctx);
+void attachDataMovementModels(mlir::MLIRContext *ctx);
+void attachTrainingModels(mlir::MLIRContext *ctx);
+
+} // namespace accel::sharding
+
+#endif // ACCEL_DIALECT_ACCEL_SHARDING_RULES_H

@@ -1,0 +1,106 @@
+//===- LowerCollectivesPass.cpp - shard collectives to accel's -----------===//
+//
+// Upstream's partition speaks of grid axes by number; the runtime runs a
+// collective on a communicator named by its axes. This pass renames, and
+// refuses whatever the runtime could not run.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Distributed/Passes.h"
+#include "dialects/Accel/AccelOps.h"
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace accel {
+#define GEN_PASS_DEF_LOWERCOLLECTIVESPASS
+#include "passes/Distributed/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+/// The group a collective over `axes` of `gridName` runs on: the grid's
+/// axis names (`accel.axes`), joined by commas.
+FailureOr<std::string> groupName(Operation *op, StringRef gridName,
+                                 ArrayRef<int16_t> axes) {
+  auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
+      op, StringAttr::get(op->getContext(), gridName));
+  auto names = grid ? grid->getAttrOfType<ArrayAttr>("accel.axes") : nullptr;
+  if (!names || names.size() != grid.getShape().size())
+    return op->emitOpError("runs on grid @")
+           << gridName << ", which does not name its axes (accel.axes)";
+  std::string group;
+  for (int16_t a : axes) {
+    if (!group.empty())
+      group += ",";
+    group += cast<StringAttr>(names[a]).getValue().str();
+  }
+  return group;
+}
+
+FailureOr<Reduction> reductionOf(shard::AllReduceOp op) {
+  switch (op.getReduction()) {
+  case shard::ReductionKind::Sum:
+    return Reduction::Sum;
+  case shard::ReductionKind::Max:
+    return Reduction::Max;
+  case shard::ReductionKind::Min:
+    return Reduction::Min;
+  default:
+    return op.emitOpError("reduces by ")
+           << shard::stringifyReductionKind(op.getReduction())
+           << ", which the runtime's collectives do not";
+  }
+}
+
+struct LowerCollectivesPass
+    : accel::impl::LowerCollectivesPassBase<LowerCollectivesPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> shardOps;
+    getOperation().walk([&](Operation *op) {
+      if (isa<shard::ShardDialect>(op->getDialect()))
+        shardOps.push_back(op);
+    });
+    for (Operation *op : shardOps)
+      if (failed(lower(op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(Operation *op) {
+    OpBuilder b(op);
+    Value replacement;
+    if (auto reduce = dyn_cast<shard::AllReduceOp>(op)) {
+      FailureOr<std::string> group =
+          groupName(op, reduce.getGrid(), reduce.getGridAxes());
+      FailureOr<Reduction> kind = reductionOf(reduce);
+      if (failed(group) || failed(kind))
+        return failure();
+      replacement = AllReduceOp::create(
+          b, op->getLoc(), reduce.getInput(), b.getStringAttr(*group),
+          ReductionAttr::get(op->getContext(), *kind));
+    } else if (auto gather = dyn_cast<shard::AllGatherOp>(op)) {
+      if (!gather.getGatherAxis().isZero())
+        return op->emitOpError("gathers along dim ")
+               << gather.getGatherAxis().getZExtValue()
+               << "; the runtime gathers along dim 0 only";
+      FailureOr<std::string> group =
+          groupName(op, gather.getGrid(), gather.getGridAxes());
+      if (failed(group))
+        return failure();
+      replacement = AllGatherOp::create(b, op->getLoc(), gather.getType(),
+                                        gather.getInput(),
+                                        b.getStringAttr(*group));
+    } else {
+      return op->emitOpError("is left after partitioning; accel's runtime "
+                             "cannot run it");
+    }
+    op->getResult(0).replaceAllUsesWith(replacement);
+    op->erase();
+    return success();
+  }
+};
+
+} // namespace
