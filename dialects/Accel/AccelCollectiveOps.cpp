@@ -47,3 +47,23 @@ LogicalResult ReduceScatterOp::verify() {
   return verifyBlocks(*this, getOperand().getType(), getType(), "operand");
 }
 int64_t ReduceScatterOp::getFlops() { return 0; }
+
+LogicalResult AllSliceOp::verify() {
+  auto whole = getOperand().getType(), part = getType();
+  int64_t axis = getAxis();
+  if (whole.getElementType() != part.getElementType() ||
+      whole.getRank() != part.getRank() || axis >= whole.getRank())
+    return emitOpError("needs operand and result of one element type and "
+                       "rank, with axis ")
+           << axis << " among their dims";
+  for (int64_t d = 0; d < whole.getRank(); ++d) {
+    int64_t w = whole.getDimSize(d), p = part.getDimSize(d);
+    bool ok = d == axis ? p > 0 && w % p == 0 : w == p;
+    if (!ok)
+      return emitOpError("result ")
+             << part << " must be a block of " << whole << " along dim "
+             << axis;
+  }
+  return success();
+}
+int64_t AllSliceOp::getFlops() { return 0; }

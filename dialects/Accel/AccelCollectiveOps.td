@@ -53,4 +53,21 @@ def Accel_ReduceScatterOp : Accel_PureOp<"reduce_scatter"> {
   let hasVerifier = 1;
 }
 
+def Accel_AllSliceOp : Accel_PureOp<"all_slice"> {
+  let summary = "Block `rank` along `axis` of a tensor every rank holds whole";
+  let description = [{
+    No communication: each rank of the group keeps its own block, the
+    partition of a replicated value for users that take it split. The
+    operand's `axis` dim is the result's times the group size.
+
+    ```mlir
+    %s = accel.all_slice %x {group = "dp", axis = 0 : i64} : (tensor<4x16xf32>) -> tensor<2x16xf32>
+    ```
+  }];
+  let arguments = (ins Accel_Tensor:$operand, StrAttr:$group,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
+  let results = (outs Accel_Tensor:$result);
+  let hasVerifier = 1;
+}
+
 #endif // ACCEL_DIALECT_ACCEL_COLLECTIVE_OPS

@@ -15,6 +15,40 @@ using namespace accel::sharding;
 
 namespace {
 
+/// constant: a splat (the zeros a gradient rule pads with) splits into the
+/// same value at the local shape; another constant is held whole and each
+/// rank keeps its block (shard.all_slice, no communication).
+struct ConstantRules {
+  static LoopNest describe(ConstantOp op) {
+    LoopNest nest(op->getContext());
+    nest.index(nest.parallel(op.getType().getRank()));
+    return nest;
+  }
+  static LogicalResult partition(ConstantOp op, Partitioning &p) {
+    auto value = cast<DenseElementsAttr>(op.getValue());
+    RankedTensorType local = p.localType(0);
+    if (local == op.getType()) {
+      p.keepAsIs();
+      return success();
+    }
+    if (value.isSplat()) {
+      p.map.map(op.getResult(), ConstantOp::create(p.b, op.getLoc(), local,
+                                                   value.resizeSplat(local)));
+      return success();
+    }
+    shard::Sharding sharding = p.resultShardings[0];
+    shard::GridOp grid =
+        shard::getGrid(op, sharding.getGridAttr(), p.symbols);
+    Value block = ConstantOp::create(p.b, op.getLoc(), op.getType(), value);
+    for (auto [dim, axes] : llvm::enumerate(sharding.getSplitAxes()))
+      if (!axes.empty())
+        block = shard::AllSliceOp::create(p.b, op.getLoc(), block, grid,
+                                          axes.asArrayRef(), dim);
+    p.map.map(op.getResult(), block);
+    return success();
+  }
+};
+
 /// reshape: the dims of both sides group into runs of equal element count
 /// (16x64x128 -> 1024x128: [16, 64] -> [1024], [128] -> [128]). A run's
 /// outer dims share a loop: split evenly, both hold the same rows. Its
@@ -218,6 +252,7 @@ struct ScatterAddRules {
 } // namespace
 
 void sharding::attachDataMovementModels(MLIRContext *ctx) {
+  attach<ConstantRules, ConstantOp>(ctx);
   attach<ReshapeRules, ReshapeOp>(ctx);
   attach<TransposeRules, TransposeOp>(ctx);
   attach<SplitRules, SplitOp>(ctx);

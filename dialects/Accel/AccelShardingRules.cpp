@@ -94,22 +94,25 @@ void Partitioning::keepAsIs() const {
   // replicated on the operands' grid.
   std::vector<shard::Sharding> results(resultShardings.begin(),
                                        resultShardings.end());
-  FlatSymbolRefAttr grid;
-  for (const shard::Sharding &s : operandShardings)
-    if (s && s.getGridAttr())
-      grid = s.getGridAttr();
   for (shard::Sharding &s : results)
     if (!s || !s.getGridAttr())
-      s = shard::Sharding::get(grid, {});
+      s = shard::Sharding::get(grid(), {});
   shard::partitionTriviallyShardableOperation(*op, operands, operandShardings,
                                               results, map, symbols, b);
 }
 
+FlatSymbolRefAttr Partitioning::grid() const {
+  for (ArrayRef<shard::Sharding> all : {resultShardings, operandShardings})
+    for (const shard::Sharding &s : all)
+      if (s && s.getGridAttr())
+        return s.getGridAttr();
+  return nullptr;
+}
+
 Value Partitioning::allReduce(Value partial, ArrayRef<shard::GridAxis> axes,
                               shard::ReductionKind kind) const {
-  return shard::AllReduceOp::create(
-      b, op->getLoc(), partial, resultShardings[0].getGridAttr().getValue(),
-      axes, kind);
+  return shard::AllReduceOp::create(b, op->getLoc(), partial,
+                                    grid().getValue(), axes, kind);
 }
 
 namespace {

@@ -90,6 +90,9 @@ struct Partitioning {
   /// The grid axes splitting any of `loops`, in order, without repeats.
   mlir::SmallVector<mlir::shard::GridAxis>
   axesOf(llvm::ArrayRef<mlir::AffineExpr> loops) const;
+  /// The grid the op's values are split over (a 0-d result has none of
+  /// its own).
+  mlir::FlatSymbolRefAttr grid() const;
   /// The type result `i` has on one rank.
   mlir::RankedTensorType localType(unsigned i) const;
   /// The op as it is, on local shards (results typed by their shardings).

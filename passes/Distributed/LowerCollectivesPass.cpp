@@ -56,6 +56,14 @@ FailureOr<Reduction> reductionOf(shard::AllReduceOp op) {
   }
 }
 
+/// The value of a constant of one repeated element, or null.
+DenseElementsAttr splatOf(Value v) {
+  auto constant = v.getDefiningOp<ConstantOp>();
+  auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
+                        : nullptr;
+  return dense && dense.isSplat() ? dense : nullptr;
+}
+
 struct LowerCollectivesPass
     : accel::impl::LowerCollectivesPassBase<LowerCollectivesPass> {
   void runOnOperation() override {
@@ -93,6 +101,21 @@ struct LowerCollectivesPass
       replacement = AllGatherOp::create(b, op->getLoc(), gather.getType(),
                                         gather.getInput(),
                                         b.getStringAttr(*group));
+    } else if (auto slice = dyn_cast<shard::AllSliceOp>(op)) {
+      auto local = cast<RankedTensorType>(slice.getType());
+      if (DenseElementsAttr splat = splatOf(slice.getInput())) {
+        // Every rank's block of a splat is the splat at the block's shape.
+        replacement =
+            ConstantOp::create(b, op->getLoc(), local, splat.resizeSplat(local));
+      } else {
+        FailureOr<std::string> group =
+            groupName(op, slice.getGrid(), slice.getGridAxes());
+        if (failed(group))
+          return failure();
+        replacement = AllSliceOp::create(
+            b, op->getLoc(), local, slice.getInput(), b.getStringAttr(*group),
+            b.getI64IntegerAttr(slice.getSliceAxis().getSExtValue()));
+      }
     } else {
       return op->emitOpError("is left after partitioning; accel's runtime "
                              "cannot run it");

@@ -52,9 +52,10 @@ def LowerCollectivesPass : Pass<"accel-lower-collectives", "mlir::func::FuncOp">
     `shard.all_reduce` becomes `accel.all_reduce` and `shard.all_gather`
     (along dim 0) `accel.all_gather`, on the group named by the grid axes
     they run over (the grid's `accel.axes` names, joined by commas: "dp",
-    "tp", "dp,tp"). Any other `shard` op left in a function, or a gather
-    along another dim, is an error naming it: the executable must not hold
-    an op the runtime cannot run.
+    "tp", "dp,tp"); `shard.all_slice` becomes `accel.all_slice` (each rank
+    keeps its block; of a splat constant, the splat at the local shape). Any other `shard` op left in a function, or a
+    gather along another dim, is an error naming it: the executable must
+    not hold an op the runtime cannot run.
   }];
   let dependentDialects = ["::accel::AccelDialect"];
 }

@@ -92,6 +92,19 @@ BoundKernel bindCollective(const std::string &kernel,
                 "', and this run has none (launch the ranks with "
                 "accel-run --nproc-per-node N, torchrun, Slurm or mpirun)");
   Communicator *comm = it->second;
+  if (kernel == "all_slice") {
+    int64_t axis = attrs.integer("axis");
+    // This rank's block, read in place: no communication.
+    return [comm, axis](const Views &o, const Views &r, ThreadPool &p) {
+      std::vector<int64_t> starts(o[0].rank(), 0), steps(o[0].rank(), 1);
+      if (axis >= o[0].rank() || o[0].shape[axis] != r[0].shape[axis] * comm->size())
+        throw Error("all_slice: " + shapeToString(o[0].shape) + " does not hold " +
+                    std::to_string(comm->size()) + " blocks of " +
+                    shapeToString(r[0].shape) + " along dim " + std::to_string(axis));
+      starts[axis] = comm->rank() * r[0].shape[axis];
+      cpu::slice(o[0], r[0], starts, steps, p);
+    };
+  }
   ReduceOp op = ReduceOp::Sum;
   if (kernel != "all_gather") {
     std::string r = attrs.str("reduction");
@@ -178,7 +191,7 @@ typename Map::mapped_type lookup(const Map &map, const std::string &key,
 
 BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
   const std::string kernel = inst.kernel()->str();
-  if (kernel == "all_reduce" || kernel == "all_gather" ||
+  if (kernel == "all_reduce" || kernel == "all_gather" || kernel == "all_slice" ||
       kernel == "reduce_scatter")
     return bindCollective(kernel, inst, groups);
   Attrs attrs(inst);

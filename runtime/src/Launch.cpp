@@ -3,7 +3,10 @@
 
 #include "accel/runtime/Executable.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,6 +89,24 @@ JobPlace jobPlaceFromEnvironment() {
   return p;
 }
 
+/// A TCP port nothing listens on now (the kernel's choice for port 0).
+static int freeLocalPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&addr), len) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0) {
+    if (fd >= 0)
+      ::close(fd);
+    throw Error(std::string("launch: cannot find a free port: ") +
+                std::strerror(errno));
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 int launchRanks(const std::vector<std::string> &argv,
                 const LaunchOptions &o) {
   if (o.procsPerNode < 1 || o.nodes < 1 || o.nodeRank < 0 ||
@@ -93,6 +114,7 @@ int launchRanks(const std::vector<std::string> &argv,
     throw Error("launch: need --nproc-per-node >= 1 and 0 <= --node-rank < "
                 "--nnodes");
   int world = o.procsPerNode * o.nodes;
+  int port = o.masterPort ? o.masterPort : freeLocalPort();
   // Signals to the launcher are forwarded to the ranks once they run.
   struct sigaction act{}, oldInt{}, oldTerm{};
   act.sa_handler = rememberSignal;
@@ -115,7 +137,7 @@ int launchRanks(const std::vector<std::string> &argv,
       ::setenv("LOCAL_RANK", std::to_string(local).c_str(), 1);
       ::setenv("LOCAL_WORLD_SIZE", std::to_string(o.procsPerNode).c_str(), 1);
       ::setenv("MASTER_ADDR", o.masterAddr.c_str(), 1);
-      ::setenv("MASTER_PORT", std::to_string(o.masterPort).c_str(), 1);
+      ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
       ::setenv(kLaunchedRankVariable, "1", 1);
       std::vector<char *> args;
       for (const std::string &a : argv)

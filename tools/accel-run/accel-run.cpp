@@ -155,7 +155,8 @@ static cl::opt<std::string> masterAddr(
     "master-addr", cl::desc("Rank 0's host, where the ranks meet"),
     cl::init("127.0.0.1"), cl::cat(distCategory));
 static cl::opt<int> masterPort("master-port",
-                               cl::desc("The port rank 0 serves on"),
+                               cl::desc("The port rank 0 serves on (default "
+                                        "29500; on one machine, a free one)"),
                                cl::init(29500), cl::cat(distCategory));
 static cl::opt<int> commTimeout(
     "comm-timeout",
@@ -258,7 +259,9 @@ int main(int argc, char **argv) {
       launch.nodes = nnodes;
       launch.nodeRank = nodeRank;
       launch.masterAddr = masterAddr;
-      launch.masterPort = masterPort;
+      // One machine and no port given: a free one, as torchrun --standalone.
+      launch.masterPort =
+          nnodes == 1 && masterPort.getNumOccurrences() == 0 ? 0 : masterPort;
       return rt::launchRanks(std::vector<std::string>(argv, argv + argc),
                              launch);
     }

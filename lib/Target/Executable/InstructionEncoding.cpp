@@ -119,6 +119,10 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<AllGatherOp>([&](AllGatherOp c) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));
       })
+      .Case<AllSliceOp>([&](AllSliceOp c) {
+        inst.attrs.push_back(strAttr("group", c.getGroup().str()));
+        inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
+      })
       .Case<CumSumOp>([&](CumSumOp c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
         inst.attrs.push_back(intAttr("exclusive", {int64_t(c.getExclusive())}));

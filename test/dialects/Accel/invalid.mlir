@@ -253,6 +253,14 @@ func.func @reduce_scatter_blocks(%x: tensor<4x8xf32>) {
 
 // -----
 
+func.func @all_slice_blocks(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{result 'tensor<4x3xf32>' must be a block of 'tensor<4x8xf32>' along dim 1}}
+  %0 = accel.all_slice %x {group = "dp", axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4x3xf32>
+  return
+}
+
+// -----
+
 func.func @cumsum_axis(%x: tensor<3x4xf32>) {
   // expected-error@+2 {{axis 2 is out of range for rank 2}}
   // expected-error@+1 {{failed to infer returned types}}

@@ -4,7 +4,8 @@
 # ranks: accel-run --nproc-per-node, torchrun, and by hand with torchrun's
 # environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) per rank. Checks:
 #   * all_reduce (sum), all_gather and reduce_scatter (max) give numpy's
-#     results, with different inputs per rank;
+#     results, with different inputs per rank; all_slice keeps each rank's
+#     own block (gathered to check both);
 #   * ranks started with different runs are refused at start-up;
 #   * one process alone refuses a model with collectives, naming the group;
 #   * a rank killed mid-run makes the launcher say which rank died, stop
@@ -25,11 +26,13 @@ mlir = os.path.join(d, "collectives.mlir")
 open(mlir, "w").write('''
 func.func @main(%x: tensor<4x3xf32> {accel.input = "x"}) -> (
     tensor<4x3xf32> {accel.output = "sum"}, tensor<8x3xf32> {accel.output = "gathered"},
-    tensor<2x3xf32> {accel.output = "scattered"}) {
+    tensor<2x3xf32> {accel.output = "scattered"}, tensor<4x3xf32> {accel.output = "blocks"}) {
   %0 = accel.all_reduce %x {group = "world", reduction = #accel<reduction sum>} : (tensor<4x3xf32>) -> tensor<4x3xf32>
   %1 = accel.all_gather %x {group = "world"} : (tensor<4x3xf32>) -> tensor<8x3xf32>
   %2 = accel.reduce_scatter %x {group = "world", reduction = #accel<reduction max>} : (tensor<4x3xf32>) -> tensor<2x3xf32>
-  return %0, %1, %2 : tensor<4x3xf32>, tensor<8x3xf32>, tensor<2x3xf32>
+  %3 = accel.all_slice %x {group = "world", axis = 0 : i64} : (tensor<4x3xf32>) -> tensor<2x3xf32>
+  %4 = accel.all_gather %3 {group = "world"} : (tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %0, %1, %2, %4 : tensor<4x3xf32>, tensor<8x3xf32>, tensor<2x3xf32>, tensor<4x3xf32>
 }
 ''')
 
@@ -55,7 +58,8 @@ for rank, p in enumerate(procs):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, f"rank {rank} failed: {err}"
 assert not os.path.exists(os.path.join(d, "out1")), "only rank 0 writes outputs"
-got = {n: np.load(os.path.join(d, "out0", f"{n}.npy")) for n in ["sum", "gathered", "scattered"]}
+got = {n: np.load(os.path.join(d, "out0", f"{n}.npy")) for n in ["sum", "gathered", "scattered", "blocks"]}
+assert np.array_equal(got["blocks"], np.concatenate([xs[0][:2], xs[1][2:]])), "all_slice"
 assert np.array_equal(got["sum"], xs[0] + xs[1]), "all_reduce sum"
 assert np.array_equal(got["gathered"], np.concatenate(xs)), "all_gather"
 assert np.array_equal(got["scattered"], np.maximum(xs[0], xs[1])[:2]), "reduce_scatter max, rank 0's block"

@@ -1,8 +1,8 @@
 # RUN: %python %s
 # REQUIRES: python-ml
 # Data parallelism (accel-opt --accel-shard="dp=2", two ranks of one
-# thread) reproduces the single-process run: a tiny GPT-2 trains 10 AdamW
-# steps (clipping, warm-up) on the same global
+# thread) reproduces the single-process run: a tiny GPT-2 and a tiny
+# Llama train 10 AdamW steps (clipping, warm-up) on the same global
 # batches. Each layout meets the float64 fidelity standard
 # (test/helpers/fidelity.py), every loss is within 1e-5 relative of the
 # one-process run, and a rerun of the layout is bitwise identical.
@@ -31,9 +31,7 @@ from accel_testing import workdir
 
 loop = fidelity.Loop(steps=10)
 failed = False
-# Llama's rotary embedding does not partition yet (a concat of a split and
-# a whole operand: refused with an error, see issue 8's note).
-for family in ("gpt2",):
+for family in ("gpt2", "llama"):
     d = workdir(f"data-parallel-{family}")
     result = fidelity.train_three_ways(family, hf_families.build(family, perturb=True), d, loop, layout="dp=2")
     failed |= not fidelity.report(result, "dp=2")

@@ -39,6 +39,8 @@ struct LaunchOptions {
   int nodes = 1;
   int nodeRank = 0;
   std::string masterAddr = "127.0.0.1";
+  /// 0: a port free on this machine (what a one-machine job without
+  /// --master-port uses, so two jobs there do not collide).
   int masterPort = 29500;
   /// After a rank fails, how long the others get to stop on SIGTERM before
   /// SIGKILL.

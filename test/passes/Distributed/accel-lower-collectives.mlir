@@ -1,0 +1,37 @@
+// RUN: accel-opt %s -split-input-file --pass-pipeline="builtin.module(func.func(accel-lower-collectives))" -verify-diagnostics | FileCheck %s
+// Upstream's collectives become accel's on the group named by their grid
+// axes; a slice of a splat constant folds to the splat at the local shape.
+
+// CHECK-LABEL: func.func @lowered
+// CHECK: accel.all_reduce %{{.*}} {group = "tp", reduction = #accel<reduction max>} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK: accel.all_gather %{{.*}} {group = "dp,tp"} : (tensor<4x8xf32>) -> tensor<16x8xf32>
+// CHECK: accel.all_slice %{{.*}} {axis = 1 : i64, group = "dp"} : (tensor<4x8xf32>) -> tensor<4x4xf32>
+// CHECK: accel.constant dense<1.000000e+00> : tensor<2x8xf32>
+// CHECK-NOT: shard.all
+shard.grid @grid(shape = 2x2) {accel.axes = ["dp", "tp"]}
+func.func @lowered(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<16x8xf32>, tensor<4x4xf32>, tensor<2x8xf32>) {
+  %0 = shard.all_reduce %x on @grid grid_axes = [1] reduction = max : tensor<4x8xf32> -> tensor<4x8xf32>
+  %1 = shard.all_gather %x on @grid grid_axes = [0, 1] gather_axis = 0 : tensor<4x8xf32> -> tensor<16x8xf32>
+  %2 = shard.all_slice %x on @grid grid_axes = [0] slice_axis = 1 : tensor<4x8xf32> -> tensor<4x4xf32>
+  %c = accel.constant dense<1.0> : tensor<4x8xf32>
+  %3 = shard.all_slice %c on @grid grid_axes = [0] slice_axis = 0 : tensor<4x8xf32> -> tensor<2x8xf32>
+  return %0, %1, %2, %3 : tensor<4x8xf32>, tensor<16x8xf32>, tensor<4x4xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+shard.grid @unnamed(shape = 2)
+func.func @unnamed_axes(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error@+1 {{runs on grid @unnamed, which does not name its axes (accel.axes)}}
+  %0 = shard.all_reduce %x on @unnamed grid_axes = [0] : tensor<4x8xf32> -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {accel.axes = ["dp"]}
+func.func @gather_dim1(%x: tensor<4x8xf32>) -> tensor<4x16xf32> {
+  // expected-error@+1 {{gathers along dim 1; the runtime gathers along dim 0 only}}
+  %0 = shard.all_gather %x on @grid grid_axes = [0] gather_axis = 1 : tensor<4x8xf32> -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
