@@ -38,6 +38,29 @@ LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *,
 }
 int64_t AllReduceOp::getFlops() { return 0; }
 
+LogicalResult AllReduceStartOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &out) {
+  out.push_back(adaptor.getOperand().getType());
+  return success();
+}
+int64_t AllReduceStartOp::getFlops() { return 0; }
+Value AllReduceStartOp::getTiedOperand(unsigned) { return getOperand(); }
+
+LogicalResult WaitOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &out) {
+  out.push_back(adaptor.getOperand().getType());
+  return success();
+}
+LogicalResult WaitOp::verify() {
+  if (!getOperand().getDefiningOp<AllReduceStartOp>())
+    return emitOpError("waits on a value no accel.all_reduce_start began");
+  return success();
+}
+int64_t WaitOp::getFlops() { return 0; }
+Value WaitOp::getTiedOperand(unsigned) { return getOperand(); }
+
 LogicalResult AllGatherOp::verify() {
   return verifyBlocks(*this, getType(), getOperand().getType(), "result");
 }

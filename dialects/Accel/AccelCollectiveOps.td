@@ -24,6 +24,37 @@ def Accel_AllReduceOp : Accel_InferredOp<"all_reduce"> {
   let results = (outs Accel_NumericTensor:$result);
 }
 
+def Accel_AllReduceStartOp : Accel_InferredOp<"all_reduce_start",
+    [DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
+  let summary = "Starts an all-reduce; `accel.wait` completes it";
+  let description = [{
+    `accel.all_reduce` in two halves, so that the computation between them
+    overlaps the communication: the result is the buffer the reduction
+    lands in, and may be read only through the `accel.wait` of it. The
+    result may be written over the operand's buffer.
+
+    ```mlir
+    %h = accel.all_reduce_start %dw {group = "dp", reduction = #accel<reduction sum>} : (tensor<64x64xf32>) -> tensor<64x64xf32>
+    ... // more of the backward pass
+    %g = accel.wait %h : (tensor<64x64xf32>) -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group,
+                       Accel_ReductionAttr:$reduction);
+  let results = (outs Accel_NumericTensor:$result);
+}
+
+def Accel_WaitOp : Accel_InferredOp<"wait",
+    [DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
+  let summary = "Waits for the collective `accel.all_reduce_start` began";
+  let description = [{
+    The result is the completed reduction, in the operand's buffer.
+  }];
+  let arguments = (ins Accel_NumericTensor:$operand);
+  let results = (outs Accel_NumericTensor:$result);
+  let hasVerifier = 1;
+}
+
 def Accel_AllGatherOp : Accel_PureOp<"all_gather"> {
   let summary = "Every rank's tensor, concatenated in rank order along dim 0";
   let description = [{

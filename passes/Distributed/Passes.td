@@ -21,7 +21,9 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
        counted positions (so ignored labels weigh as in one process);
     4. the partitioned functions are checked (no annotation left, every
        collective one accel can run) and upstream's collectives become
-       accel's (`accel-lower-collectives`).
+       accel's (`accel-lower-collectives`);
+    5. gradient all-reduces are bucketed and made asynchronous
+       (`accel-bucket-all-reduce`), so they overlap the backward pass.
 
     Each function records its grid as metadata (`grid_axes`, `grid_shape`)
     for the runtime, which builds one communicator per axis and gives each
@@ -40,6 +42,8 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
   let options = [
     Option<"dp", "dp", "int64_t", /*default=*/"1",
            "Ranks that split the batch (data parallelism)">,
+    Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
+           "Gradient all-reduce bucket size in MB (accel-bucket-all-reduce)">,
   ];
   let dependentDialects = ["::accel::AccelDialect",
                            "::mlir::shard::ShardDialect",
@@ -57,6 +61,37 @@ def LowerCollectivesPass : Pass<"accel-lower-collectives", "mlir::func::FuncOp">
     gather along another dim, is an error naming it: the executable must
     not hold an op the runtime cannot run.
   }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+def BucketAllReducePass : Pass<"accel-bucket-all-reduce", "mlir::func::FuncOp"> {
+  let summary = "Groups all-reduces into buckets that overlap the computation after them";
+  let description = [{
+    What DDP's reducer does at run time, as IR: the all-reduces of tensors
+    (the gradients of a data-parallel step), in the order their operands
+    are computed, are grouped into buckets of about `bucket-mb` megabytes
+    (DDP's `bucket_cap_mb`, 25 by default) with the same group, reduction
+    and element type. Each bucket's tensors are flattened into one buffer
+    as soon as its last one is computed, `accel.all_reduce_start` sends it,
+    and `accel.wait` completes it just before the first use of any of them
+    (for a training step: the gradient norm, after the whole backward
+    pass), so the communication runs while the rest of the backward pass
+    computes. `bucket-mb=0` starts each all-reduce on its own, without the
+    copies into a bucket. Scalars (a loss, a token count) stay synchronous.
+
+    ```mlir
+    %flat0 = accel.reshape %dw1 ...   // last gradient of the bucket is ready
+    %bucket = accel.concat %flat0, %flat1 {axis = 0 : i64} ...
+    %h = accel.all_reduce_start %bucket {group = "dp", reduction = #accel<reduction sum>} ...
+    ...                               // the rest of the backward pass
+    %r = accel.wait %h ...
+    %g:2 = accel.split %r {axis = 0 : i64} ...
+    ```
+  }];
+  let options = [
+    Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
+           "Bucket size in MB (1 MB = 2^20 bytes); 0: one per all-reduce">,
+  ];
   let dependentDialects = ["::accel::AccelDialect"];
 }
 

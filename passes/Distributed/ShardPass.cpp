@@ -62,6 +62,7 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     perFunction.addPass(createCanonicalizerPass());
     perFunction.addPass(createCSEPass());
     perFunction.addPass(createLowerCollectivesPass());
+    perFunction.addPass(createBucketAllReducePass({bucketMb}));
     if (failed(runPipeline(pm, module)))
       return signalPassFailure();
   }

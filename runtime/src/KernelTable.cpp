@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <map>
+#include <mutex>
 
 namespace accel::rt {
 
@@ -78,8 +79,47 @@ private:
 void expectArity(const fb::Instruction &inst, size_t operands,
                  size_t results);
 
-/// A collective runs on its group's communicator, waited on at once (the
-/// asynchronous form arrives with overlap in the data-parallel pass).
+/// Collectives started and not yet waited for, by the buffer they land in:
+/// all_reduce_start leaves its Work here, the wait of that buffer takes it.
+class InFlight {
+public:
+  static InFlight &get() {
+    static InFlight table;
+    return table;
+  }
+  void put(const void *buffer, std::unique_ptr<Work> work) {
+    std::lock_guard<std::mutex> lock(mutex);
+    pending[buffer] = std::move(work);
+  }
+  /// The work landing in `buffer` (null when already waited for).
+  std::unique_ptr<Work> take(const void *buffer) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = pending.find(buffer);
+    if (it == pending.end())
+      return nullptr;
+    std::unique_ptr<Work> work = std::move(it->second);
+    pending.erase(it);
+    return work;
+  }
+
+private:
+  std::mutex mutex;
+  std::map<const void *, std::unique_ptr<Work>> pending;
+};
+
+/// wait: completes the collective landing in the operand's buffer.
+BoundKernel bindWait(const fb::Instruction &inst) {
+  expectArity(inst, 1, 1);
+  return [](const Views &o, const Views &r, ThreadPool &) {
+    if (std::unique_ptr<Work> work = InFlight::get().take(o[0].data))
+      work->wait();
+    if (r[0].data != o[0].data)
+      std::memcpy(r[0].data, o[0].data, o[0].bytes());
+  };
+}
+
+/// A collective runs on its group's communicator: at once, or started by
+/// all_reduce_start and completed by a wait.
 BoundKernel bindCollective(const std::string &kernel,
                            const fb::Instruction &inst,
                            const CommGroups &groups) {
@@ -120,6 +160,12 @@ BoundKernel bindCollective(const std::string &kernel,
       if (r[0].data != o[0].data)
         std::memcpy(r[0].data, o[0].data, o[0].bytes());
       comm->allReduce(r[0], op)->wait();
+    };
+  if (kernel == "all_reduce_start")
+    return [comm, op](const Views &o, const Views &r, ThreadPool &) {
+      if (r[0].data != o[0].data)
+        std::memcpy(r[0].data, o[0].data, o[0].bytes());
+      InFlight::get().put(r[0].data, comm->allReduce(r[0], op));
     };
   if (kernel == "all_gather")
     return [comm](const Views &o, const Views &r, ThreadPool &) {
@@ -191,7 +237,10 @@ typename Map::mapped_type lookup(const Map &map, const std::string &key,
 
 BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
   const std::string kernel = inst.kernel()->str();
-  if (kernel == "all_reduce" || kernel == "all_gather" || kernel == "all_slice" ||
+  if (kernel == "wait")
+    return bindWait(inst);
+  if (kernel == "all_reduce" || kernel == "all_reduce_start" ||
+      kernel == "all_gather" || kernel == "all_slice" ||
       kernel == "reduce_scatter")
     return bindCollective(kernel, inst, groups);
   Attrs attrs(inst);
