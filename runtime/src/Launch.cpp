@@ -212,6 +212,7 @@ int launchRanks(const std::vector<std::string> &argv,
       failures.clear();
       stopping = true;
       signalAll(SIGTERM);
+      signalAll(SIGCONT); // a stopped rank acts on SIGTERM only once running
       stopAt = Clock::now() + o.grace;
     }
     if (stopping && !killed && std::chrono::steady_clock::now() > stopAt) {

@@ -176,6 +176,18 @@ private:
     dpRank = it->second->rank();
   }
 
+  /// Bytes this rank has sent on all its communicators so far.
+  int64_t bytesSent() const {
+    std::set<Communicator *> distinct;
+    for (const auto &[name, comm] : o.groups)
+      if (comm)
+        distinct.insert(comm);
+    int64_t total = 0;
+    for (Communicator *comm : distinct)
+      total += comm->bytesSent();
+    return total;
+  }
+
   /// This rank's examples of a global batch.
   std::vector<int64_t> ownBlock(const std::vector<int64_t> &global) const {
     return std::vector<int64_t>(global.begin() + dpRank * batchSize,
@@ -442,9 +454,11 @@ private:
     for (int64_t k = startStep; k < o.steps; ++k) {
       train->fill(ownBlock(sampler->next()), batch.views);
       stepValue = k;
+      int64_t sentBefore = bytesSent();
       auto t0 = Clock::now();
       std::vector<TensorView> out = step->run(inputs);
       auto t1 = Clock::now();
+      int64_t sent = bytesSent() - sentBefore;
       int64_t done = k + 1;
       double loss = out[lossAt].as<float>()[0];
       double lr = lrAt >= 0 ? out[lrAt].as<double>()[0] : 0;
@@ -457,7 +471,10 @@ private:
                ", \"grad_norm\": " + number(norm) +
                (skipped ? ", \"skipped\": true" : "") + ", \"" +
                train->unit() + "_per_second\": " + number(rate) +
-               ", \"step_seconds\": " + number(seconds) + "}");
+               ", \"step_seconds\": " + number(seconds) +
+               (o.groups.empty() ? ""
+                                 : ", \"comm_bytes\": " + std::to_string(sent)) +
+               "}");
       if (!std::isfinite(loss) && !skipped)
         throw Error("step " + std::to_string(done) + ": the loss is " +
                     number(loss) + "; stopping (build the step with "

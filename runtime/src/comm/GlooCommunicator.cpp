@@ -306,8 +306,22 @@ private:
     int left = (opts.rank + opts.size - 1) % opts.size;
     send.send(right, slot, sendOff, n);
     recv.recv(left, slot, recvOff, n);
-    if (!recv.waitRecv(opts.timeout) || !send.waitSend(opts.timeout))
-      throw CommError("transfer aborted");
+    // Name the peer this rank waited on: with a ring, the one to blame or
+    // the next in line to it.
+    auto await = [&](bool receiving) {
+      int peer = receiving ? left : right;
+      try {
+        bool ok = receiving ? recv.waitRecv(opts.timeout)
+                            : send.waitSend(opts.timeout);
+        if (!ok)
+          throw CommError("transfer aborted");
+      } catch (const std::exception &e) {
+        throw CommError(std::string(receiving ? "receiving from" : "sending to") +
+                        " rank " + std::to_string(peer) + ": " + e.what());
+      }
+    };
+    await(true);
+    await(false);
     sent += static_cast<int64_t>(n);
   }
 
