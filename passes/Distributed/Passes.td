@@ -26,7 +26,8 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
        (`accel-bucket-all-reduce`), so they overlap the backward pass.
 
     Each function records its grid as metadata (`grid_axes`, `grid_shape`)
-    for the runtime, which builds one communicator per axis and gives each
+    and each split argument its axes per dim (`accel.split = ["dp", ""]`)
+    for the runtime and for `accel-report-layout`; which builds one communicator per axis and gives each
     dp rank its block of every global batch. A batch that does not divide
     by `N` is an error naming the input, its dim and the axis size; so is
     an op that cannot be split as asked (e.g. a dropout mask).
@@ -93,6 +94,38 @@ def BucketAllReducePass : Pass<"accel-bucket-all-reduce", "mlir::func::FuncOp"> 
            "Bucket size in MB (1 MB = 2^20 bytes); 0: one per all-reduce">,
   ];
   let dependentDialects = ["::accel::AccelDialect"];
+}
+
+def ReportLayoutPass : Pass<"accel-report-layout", "mlir::ModuleOp"> {
+  let summary = "Prints a function's layout: shardings, memory per rank, collectives";
+  let description = [{
+    For `function` (`train_step` by default) of a module `accel-shard` has
+    split (or of one that runs in one process): each tensor argument's
+    role, global and per-rank shape, split and bytes per rank; memory per
+    rank for parameters, gradients, optimizer state and the arena that
+    holds activations and temporaries (planned on a copy of the module, as
+    the executable writer plans it); and the collectives of one step with
+    their group, tensor, bytes and the bytes each rank sends (a ring
+    all-reduce sends 2(p-1)/p of the tensor). `format=json` gives the same
+    as JSON. Written to `output` (default: standard error, so the IR can
+    still go to standard output).
+
+    ```
+    accel-opt train-dp2.mlir --accel-report-layout -o /dev/null
+    @train_step on grid dp=2 (2 ranks)
+    memory per rank: parameters 9.6 MiB, gradients 9.6 MiB (in the arena),
+    optimizer state 19.3 MiB, arena 22.0 MiB
+    collectives per step: ...
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"train_step\"",
+           "The function to report on">,
+    Option<"format", "format", "std::string", /*default=*/"\"text\"",
+           "text or json">,
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "Where to write the report ('-': standard error)">,
+  ];
 }
 
 #endif // ACCEL_PASSES_DISTRIBUTED_PASSES

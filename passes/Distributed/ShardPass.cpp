@@ -98,6 +98,13 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
                << " does not divide over the dp axis of size " << dp;
       auto annotated = shard::ShardOp::create(
           b, loc, arg, input ? split : replicated, /*annotate_for_users=*/true);
+      if (input) {
+        // The split, per dim, for reports (the type becomes the local one).
+        SmallVector<StringRef> axes(type.getRank(), "");
+        axes[0] = "dp";
+        func.setArgAttr(arg.getArgNumber(), "accel.split",
+                        b.getStrArrayAttr(axes));
+      }
       arg.replaceAllUsesExcept(annotated, annotated);
     }
 

@@ -9,8 +9,8 @@
 // goes on its own; the optimizer runs replicated.
 // CHECK: shard.grid @grid(shape = 2) {accel.axes = ["dp"]}
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: tensor<2x4xi64> {accel.input = "input_ids"}
-// CHECK-SAME: tensor<2x4xi64> {accel.input = "labels"}
+// CHECK-SAME: tensor<2x4xi64> {accel.input = "input_ids", accel.split = ["dp", ""]}
+// CHECK-SAME: tensor<2x4xi64> {accel.input = "labels", accel.split = ["dp", ""]}
 // CHECK-SAME: grid_axes = "dp", grid_shape = "2"
 // CHECK-NOT: shard.
 // CHECK: %[[NE:.*]] = accel.compare
@@ -29,7 +29,7 @@
 // CHECK: accel.wait %[[H]]
 // CHECK: accel.global_norm
 // CHECK-LABEL: func.func @eval_step
-// CHECK-SAME: tensor<2x4xi64> {accel.input = "input_ids"}
+// CHECK-SAME: tensor<2x4xi64> {accel.input = "input_ids", accel.split = ["dp", ""]}
 // CHECK: accel.cross_entropy %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x4x16xf32>, tensor<2x4xi64>, tensor<i64>) -> tensor<f32>
 // CHECK: accel.all_reduce {{.*}} : (tensor<f32>) -> tensor<f32>
 func.func @main(%ids: tensor<4x4xi64> {accel.input = "input_ids"},
