@@ -3,6 +3,7 @@
 #define ACCEL_DIALECTS_ACCEL_ACCELDIALECT_H
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 
 #include "dialects/Accel/AccelDialect.h.inc"
@@ -51,6 +52,12 @@ inline constexpr llvm::StringLiteral kHfConfigKey = "hf_config";
 /// bytes); per function, the arena's size in bytes.
 inline constexpr llvm::StringLiteral kOffsetsAttr = "accel.offsets";
 inline constexpr llvm::StringLiteral kArenaSizeAttr = "accel.arena_size";
+
+/// The bytes a tensor of `type` holds (a bool takes one, as in the runtime).
+inline int64_t tensorBytes(mlir::RankedTensorType type) {
+  return type.getNumElements() *
+         std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+}
 } // namespace accel
 
 #endif // ACCEL_DIALECTS_ACCEL_ACCELDIALECT_H

@@ -21,11 +21,6 @@ using namespace accel;
 
 namespace {
 
-int64_t bytesOf(RankedTensorType t) {
-  return t.getNumElements() *
-         static_cast<int64_t>(t.getElementTypeBitWidth() / 8);
-}
-
 /// The earliest op in `block` that reads any result of `ops`, or null.
 Operation *firstUse(ArrayRef<AllReduceOp> ops) {
   Operation *first = nullptr;
@@ -89,7 +84,7 @@ struct BucketAllReducePass
           (use && use->isBeforeInBlock(op)))
         close();
       open.push_back(op);
-      bytes += bytesOf(op.getType());
+      bytes += tensorBytes(op.getType());
       if (bytes >= cap)
         close();
     }

@@ -27,11 +27,6 @@ using namespace accel;
 
 namespace {
 
-int64_t bytesOf(RankedTensorType t) {
-  return t.getNumElements() *
-         static_cast<int64_t>((t.getElementTypeBitWidth() + 7) / 8);
-}
-
 std::string shapeText(ArrayRef<int64_t> shape) {
   std::string s;
   for (auto [i, d] : llvm::enumerate(shape))
@@ -105,7 +100,7 @@ struct ReportLayoutPass
           if (!axis.empty())
             global[d] *= grid.count(axis.str()) ? grid[axis.str()] : 1;
         }
-      int64_t bytes = bytesOf(type);
+      int64_t bytes = tensorBytes(type);
       (role == "param" ? params : role == "state" ? state : inputs) +=
           role == "other" ? 0 : bytes;
       tensors.push_back(llvm::json::Object{
@@ -121,7 +116,7 @@ struct ReportLayoutPass
     int64_t gradients = 0;
     f.walk([&](Operation *op) {
       if (isa<AdamWOp, SgdOp>(op))
-        gradients += bytesOf(cast<RankedTensorType>(op->getOperand(1).getType()));
+        gradients += tensorBytes(cast<RankedTensorType>(op->getOperand(1).getType()));
     });
 
     llvm::json::Array collectives;
@@ -140,20 +135,20 @@ struct ReportLayoutPass
       auto result = cast<RankedTensorType>(op->getResult(0).getType());
       // What the runtime's rings send: (p-1) blocks each way of an
       // all-reduce, (p-1) blocks of a gather or scatter, nothing to slice.
-      int64_t elems = operand.getNumElements(), esize = bytesOf(operand) / std::max<int64_t>(1, elems);
+      int64_t elems = operand.getNumElements(), esize = tensorBytes(operand) / std::max<int64_t>(1, elems);
       int64_t block = (elems + p - 1) / p * esize, sent = 0;
       if (isa<AllReduceOp, AllReduceStartOp>(op))
         sent = 2 * (p - 1) * block;
       else if (isa<AllGatherOp>(op))
-        sent = (p - 1) * bytesOf(operand);
+        sent = (p - 1) * tensorBytes(operand);
       else if (isa<ReduceScatterOp>(op))
-        sent = (p - 1) * bytesOf(result);
+        sent = (p - 1) * tensorBytes(result);
       sentTotal += sent;
       collectives.push_back(llvm::json::Object{
           {"op", op->getName().stripDialect().str()},
           {"group", group.getValue().str()},
           {"tensor", shapeText(operand.getShape())},
-          {"bytes", bytesOf(operand)},
+          {"bytes", tensorBytes(operand)},
           {"sent_per_rank", sent}});
     });
 

@@ -23,9 +23,7 @@ constexpr int64_t kAlignment = 64;
 constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
 int64_t alignedBytes(RankedTensorType type) {
-  int64_t elementBytes =
-      std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
-  int64_t bytes = type.getNumElements() * elementBytes;
+  int64_t bytes = tensorBytes(type);
   return std::max<int64_t>((bytes + kAlignment - 1) / kAlignment * kAlignment,
                            kAlignment);
 }
