@@ -547,7 +547,8 @@ LogicalResult DropoutOp::buildGradient(OpBuilder &b, ValueRange grads,
                                        SmallVectorImpl<Value> &out) {
   // The same seed and step keep the same elements, scaled the same way.
   out.push_back(DropoutOp::create(b, getLoc(), grads[0], getStep(),
-                                  getRatioAttr(), getSeedAttr()));
+                                  getRatioAttr(), getSeedAttr(),
+                                  getSplitGroupAttr()));
   out.push_back(Value()); // the step
   return success();
 }

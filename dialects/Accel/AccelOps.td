@@ -197,7 +197,11 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
     step, i)`, so the result is the same on any thread count and can be
     recomputed in the backward pass. `step` (an int64 scalar, absent = 0) is
     what the training-step pass feeds so that every step draws a new mask.
-    An imported inference graph has `ratio = 0`, a copy.
+    An imported inference graph has `ratio = 0`, a copy. With
+    `split_group`, the operand is this rank's block along dim 0 of a tensor
+    split over that group (the sharding partition sets it): element `i` is
+    element `rank * size + i` of the whole, so every rank draws its block of
+    the single-process mask.
 
     ```mlir
     %r = accel.dropout %x, %step {ratio = 1.0e-01 : f32, seed = 42 : i64} : (tensor<2x8xf32>, tensor<i64>) -> tensor<2x8xf32>
@@ -205,7 +209,8 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
   }];
   let arguments = (ins Accel_FloatTensor:$operand,
       Optional<RankedTensorOf<[I64]>>:$step,
-      ConfinedAttr<F32Attr, [Accel_UnitInterval]>:$ratio, I64Attr:$seed);
+      ConfinedAttr<F32Attr, [Accel_UnitInterval]>:$ratio, I64Attr:$seed,
+      OptionalAttr<StrAttr>:$split_group);
   let results = (outs Accel_FloatTensor:$result);
 }
 

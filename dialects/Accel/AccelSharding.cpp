@@ -49,19 +49,41 @@ struct ElementwiseRules : LocalRules {
   }
 };
 
-/// dropout: elementwise, but its mask is drawn by element index, so a split
-/// tensor would need each rank's offset into the stream.
-struct DropoutRules : LocalRules {
+/// dropout: elementwise, its mask drawn by element index. Split along dim
+/// 0, each rank's block is contiguous and draws its block of the whole
+/// mask (split_group); other dims would interleave and stay whole.
+struct DropoutRules {
   static LoopNest describe(DropoutOp op) {
     LoopNest nest(op->getContext());
     SmallVector<AffineExpr> loops;
     for (size_t d = 0; d < op.getType().getShape().size(); ++d)
-      loops.push_back(nest.fixed("a dropout mask's dim " + std::to_string(d)));
+      loops.push_back(d == 0 ? nest.parallel()
+                             : nest.fixed("a dropout mask's dim " +
+                                          std::to_string(d)));
     nest.index(loops);
     if (op.getStep())
       nest.index({});
     nest.index(loops);
     return nest;
+  }
+  static LogicalResult partition(DropoutOp op, Partitioning &p) {
+    if (op.getType().getRank() == 0 || p.loopAxes[0].empty()) {
+      p.keepAsIs();
+      return success();
+    }
+    if (op.getSplitGroup())
+      return op.emitOpError("is already a block of a split tensor");
+    FailureOr<std::string> group =
+        groupName(op, p.grid().getValue(), p.loopAxes[0]);
+    if (failed(group))
+      return failure();
+    Value step = op.getStep() ? p.operands[1] : Value();
+    p.map.map(op.getResult(),
+              DropoutOp::create(p.b, op.getLoc(), p.operands[0].getType(),
+                                p.operands[0],
+                                step, op.getRatioAttr(), op.getSeedAttr(),
+                                p.b.getStringAttr(*group)));
+    return success();
   }
 };
 

@@ -115,6 +115,24 @@ Value Partitioning::allReduce(Value partial, ArrayRef<shard::GridAxis> axes,
                                     grid().getValue(), axes, kind);
 }
 
+FailureOr<std::string>
+accel::sharding::groupName(Operation *op, StringRef gridName,
+                           ArrayRef<shard::GridAxis> axes) {
+  auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
+      op, StringAttr::get(op->getContext(), gridName));
+  auto names = grid ? grid->getAttrOfType<ArrayAttr>("accel.axes") : nullptr;
+  if (!names || names.size() != grid.getShape().size())
+    return op->emitOpError("runs on grid @")
+           << gridName << ", which does not name its axes (accel.axes)";
+  std::string group;
+  for (shard::GridAxis a : axes) {
+    if (!group.empty())
+      group += ",";
+    group += cast<StringAttr>(names[a]).getValue().str();
+  }
+  return group;
+}
+
 namespace {
 
 std::string axesString(ArrayRef<shard::GridAxis> axes) {

@@ -103,6 +103,13 @@ struct Partitioning {
                         mlir::shard::ReductionKind kind) const;
 };
 
+/// The runtime group of a collective over `axes` of grid `grid`: the grid's
+/// axis names (its `accel.axes`), joined by commas ("dp", "dp,tp"). Fails,
+/// with an error on `op`, when the grid does not name its axes.
+mlir::FailureOr<std::string> groupName(mlir::Operation *op,
+                                       llvm::StringRef grid,
+                                       llvm::ArrayRef<mlir::shard::GridAxis> axes);
+
 /// Checks what every partition needs (fixed loops unsplit, split dims
 /// divisible by their grid axes), then runs `rule`.
 mlir::LogicalResult

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Distributed/Passes.h"
 #include "dialects/Accel/AccelOps.h"
+#include "dialects/Accel/AccelShardingRules.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -19,27 +20,9 @@ namespace accel {
 
 using namespace mlir;
 using namespace accel;
+using sharding::groupName;
 
 namespace {
-
-/// The group a collective over `axes` of `gridName` runs on: the grid's
-/// axis names (`accel.axes`), joined by commas.
-FailureOr<std::string> groupName(Operation *op, StringRef gridName,
-                                 ArrayRef<int16_t> axes) {
-  auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
-      op, StringAttr::get(op->getContext(), gridName));
-  auto names = grid ? grid->getAttrOfType<ArrayAttr>("accel.axes") : nullptr;
-  if (!names || names.size() != grid.getShape().size())
-    return op->emitOpError("runs on grid @")
-           << gridName << ", which does not name its axes (accel.axes)";
-  std::string group;
-  for (int16_t a : axes) {
-    if (!group.empty())
-      group += ",";
-    group += cast<StringAttr>(names[a]).getValue().str();
-  }
-  return group;
-}
 
 FailureOr<Reduction> reductionOf(shard::AllReduceOp op) {
   switch (op.getReduction()) {

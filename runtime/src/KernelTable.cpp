@@ -51,6 +51,12 @@ public:
       throw Error(std::string("attribute '") + name + "' must be one number");
     return a->floats()->Get(0);
   }
+  /// A string attribute the encoder writes only when it is set.
+  std::optional<std::string> optionalStr(const char *name) const {
+    if (!has(name))
+      return std::nullopt;
+    return str(name);
+  }
   std::string str(const char *name) const {
     const fb::Attr *a = find(name);
     if (!a->str())
@@ -315,10 +321,23 @@ BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
     expectArity(inst, 2, 1);
     float ratio = static_cast<float>(attrs.number("ratio"));
     uint64_t seed = static_cast<uint64_t>(attrs.integer("seed"));
-    return [ratio, seed](const Views &o, const Views &r, ThreadPool &p) {
+    // A block of a tensor split over a group draws its block of the mask.
+    Communicator *split = nullptr;
+    if (std::optional<std::string> group = attrs.optionalStr("split_group")) {
+      auto it = groups.find(*group);
+      if (it == groups.end() || !it->second)
+        throw Error("dropout needs the communicator of group '" + *group +
+                    "', and this run has none");
+      split = it->second;
+    }
+    return [ratio, seed, split](const Views &o, const Views &r, ThreadPool &p) {
       // A step (optional) selects a fresh stream per training step.
       uint64_t step = o[1].data ? static_cast<uint64_t>(o[1].as<int64_t>()[0]) : 0;
-      cpu::dropout(o[0], r[0], ratio, cpu::dropoutStreamSeed(seed, step), p);
+      uint64_t offset = split ? static_cast<uint64_t>(split->rank()) *
+                                    static_cast<uint64_t>(r[0].numel())
+                              : 0;
+      cpu::dropout(o[0], r[0], ratio, cpu::dropoutStreamSeed(seed, step), p,
+                   offset);
     };
   }
   if (kernel == "matmul") {

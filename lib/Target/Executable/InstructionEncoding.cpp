@@ -70,6 +70,8 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.operands = {d.getOperand(), d.getStep()};
         inst.attrs.push_back(floatAttr("ratio", d.getRatio().convertToFloat()));
         inst.attrs.push_back(intAttr("seed", {d.getSeed()}));
+        if (auto group = d.getSplitGroup())
+          inst.attrs.push_back(strAttr("split_group", group->str()));
       })
       .Case<MatmulOp>([&](MatmulOp m) {
         inst.attrs.push_back(intAttr("transpose_lhs", {m.getTransposeLhs()}));

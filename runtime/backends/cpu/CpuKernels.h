@@ -147,8 +147,10 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
 /// Inverted dropout with a counter-based generator: element i is kept with
 /// probability 1 - p from (seed, i) alone, so results do not depend on the
 /// thread count. Kept elements are scaled by 1 / (1 - p). p == 0 copies.
+/// `offset` is the counter of x's first element: a block of a larger
+/// tensor draws that block of the larger tensor's mask.
 void dropout(const TensorView &x, const TensorView &out, float p,
-             uint64_t seed, ThreadPool &pool);
+             uint64_t seed, ThreadPool &pool, uint64_t offset = 0);
 
 /// The stream seed of dropout op `seed` at training step `step` (step 0 is
 /// `seed` itself, so inference graphs are unaffected).

@@ -46,7 +46,7 @@ uint64_t dropoutStreamSeed(uint64_t seed, uint64_t step) {
 }
 
 void dropout(const TensorView &x, const TensorView &out, float p, uint64_t seed,
-             ThreadPool &pool) {
+             ThreadPool &pool, uint64_t offset) {
   if (x.dtype != DType::F32)
     unsupportedType("dropout", x.dtype);
   require(out.dtype == DType::F32 && out.shape == x.shape, "dropout",
@@ -64,7 +64,7 @@ void dropout(const TensorView &x, const TensorView &out, float p, uint64_t seed,
   const float keepScale = 1.0f / (1.0f - p);
   pool.parallelFor(x.numel(), kGrainMedium, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      po[i] = uniformFromCounter(seed, static_cast<uint64_t>(i)) >= p
+      po[i] = uniformFromCounter(seed, offset + static_cast<uint64_t>(i)) >= p
                   ? px[i] * keepScale
                   : 0.0f;
   });
