@@ -16,25 +16,6 @@ using namespace accel::sharding;
 
 namespace {
 
-/// An op with reduction loops on local shards: when none is split it runs
-/// as it is; otherwise `partial` builds it (of result type `local`), an
-/// all-reduce of `kind` completes it and `finish` (if any) adds what must
-/// happen once.
-LogicalResult reduceAcrossRanks(
-    Partitioning &p, shard::ReductionKind kind,
-    function_ref<Value(RankedTensorType local)> partial,
-    function_ref<Value(Value)> finish = nullptr) {
-  SmallVector<shard::GridAxis> reduced =
-      shard::getReductionGridAxes(p.nest.types(), p.loopAxes);
-  if (reduced.empty()) {
-    p.keepAsIs();
-    return success();
-  }
-  Value whole = p.allReduce(partial(p.localType(0)), reduced, kind);
-  p.map.map(p.op->getResult(0), finish ? finish(whole) : whole);
-  return success();
-}
-
 /// Elementwise ops with NumPy broadcasting (also compare, where, cast,
 /// gelu, broadcast): one parallel loop per result dim.
 struct ElementwiseRules : LocalRules {
@@ -120,8 +101,8 @@ struct LinearRules {
   }
   static LogicalResult partition(LinearOp op, Partitioning &p) {
     Location loc = op.getLoc();
-    return reduceAcrossRanks(
-        p, shard::ReductionKind::Sum,
+    return p.reduceAcrossRanks(
+        shard::ReductionKind::Sum,
         [&](RankedTensorType local) -> Value {
           return LinearOp::create(p.b, loc, local, p.operands[0],
                                   p.operands[1], Value(),
@@ -155,8 +136,8 @@ struct MatmulRules {
     return nest;
   }
   static LogicalResult partition(MatmulOp op, Partitioning &p) {
-    return reduceAcrossRanks(
-        p, shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
+    return p.reduceAcrossRanks(
+        shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
           return MatmulOp::create(p.b, op.getLoc(), local, p.operands[0],
                                   p.operands[1], op.getTransposeLhsAttr(),
                                   op.getTransposeRhsAttr());
@@ -214,7 +195,7 @@ template <typename Op> struct ReduceRules {
                                  p.b.getFloatAttr(element, 1.0 / count)));
       return MulOp::create(p.b, loc, sum, inverse);
     };
-    return reduceAcrossRanks(p, kind(), local,
+    return p.reduceAcrossRanks(kind(), local,
                              mean ? function_ref<Value(Value)>(scale)
                                   : nullptr);
   }

@@ -15,9 +15,10 @@ using namespace accel::sharding;
 
 namespace {
 
-/// constant: a splat (the zeros a gradient rule pads with) splits into the
-/// same value at the local shape; another constant is held whole and each
-/// rank keeps its block (shard.all_slice, no communication).
+/// constant: held whole, each rank keeping its block of a split one
+/// (shard.all_slice, no communication; accel-lower-collectives turns the
+/// block of a splat, such as a gradient rule's zeros, into the splat at
+/// the local shape).
 struct ConstantRules {
   static LoopNest describe(ConstantOp op) {
     LoopNest nest(op->getContext());
@@ -25,21 +26,15 @@ struct ConstantRules {
     return nest;
   }
   static LogicalResult partition(ConstantOp op, Partitioning &p) {
-    auto value = cast<DenseElementsAttr>(op.getValue());
-    RankedTensorType local = p.localType(0);
-    if (local == op.getType()) {
+    if (p.localType(0) == op.getType()) {
       p.keepAsIs();
-      return success();
-    }
-    if (value.isSplat()) {
-      p.map.map(op.getResult(), ConstantOp::create(p.b, op.getLoc(), local,
-                                                   value.resizeSplat(local)));
       return success();
     }
     shard::Sharding sharding = p.resultShardings[0];
     shard::GridOp grid =
         shard::getGrid(op, sharding.getGridAttr(), p.symbols);
-    Value block = ConstantOp::create(p.b, op.getLoc(), op.getType(), value);
+    Value block =
+        ConstantOp::create(p.b, op.getLoc(), op.getType(), op.getValue());
     for (auto [dim, axes] : llvm::enumerate(sharding.getSplitAxes()))
       if (!axes.empty())
         block = shard::AllSliceOp::create(p.b, op.getLoc(), block, grid,
@@ -234,18 +229,12 @@ struct ScatterAddRules {
     return nest;
   }
   static LogicalResult partition(ScatterAddOp op, Partitioning &p) {
-    SmallVector<shard::GridAxis> reduced =
-        shard::getReductionGridAxes(p.nest.types(), p.loopAxes);
-    if (reduced.empty()) {
-      p.keepAsIs();
-      return success();
-    }
-    Value partial = ScatterAddOp::create(
-        p.b, op.getLoc(), p.localType(0), p.operands[0], p.operands[1],
-        op.getAxisAttr(), op.getSkipIndexAttr());
-    p.map.map(op.getResult(),
-              p.allReduce(partial, reduced, shard::ReductionKind::Sum));
-    return success();
+    return p.reduceAcrossRanks(
+        shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
+          return ScatterAddOp::create(p.b, op.getLoc(), local, p.operands[0],
+                                      p.operands[1], op.getAxisAttr(),
+                                      op.getSkipIndexAttr());
+        });
   }
 };
 

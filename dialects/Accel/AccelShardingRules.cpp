@@ -133,6 +133,21 @@ accel::sharding::groupName(Operation *op, StringRef gridName,
   return group;
 }
 
+LogicalResult Partitioning::reduceAcrossRanks(
+    shard::ReductionKind kind,
+    function_ref<Value(RankedTensorType local)> partial,
+    function_ref<Value(Value)> finish) const {
+  SmallVector<shard::GridAxis> reduced =
+      shard::getReductionGridAxes(nest.types(), loopAxes);
+  if (reduced.empty()) {
+    keepAsIs();
+    return success();
+  }
+  Value whole = allReduce(partial(localType(0)), reduced, kind);
+  map.map(op->getResult(0), finish ? finish(whole) : whole);
+  return success();
+}
+
 namespace {
 
 std::string axesString(ArrayRef<shard::GridAxis> axes) {

@@ -97,6 +97,14 @@ struct Partitioning {
   mlir::RankedTensorType localType(unsigned i) const;
   /// The op as it is, on local shards (results typed by their shardings).
   void keepAsIs() const;
+  /// An op with reduction loops: when none is split it runs as it is;
+  /// otherwise `partial` builds it on local shards (of result type
+  /// `local`), an all-reduce of `kind` completes it and `finish` (if any)
+  /// adds what must happen once.
+  mlir::LogicalResult reduceAcrossRanks(
+      mlir::shard::ReductionKind kind,
+      llvm::function_ref<mlir::Value(mlir::RankedTensorType local)> partial,
+      llvm::function_ref<mlir::Value(mlir::Value)> finish = nullptr) const;
   /// A partial value completed across `axes` of the result grid.
   mlir::Value allReduce(mlir::Value partial,
                         llvm::ArrayRef<mlir::shard::GridAxis> axes,

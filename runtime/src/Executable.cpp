@@ -217,4 +217,22 @@ const fb::Function &Executable::mainFunction() const {
   return *root_->functions()->Get(0);
 }
 
+static const fb::Attr *metadataEntry(const fb::Function &f, const char *key) {
+  if (f.metadata())
+    for (const fb::Attr *a : *f.metadata())
+      if (a->name() && a->name()->str() == key)
+        return a;
+  return nullptr;
+}
+
+std::string metadataString(const fb::Function &f, const char *key) {
+  const fb::Attr *a = metadataEntry(f, key);
+  return a && a->str() ? a->str()->str() : std::string();
+}
+
+int64_t metadataInt(const fb::Function &f, const char *key, int64_t fallback) {
+  const fb::Attr *a = metadataEntry(f, key);
+  return a && a->ints() && a->ints()->size() == 1 ? a->ints()->Get(0) : fallback;
+}
+
 } // namespace accel::rt

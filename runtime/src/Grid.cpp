@@ -9,14 +9,6 @@ using namespace accel::rt;
 
 namespace {
 
-std::string metadataString(const fb::Function &f, const char *key) {
-  if (f.metadata())
-    for (const fb::Attr *a : *f.metadata())
-      if (a->name() && a->name()->str() == key && a->str())
-        return a->str()->str();
-  return {};
-}
-
 std::vector<std::string> commaList(const std::string &text) {
   std::vector<std::string> items;
   std::stringstream in(text);

@@ -34,24 +34,6 @@ const fb::Function *findFunction(const Executable &exe, const char *name) {
   return nullptr;
 }
 
-const fb::Attr *metadata(const fb::Function &f, const char *key) {
-  if (f.metadata())
-    for (const fb::Attr *a : *f.metadata())
-      if (a->name() && a->name()->str() == key)
-        return a;
-  return nullptr;
-}
-
-int64_t metadataInt(const fb::Function &f, const char *key, int64_t fallback) {
-  const fb::Attr *a = metadata(f, key);
-  return a && a->ints() && a->ints()->size() == 1 ? a->ints()->Get(0) : fallback;
-}
-
-std::string metadataString(const fb::Function &f, const char *key) {
-  const fb::Attr *a = metadata(f, key);
-  return a && a->str() ? a->str()->str() : std::string();
-}
-
 std::string number(double v) {
   if (std::isnan(v))
     return "NaN"; // JSON has no NaN; Python's json module reads this

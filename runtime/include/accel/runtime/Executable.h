@@ -30,6 +30,12 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A function's metadata entry `key` as text ("" when absent or not text).
+std::string metadataString(const fb::Function &function, const char *key);
+/// A function's integer metadata entry `key`, or `fallback`.
+int64_t metadataInt(const fb::Function &function, const char *key,
+                    int64_t fallback);
+
 class Executable {
 public:
   /// Reads and verifies `path`.
