@@ -54,9 +54,15 @@ LogicalResult WaitOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
   return success();
 }
 LogicalResult WaitOp::verify() {
-  if (!getOperand().getDefiningOp<AllReduceStartOp>())
-    return emitOpError("waits on a value no accel.all_reduce_start began");
-  return success();
+  if (getOperand().getDefiningOp<AllReduceStartOp>() && getReads().empty())
+    return success();
+  auto scatter = getOperand().getDefiningOp<ReduceScatterStartOp>();
+  if (scatter && getReads().size() == 1 &&
+      getReads().front() == scatter.getOperand())
+    return success();
+  return emitOpError("waits on a value no accel.all_reduce_start began (with "
+                     "no reads) or no accel.reduce_scatter_start began (with "
+                     "its operand as the one read)");
 }
 int64_t WaitOp::getFlops() { return 0; }
 Value WaitOp::getTiedOperand(unsigned) { return getOperand(); }
@@ -70,6 +76,11 @@ LogicalResult ReduceScatterOp::verify() {
   return verifyBlocks(*this, getOperand().getType(), getType(), "operand");
 }
 int64_t ReduceScatterOp::getFlops() { return 0; }
+
+LogicalResult ReduceScatterStartOp::verify() {
+  return verifyBlocks(*this, getOperand().getType(), getType(), "operand");
+}
+int64_t ReduceScatterStartOp::getFlops() { return 0; }
 
 LogicalResult AllSliceOp::verify() {
   auto whole = getOperand().getType(), part = getType();

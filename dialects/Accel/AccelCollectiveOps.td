@@ -10,7 +10,18 @@
 #ifndef ACCEL_DIALECT_ACCEL_COLLECTIVE_OPS
 #define ACCEL_DIALECT_ACCEL_COLLECTIVE_OPS
 
-def Accel_AllReduceOp : Accel_InferredOp<"all_reduce"> {
+// Not Pure: every rank must run the same collectives in the same order, so
+// no rewrite may merge (CSE), drop or move one. Two gathers of one shard
+// before two users are two transfers on purpose (ZeRO-3).
+class Accel_CollectiveOp<string mnemonic, list<Trait> traits = []>
+    : Accel_Op<mnemonic, !listconcat(traits, [MemoryEffects<[MemWrite]>,
+        DeclareOpInterfaceMethods<Accel_CostOpInterface>])> {
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+class Accel_InferredCollectiveOp<string mnemonic, list<Trait> traits = []>
+    : Accel_CollectiveOp<mnemonic, !listconcat(traits, [InferTypeOpAdaptor])>;
+
+def Accel_AllReduceOp : Accel_InferredCollectiveOp<"all_reduce"> {
   let summary = "Every rank of the group gets the reduction of all ranks' tensors";
   let description = [{
     In a fixed order by rank, so reruns and every rank get the same bits.
@@ -24,7 +35,7 @@ def Accel_AllReduceOp : Accel_InferredOp<"all_reduce"> {
   let results = (outs Accel_NumericTensor:$result);
 }
 
-def Accel_AllReduceStartOp : Accel_InferredOp<"all_reduce_start",
+def Accel_AllReduceStartOp : Accel_InferredCollectiveOp<"all_reduce_start",
     [DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
   let summary = "Starts an all-reduce; `accel.wait` completes it";
   let description = [{
@@ -44,18 +55,41 @@ def Accel_AllReduceStartOp : Accel_InferredOp<"all_reduce_start",
   let results = (outs Accel_NumericTensor:$result);
 }
 
-def Accel_WaitOp : Accel_InferredOp<"wait",
-    [DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
-  let summary = "Waits for the collective `accel.all_reduce_start` began";
+def Accel_ReduceScatterStartOp : Accel_CollectiveOp<"reduce_scatter_start"> {
+  let summary = "Starts a reduce-scatter; `accel.wait` completes it";
   let description = [{
-    The result is the completed reduction, in the operand's buffer.
+    `accel.reduce_scatter` in two halves, like `accel.all_reduce_start`.
+    The collective reads the operand until it completes, so the wait names
+    the operand too: the buffer stays allocated until then.
+
+    ```mlir
+    %h = accel.reduce_scatter_start %dw {group = "dp", reduction = #accel<reduction sum>} : (tensor<64x64xf32>) -> tensor<32x64xf32>
+    ... // more of the backward pass
+    %g = accel.wait %h, %dw : (tensor<32x64xf32>, tensor<64x64xf32>) -> tensor<32x64xf32>
+    ```
   }];
-  let arguments = (ins Accel_NumericTensor:$operand);
+  let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group,
+                       Accel_ReductionAttr:$reduction);
   let results = (outs Accel_NumericTensor:$result);
   let hasVerifier = 1;
 }
 
-def Accel_AllGatherOp : Accel_PureOp<"all_gather"> {
+def Accel_WaitOp : Accel_InferredCollectiveOp<"wait",
+    [DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
+  let summary = "Waits for a collective an `accel.*_start` op began";
+  let description = [{
+    The result is the completed collective, in the operand's buffer.
+    `reads` are the tensors the collective reads while in flight (the
+    operand of a `reduce_scatter_start`; none for an in-place
+    `all_reduce_start`): naming them keeps their buffers until the wait.
+  }];
+  let arguments = (ins Accel_NumericTensor:$operand,
+                       Variadic<Accel_Tensor>:$reads);
+  let results = (outs Accel_NumericTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Accel_AllGatherOp : Accel_CollectiveOp<"all_gather"> {
   let summary = "Every rank's tensor, concatenated in rank order along dim 0";
   let description = [{
     The result's first dim is the operand's times the group size.
@@ -69,7 +103,7 @@ def Accel_AllGatherOp : Accel_PureOp<"all_gather"> {
   let hasVerifier = 1;
 }
 
-def Accel_ReduceScatterOp : Accel_PureOp<"reduce_scatter"> {
+def Accel_ReduceScatterOp : Accel_CollectiveOp<"reduce_scatter"> {
   let summary = "Block `rank` along dim 0 of the reduction of all ranks' tensors";
   let description = [{
     The operand's first dim is the result's times the group size.
@@ -84,7 +118,7 @@ def Accel_ReduceScatterOp : Accel_PureOp<"reduce_scatter"> {
   let hasVerifier = 1;
 }
 
-def Accel_AllSliceOp : Accel_PureOp<"all_slice"> {
+def Accel_AllSliceOp : Accel_CollectiveOp<"all_slice"> {
   let summary = "Block `rank` along `axis` of a tensor every rank holds whole";
   let description = [{
     No communication: each rank of the group keeps its own block, the

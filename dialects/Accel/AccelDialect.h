@@ -38,6 +38,10 @@ inline constexpr llvm::StringLiteral kUnrecordedParamsAttr =
 /// ({accel.update = "wte.weight"}): the runtime feeds it to the next step.
 inline constexpr llvm::StringLiteral kStateAttr = "accel.state";
 inline constexpr llvm::StringLiteral kUpdateAttr = "accel.update";
+/// A function split over a grid (accel-shard) marks each argument and
+/// result that holds one rank's block with the grid axis splitting each dim
+/// ({accel.split = ["dp", ""]}).
+inline constexpr llvm::StringLiteral kSplitAttr = "accel.split";
 
 /// A function's facts for the runtime, a dictionary of integers, floats and
 /// strings ({accel.metadata = {num_classes = 50257 : i64}}), carried into

@@ -182,20 +182,56 @@ struct LinearCrossEntropyRules {
   }
 };
 
-/// global_norm: every operand whole (a sharded norm needs the sum of
-/// squares across ranks).
-struct GlobalNormRules : LocalRules {
+/// global_norm: each operand may be split along dim 0 (the gradients of
+/// parameters whose optimizer state is sharded, ZeRO); other dims are
+/// whole. Split operands give a partial sum of squares that an all-reduce
+/// completes; whole ones are counted once, on every rank.
+struct GlobalNormRules {
   static LoopNest describe(GlobalNormOp op) {
     LoopNest nest(op->getContext());
     for (Value v : op.getOperands()) {
       SmallVector<AffineExpr> loops;
       for (size_t d = 0; d < shapeOf(v).size(); ++d)
-        loops.push_back(nest.fixed("a tensor of a global norm",
-                                   IteratorType::reduction));
+        loops.push_back(d == 0 ? nest.reduction()
+                               : nest.fixed("a global norm's tensor along a "
+                                            "dim other than 0",
+                                            IteratorType::reduction));
       nest.index(loops);
     }
     nest.index({});
     return nest;
+  }
+  static LogicalResult partition(GlobalNormOp op, Partitioning &p) {
+    SmallVector<Value> split, whole;
+    SmallVector<shard::GridAxis> axes;
+    unsigned loop = 0;
+    for (auto [i, v] : llvm::enumerate(op.getOperands())) {
+      size_t rank = shapeOf(v).size();
+      SmallVector<shard::GridAxis> own =
+          rank ? p.axesOf({getAffineDimExpr(loop, op->getContext())})
+               : SmallVector<shard::GridAxis>{};
+      loop += rank;
+      (own.empty() ? whole : split).push_back(p.operands[i]);
+      for (shard::GridAxis a : own)
+        if (!llvm::is_contained(axes, a))
+          axes.push_back(a);
+    }
+    if (split.empty()) {
+      p.keepAsIs();
+      return success();
+    }
+    OpBuilder &b = p.b;
+    Location loc = op.getLoc();
+    // In fp32, as torch.nn.utils.clip_grad_norm_ combines per-tensor norms.
+    auto squares = [&](ValueRange values) -> Value {
+      Value norm = GlobalNormOp::create(b, loc, values);
+      return MulOp::create(b, loc, norm, norm);
+    };
+    Value total = p.allReduce(squares(split), axes, shard::ReductionKind::Sum);
+    if (!whole.empty())
+      total = AddOp::create(b, loc, total, squares(whole));
+    p.map.map(op.getNorm(), SqrtOp::create(b, loc, total));
+    return success();
   }
 };
 

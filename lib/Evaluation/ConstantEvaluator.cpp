@@ -73,7 +73,7 @@ accel::evaluateConstantOp(Operation *op, ArrayRef<Attribute> operands,
                           SmallVectorImpl<OpFoldResult> &results,
                           int64_t maxElements) {
   // A collective's value depends on the other ranks: never a constant.
-  if (isa<ConstantOp, AllReduceOp, AllReduceStartOp, WaitOp, AllGatherOp,
+  if (isa<ConstantOp, AllReduceOp, AllReduceStartOp, ReduceScatterStartOp, WaitOp, AllGatherOp,
           ReduceScatterOp, AllSliceOp>(op) ||
       op->getNumResults() == 0)
     return failure();

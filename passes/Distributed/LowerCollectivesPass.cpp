@@ -47,6 +47,18 @@ DenseElementsAttr splatOf(Value v) {
   return dense && dense.isSplat() ? dense : nullptr;
 }
 
+/// The sum over ranks that `slice` alone reads, when the two make one
+/// reduce-scatter: same grid axes, dim 0 (as the runtime scatters).
+shard::AllReduceOp summedForSliceOnly(shard::AllSliceOp slice) {
+  auto reduce = slice.getInput().getDefiningOp<shard::AllReduceOp>();
+  if (!reduce || !reduce->hasOneUse() ||
+      reduce.getReduction() != shard::ReductionKind::Sum ||
+      !slice.getSliceAxis().isZero() || reduce.getGrid() != slice.getGrid() ||
+      reduce.getGridAxes() != slice.getGridAxes())
+    return nullptr;
+  return reduce;
+}
+
 struct LowerCollectivesPass
     : accel::impl::LowerCollectivesPassBase<LowerCollectivesPass> {
   void runOnOperation() override {
@@ -55,9 +67,18 @@ struct LowerCollectivesPass
       if (isa<shard::ShardDialect>(op->getDialect()))
         shardOps.push_back(op);
     });
-    for (Operation *op : shardOps)
+    // A slice comes after the all-reduce it reads: lower in reverse, so
+    // that the slice can take the all-reduce with it.
+    DenseSet<Operation *> erased;
+    for (Operation *op : llvm::reverse(shardOps)) {
+      if (erased.contains(op))
+        continue;
+      if (auto slice = dyn_cast<shard::AllSliceOp>(op))
+        if (auto reduced = summedForSliceOnly(slice))
+          erased.insert(reduced);
       if (failed(lower(op)))
         return signalPassFailure();
+    }
   }
 
   LogicalResult lower(Operation *op) {
@@ -86,19 +107,29 @@ struct LowerCollectivesPass
                                         b.getStringAttr(*group));
     } else if (auto slice = dyn_cast<shard::AllSliceOp>(op)) {
       auto local = cast<RankedTensorType>(slice.getType());
-      if (DenseElementsAttr splat = splatOf(slice.getInput())) {
+      FailureOr<std::string> group =
+          groupName(op, slice.getGrid(), slice.getGridAxes());
+      if (failed(group))
+        return failure();
+      if (auto reduced = summedForSliceOnly(slice)) {
+        // Each rank keeps its block of a sum over ranks: a reduce-scatter
+        // (upstream never makes one), half an all-reduce's traffic.
+        replacement = ReduceScatterOp::create(
+            b, op->getLoc(), local, reduced.getInput(), b.getStringAttr(*group),
+            ReductionAttr::get(op->getContext(), Reduction::Sum));
+        op->getResult(0).replaceAllUsesWith(replacement);
+        op->erase();
+        reduced->erase();
+        return success();
+      }
+      if (DenseElementsAttr splat = splatOf(slice.getInput()))
         // Every rank's block of a splat is the splat at the block's shape.
         replacement =
             ConstantOp::create(b, op->getLoc(), local, splat.resizeSplat(local));
-      } else {
-        FailureOr<std::string> group =
-            groupName(op, slice.getGrid(), slice.getGridAxes());
-        if (failed(group))
-          return failure();
+      else
         replacement = AllSliceOp::create(
             b, op->getLoc(), local, slice.getInput(), b.getStringAttr(*group),
             b.getI64IntegerAttr(slice.getSliceAxis().getSExtValue()));
-      }
     } else {
       return op->emitOpError("is left after partitioning; accel's runtime "
                              "cannot run it");

@@ -25,6 +25,16 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
     5. gradient all-reduces are bucketed and made asynchronous
        (`accel-bucket-all-reduce`), so they overlap the backward pass.
 
+    `zero=1|2|3` adds ZeRO over `dp`: the optimizer state (1), and the
+    gradients (2), and the parameters (3, FSDP) are stored split along dim
+    0 (a tensor whose dim 0 does not divide stays whole). Gradients are
+    produced whole and used split, which partitions to an all-reduce and a
+    slice, fused into `accel.reduce_scatter`; each rank updates its rows
+    and the updated parameters are gathered (1, 2) or stay split (3). The
+    gradient norm adds each rank's sum of squares. Stage 2 completes each
+    gradient bucket before the next (`wait-early`); stage 3 gathers a
+    parameter before each op that reads it (`accel-gather-before-use`).
+
     Each function records its grid as metadata (`grid_axes`, `grid_shape`)
     and each split argument its axes per dim (`accel.split = ["dp", ""]`)
     for the runtime and for `accel-report-layout`; which builds one communicator per axis and gives each
@@ -43,6 +53,9 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
   let options = [
     Option<"dp", "dp", "int64_t", /*default=*/"1",
            "Ranks that split the batch (data parallelism)">,
+    Option<"zero", "zero", "int64_t", /*default=*/"0",
+           "ZeRO stage over dp: 1 shards optimizer state, 2 gradients too, "
+           "3 parameters too (FSDP)">,
     Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
            "Gradient all-reduce bucket size in MB (accel-bucket-all-reduce)">,
   ];
@@ -61,6 +74,28 @@ def LowerCollectivesPass : Pass<"accel-lower-collectives", "mlir::func::FuncOp">
     keeps its block; of a splat constant, the splat at the local shape). Any other `shard` op left in a function, or a
     gather along another dim, is an error naming it: the executable must
     not hold an op the runtime cannot run.
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+def GatherBeforeUsePass : Pass<"accel-gather-before-use", "mlir::func::FuncOp"> {
+  let summary = "Gathers each split parameter just before each op that uses it (ZeRO-3)";
+  let description = [{
+    Under ZeRO-3 (FSDP) a parameter is stored split over the ranks.
+    Upstream's partition gathers each split argument once, at the top of
+    the function; the whole copy then lives until its last backward use.
+    This pass gives every op that reads it its own `accel.all_gather`,
+    placed just before it, so that a whole parameter is held across one op
+    only: gathered for the forward use and again for the backward ones, as
+    FSDP does.
+
+    ```mlir
+    %w = accel.all_gather %w_shard {group = "dp"} : (tensor<16x8xf32>) -> tensor<32x8xf32>
+    %y = accel.linear %x, %w ...
+    ... // the rest of the forward pass, and the backward pass up to:
+    %w2 = accel.all_gather %w_shard {group = "dp"} : (tensor<16x8xf32>) -> tensor<32x8xf32>
+    %dx = accel.linear %dy, %w2 {weight_in_out} ...
+    ```
   }];
   let dependentDialects = ["::accel::AccelDialect"];
 }
@@ -92,6 +127,9 @@ def BucketAllReducePass : Pass<"accel-bucket-all-reduce", "mlir::func::FuncOp"> 
   let options = [
     Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
            "Bucket size in MB (1 MB = 2^20 bytes); 0: one per all-reduce">,
+    Option<"waitEarly", "wait-early", "bool", /*default=*/"false",
+           "Complete each bucket before the next is packed (ZeRO-2: at most "
+           "one bucket of whole gradients held)">,
   ];
   let dependentDialects = ["::accel::AccelDialect"];
 }

@@ -94,7 +94,7 @@ struct ReportLayoutPass
         }
       SmallVector<int64_t> global(type.getShape());
       llvm::json::Array split;
-      if (auto axes = f.getArgAttrOfType<ArrayAttr>(i, "accel.split"))
+      if (auto axes = f.getArgAttrOfType<ArrayAttr>(i, kSplitAttr))
         for (auto [d, axis] : llvm::enumerate(axes.getAsValueRange<StringAttr>())) {
           split.push_back(axis.str());
           if (!axis.empty())
@@ -124,7 +124,7 @@ struct ReportLayoutPass
     f.walk([&](Operation *op) {
       auto group = op->getAttrOfType<StringAttr>("group");
       if (!group || !isa<AllReduceOp, AllReduceStartOp, AllGatherOp,
-                         ReduceScatterOp, AllSliceOp>(op))
+                         ReduceScatterOp, ReduceScatterStartOp, AllSliceOp>(op))
         return;
       int64_t p = 1;
       SmallVector<StringRef> axes;
@@ -141,7 +141,7 @@ struct ReportLayoutPass
         sent = 2 * (p - 1) * block;
       else if (isa<AllGatherOp>(op))
         sent = (p - 1) * tensorBytes(operand);
-      else if (isa<ReduceScatterOp>(op))
+      else if (isa<ReduceScatterOp, ReduceScatterStartOp>(op))
         sent = (p - 1) * tensorBytes(result);
       sentTotal += sent;
       collectives.push_back(llvm::json::Object{

@@ -37,6 +37,11 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       module.emitError("accel-shard: dp must be at least 1, not ") << dp;
       return signalPassFailure();
     }
+    if (zero < 0 || zero > 3) {
+      module.emitError("accel-shard: zero must be 0, 1, 2 or 3, not ")
+          << static_cast<int64_t>(zero);
+      return signalPassFailure();
+    }
     if (dp == 1)
       return;
     if (SymbolTable::lookupSymbolIn(module, kGrid)) {
@@ -49,6 +54,12 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
                                       ArrayRef<int64_t>{dp});
     grid->setAttr("accel.axes", b.getStrArrayAttr({"dp"}));
 
+    // Drop what nothing reads first (a training step's gradient of its
+    // input, say): a value without users has no sharding to partition by.
+    OpPassManager cleanup(ModuleOp::getOperationName());
+    cleanup.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+    if (failed(runPipeline(cleanup, module)))
+      return signalPassFailure();
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal() && failed(annotate(func)))
         return signalPassFailure();
@@ -62,13 +73,30 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     perFunction.addPass(createCanonicalizerPass());
     perFunction.addPass(createCSEPass());
     perFunction.addPass(createLowerCollectivesPass());
-    perFunction.addPass(createBucketAllReducePass({bucketMb}));
+    if (zero >= 3)
+      perFunction.addPass(createGatherBeforeUsePass());
+    perFunction.addPass(createBucketAllReducePass({bucketMb, zero >= 2}));
     if (failed(runPipeline(pm, module)))
       return signalPassFailure();
   }
 
-  /// Batch inputs split along dim 0 over dp, everything else replicated
-  /// (for their users); tensor results replicated (as they are returned).
+  /// Whether a parameter or optimizer state of `type` is stored split
+  /// along dim 0 over dp: under ZeRO, every one whose dim 0 divides (the
+  /// others, a few small vectors at most, stay whole on every rank).
+  bool divides(Type type) const {
+    auto t = dyn_cast<RankedTensorType>(type);
+    return t && t.getRank() > 0 && t.getDimSize(0) % dp == 0;
+  }
+  bool storedSplit(StringRef role, Type type) const {
+    return divides(type) && ((role == "state" && zero >= 1) ||
+                             (role == "param" && zero >= 3));
+  }
+
+  /// Batch inputs split along dim 0 over dp; under ZeRO, optimizer state
+  /// (zero>=1) and parameters (zero=3) stored split too. Every op uses a
+  /// parameter whole (a split one is gathered first), except the updates,
+  /// which work on the split of every tensor that divides, as the gradient
+  /// norm reads the gradients.
   LogicalResult annotate(func::FuncOp func) {
     MLIRContext *ctx = &getContext();
     Block &entry = func.getBody().front();
@@ -84,53 +112,126 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       return shard::ShardingOp::create(b, loc, gridRef, axes).getResult();
     };
     Value split = gridAxes(true), replicated = gridAxes(false);
+    auto splitAttr = [&](RankedTensorType type) {
+      SmallVector<StringRef> axes(type.getRank(), "");
+      axes[0] = "dp";
+      return b.getStrArrayAttr(axes);
+    };
 
+    // The value an update op reads for each split parameter: the stored
+    // shard itself, not its gathered whole.
+    DenseMap<Value, Value> ownShard;
     for (BlockArgument arg : func.getArguments()) {
       auto type = dyn_cast<RankedTensorType>(arg.getType());
       if (!type || type.getRank() == 0)
         continue;
-      auto input = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                     "accel.input");
+      unsigned i = arg.getArgNumber();
+      auto input = func.getArgAttrOfType<StringAttr>(i, "accel.input");
+      StringRef role = func.getArgAttr(i, "accel.param")   ? "param"
+                       : func.getArgAttr(i, "accel.state") ? "state"
+                                                           : "";
       if (input && type.getDimSize(0) % dp)
         return func.emitError("accel-shard: input '")
                << input.getValue() << "' of @" << func.getSymName() << " "
                << type << ": its batch dim 0 of size " << type.getDimSize(0)
                << " does not divide over the dp axis of size " << dp;
-      auto annotated = shard::ShardOp::create(
-          b, loc, arg, input ? split : replicated, /*annotate_for_users=*/true);
-      if (input) {
-        // The split, per dim, for reports (the type becomes the local one).
-        SmallVector<StringRef> axes(type.getRank(), "");
-        axes[0] = "dp";
-        func.setArgAttr(arg.getArgNumber(), "accel.split",
-                        b.getStrArrayAttr(axes));
+      bool stored = input || storedSplit(role, type);
+      if (stored)
+        func.setArgAttr(i, kSplitAttr, splitAttr(type));
+      Value annotated;
+      Operation *reader; // the one op that reads the argument itself
+      if (role == "param" && stored) {
+        // Stored split, used whole: upstream gathers it before its users.
+        Value shard = shard::ShardOp::create(b, loc, arg, split);
+        reader = shard.getDefiningOp();
+        annotated = shard::ShardOp::create(b, loc, shard, replicated,
+                                           /*annotate_for_users=*/true);
+        ownShard[annotated] = shard;
+      } else {
+        annotated = shard::ShardOp::create(b, loc, arg,
+                                           stored ? split : replicated,
+                                           /*annotate_for_users=*/true);
+        reader = annotated.getDefiningOp();
       }
-      arg.replaceAllUsesExcept(annotated, annotated);
+      arg.replaceAllUsesExcept(annotated, reader);
     }
 
-    // The optimizer runs replicated under data parallelism: its gradients
-    // are whole on every rank. Said explicitly, propagation need not
-    // search the shardings of global_norm's many operands (it enumerates
-    // their combinations: 2^n).
+    // The optimizer's operands, said explicitly (propagation need not
+    // search the shardings of global_norm's many operands: it enumerates
+    // their combinations, 2^n): whole under plain data parallelism, split
+    // where they divide under ZeRO, so each rank updates its shard.
+    DenseMap<std::pair<Value, int>, Value> annotatedFor;
     func.walk([&](Operation *op) {
       if (!isa<GlobalNormOp, AdamWOp, SgdOp>(op))
         return;
       b.setInsertionPoint(op);
       for (OpOperand &operand : op->getOpOperands()) {
-        auto type = dyn_cast<RankedTensorType>(operand.get().getType());
-        if (type && type.getRank() > 0)
-          operand.set(shard::ShardOp::create(b, loc, operand.get(), replicated,
-                                             /*annotate_for_users=*/true));
+        Value v = operand.get();
+        auto type = dyn_cast<RankedTensorType>(v.getType());
+        if (!type || type.getRank() == 0)
+          continue;
+        bool splitHere = zero >= 1 && divides(type);
+        if (splitHere && ownShard.count(v)) {
+          operand.set(ownShard[v]);
+          continue;
+        }
+        auto argument = v.getDefiningOp<shard::ShardOp>();
+        if (argument && argument.getSharding() == (splitHere ? split : replicated))
+          continue; // an argument stored as the update reads it
+        Value &annotated = annotatedFor[{v, int(splitHere)}];
+        if (!annotated && splitHere && !argument) {
+          // Computed whole (a gradient summed over every rank's rows), then
+          // split for the update: an all-reduce and a slice, which
+          // accel-lower-collectives fuses into a reduce-scatter. Left to
+          // propagation, the split would travel back into the gradient's
+          // producer and reshuffle activations instead.
+          Value whole = shard::ShardOp::create(b, loc, v, replicated);
+          annotated = shard::ShardOp::create(b, loc, whole, split,
+                                             /*annotate_for_users=*/true);
+        } else if (!annotated) {
+          annotated = shard::ShardOp::create(b, loc, v,
+                                             splitHere ? split : replicated,
+                                             /*annotate_for_users=*/true);
+        }
+        operand.set(annotated);
+      }
+      // An update's results are split as its operands are.
+      if (zero == 0 || isa<GlobalNormOp>(op))
+        return;
+      b.setInsertionPointAfter(op);
+      for (Value result : op->getResults()) {
+        auto type = dyn_cast<RankedTensorType>(result.getType());
+        if (!type || type.getRank() == 0)
+          continue;
+        auto annotated = shard::ShardOp::create(
+            b, loc, result, divides(type) ? split : replicated);
+        result.replaceAllUsesExcept(annotated, annotated);
       }
     });
 
+    // Results: an update of stored-split state stays split; the rest is
+    // returned whole (updated parameters gathered under ZeRO-1/2).
     Operation *ret = entry.getTerminator();
     b.setInsertionPoint(ret);
     for (OpOperand &operand : ret->getOpOperands()) {
       auto type = dyn_cast<RankedTensorType>(operand.get().getType());
       if (!type || type.getRank() == 0)
         continue;
-      operand.set(shard::ShardOp::create(b, loc, operand.get(), replicated));
+      unsigned i = operand.getOperandNumber();
+      StringAttr updates =
+          func.getResultAttrOfType<StringAttr>(i, "accel.update");
+      bool stored = false;
+      if (updates)
+        for (BlockArgument arg : func.getArguments())
+          for (StringRef role : {"param", "state"})
+            if (func.getArgAttr(arg.getArgNumber(), ("accel." + role).str()) ==
+                updates)
+              stored = storedSplit(role, arg.getType());
+      if (stored)
+        func.setResultAttr(i, kSplitAttr, splitAttr(type));
+      operand.set(shard::ShardOp::create(b, loc, operand.get(),
+                                         stored ? split : replicated,
+                                         /*annotate_for_users=*/true));
     }
 
     // What the runtime needs to build its communicators and split batches.
@@ -139,6 +240,8 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       metadata.append(given.getValue());
     metadata.set("grid_axes", b.getStringAttr("dp"));
     metadata.set("grid_shape", b.getStringAttr(std::to_string(dp)));
+    if (zero)
+      metadata.set("zero", b.getStringAttr(std::to_string(zero)));
     func->setAttr("accel.metadata", metadata.getDictionary(ctx));
     return success();
   }

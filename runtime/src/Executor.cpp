@@ -37,9 +37,15 @@ std::vector<StateSpec> Executor::stateSpecs(const fb::Function &function) {
   for (size_t i = 0; i < updated.size(); ++i) {
     const fb::Value &v = *function.values()->Get(i);
     if (v.storage() == fb::Storage::Parameter ||
-        v.storage() == fb::Storage::State)
+        v.storage() == fb::Storage::State) {
+      std::vector<std::string> split;
+      if (v.split())
+        for (const flatbuffers::String *axis : *v.split())
+          split.push_back(axis->str());
       specs.push_back({v.name()->str(), v.storage() == fb::Storage::State,
-                       updated[i], DType(v.dtype()), shapeOf(v)});
+                       updated[i], DType(v.dtype()), shapeOf(v),
+                       std::move(split)});
+    }
   }
   return specs;
 }

@@ -84,9 +84,10 @@ private:
 
 void expectArity(const fb::Instruction &inst, size_t operands,
                  size_t results);
+size_t operandCount(const fb::Instruction &inst);
 
 /// Collectives started and not yet waited for, by the buffer they land in:
-/// all_reduce_start leaves its Work here, the wait of that buffer takes it.
+/// a *_start kernel leaves its Work here, the wait of that buffer takes it.
 class InFlight {
 public:
   static InFlight &get() {
@@ -115,7 +116,8 @@ private:
 
 /// wait: completes the collective landing in the operand's buffer.
 BoundKernel bindWait(const fb::Instruction &inst) {
-  expectArity(inst, 1, 1);
+  // The operands after the first are what the collective reads in flight.
+  expectArity(inst, std::max<size_t>(1, operandCount(inst)), 1);
   return [](const Views &o, const Views &r, ThreadPool &) {
     if (std::unique_ptr<Work> work = InFlight::get().take(o[0].data))
       work->wait();
@@ -176,6 +178,10 @@ BoundKernel bindCollective(const std::string &kernel,
   if (kernel == "all_gather")
     return [comm](const Views &o, const Views &r, ThreadPool &) {
       comm->allGather(o[0], r[0])->wait();
+    };
+  if (kernel == "reduce_scatter_start")
+    return [comm, op](const Views &o, const Views &r, ThreadPool &) {
+      InFlight::get().put(r[0].data, comm->reduceScatter(o[0], r[0], op));
     };
   return [comm, op](const Views &o, const Views &r, ThreadPool &) {
     comm->reduceScatter(o[0], r[0], op)->wait();
@@ -247,7 +253,7 @@ BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
     return bindWait(inst);
   if (kernel == "all_reduce" || kernel == "all_reduce_start" ||
       kernel == "all_gather" || kernel == "all_slice" ||
-      kernel == "reduce_scatter")
+      kernel == "reduce_scatter" || kernel == "reduce_scatter_start")
     return bindCollective(kernel, inst, groups);
   Attrs attrs(inst);
 

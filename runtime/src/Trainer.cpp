@@ -103,7 +103,12 @@ public:
       std::vector<StateSpec> more = Executor::stateSpecs(*evalFn);
       specs.insert(specs.end(), more.begin(), more.end());
     }
-    state = std::make_unique<TrainingState>(specs);
+    // This rank's place on each axis, for the blocks of split state.
+    Placement placement;
+    for (const auto &[axis, comm] : o.groups)
+      if (comm)
+        placement[axis] = {comm->rank(), comm->size()};
+    state = std::make_unique<TrainingState>(specs, placement);
     // Training and evaluation never run at once: one arena serves both.
     int64_t arenaBytes = stepFn->arena_size();
     if (evalFn)
@@ -139,6 +144,7 @@ public:
     if (!o.saveDir.empty() && o.lead)
       removeStaleCheckpointTemporaries(o.saveDir);
     openLog();
+    logMemory();
     loop();
   }
 
@@ -342,6 +348,18 @@ private:
     return count("step");
   }
 
+  /// What this rank holds across steps, and its arena, as the first log
+  /// record (the memory of a layout, measured).
+  void logMemory() {
+    writeLog("{\"memory_per_rank\": {\"parameters\": " +
+             std::to_string(state->bytes(false)) +
+             ", \"optimizer_state\": " + std::to_string(state->bytes(true)) +
+             ", \"arena\": " +
+             std::to_string(std::max(step->arenaBytes(),
+                                     evaluator ? evaluator->arenaBytes() : 0)) +
+             "}}");
+  }
+
   void openLog() {
     std::string path = o.logFile;
     if (path.empty() && !o.saveDir.empty())
@@ -390,8 +408,14 @@ private:
   }
 
   void save(int64_t done) {
-    if (!o.lead)
-      return; // every rank holds the same replicated state
+    // Every rank holds the same replicated state, which rank 0 saves; a
+    // state split over ranks is saved by all of them together.
+    Communicator *world = nullptr;
+    if (auto it = o.groups.find("world"); it != o.groups.end())
+      world = it->second;
+    bool together = state->sharded() && world && world->size() > 1;
+    if (!o.lead && !together)
+      return;
     std::string dir =
         (fs::path(o.saveDir) / ("checkpoint-" + std::to_string(done))).string();
     saveCheckpoint(dir, *state,
@@ -403,7 +427,9 @@ private:
                     {"batch_size", std::to_string(globalBatch)},
                     {"num_examples", std::to_string(train->size())},
                     {"format", "\"accel-checkpoint-1\""}},
-                   checkpointFiles);
+                   checkpointFiles, together ? world : nullptr);
+    if (!o.lead)
+      return;
     if (!o.quiet)
       std::fprintf(stderr, "saved %s\n", dir.c_str());
     writeLog("{\"step\": " + std::to_string(done) + ", \"checkpoint\": \"" +

@@ -142,6 +142,19 @@ def accel_train(d, mlir, data_args, loop, layout=None, name="ck"):
     return ck
 
 
+def whole_checkpoint(ck, steps):
+    """The directory of checkpoint `steps` in `ck` with every tensor whole:
+    the checkpoint itself, or (saved split over ranks) its consolidation by
+    accel-run --consolidate."""
+    saved = os.path.join(ck, f"checkpoint-{steps}")
+    if os.path.exists(os.path.join(saved, "model.safetensors")):
+        return saved
+    whole = os.path.join(ck, f"whole-{steps}")
+    if not os.path.exists(whole):
+        run(["accel-run", "--consolidate", saved, "--save-dir", whole, "--quiet"])
+    return whole
+
+
 def train_three_ways(family, model, d, loop=Loop(), opset=None, layout=None):
     """Trains `model` (fp32, eval mode: exports carry no dropout) with accel,
     PyTorch fp32 and PyTorch float64; returns the measurements. `opset`
@@ -155,7 +168,7 @@ def train_three_ways(family, model, d, loop=Loop(), opset=None, layout=None):
     run(["accel-translate", "--import-onnx", onnx, "-o", mlir])
     ck = accel_train(d, mlir, data_args, loop, layout)
     accel_losses = [r["loss"] for r in read_log(os.path.join(ck, "log.jsonl"))]
-    final = load_file(os.path.join(ck, f"checkpoint-{loop.steps}", "model.safetensors"))
+    final = load_file(os.path.join(whole_checkpoint(ck, loop.steps), "model.safetensors"))
     initial = load_file(os.path.join(d, "model.safetensors"))
 
     # Checkpoint names are the export's; tied parameters appear once.
@@ -188,7 +201,7 @@ def train_three_ways(family, model, d, loop=Loop(), opset=None, layout=None):
 
     l32, p32, _ = torch_run(torch.float32)
     l64, p64, g64 = torch_run(torch.float64)
-    check_from_pretrained(family, model, os.path.join(ck, f"checkpoint-{loop.steps}"), final)
+    check_from_pretrained(family, model, whole_checkpoint(ck, loop.steps), final)
     la = np.array(accel_losses)
     result = measure(family, loop, la, l32, l64, initial, final, p32, p64, g64, list(names.values()))
     result["raw"] = dict(la=la, l32=l32, l64=l64, initial=initial, final=final, p32=p32, p64=p64, g64=g64)

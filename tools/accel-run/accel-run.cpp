@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "accel/Driver/Compiler.h"
+#include "accel/runtime/Checkpoint.h"
 #include "accel/runtime/Communicator.h"
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/Launch.h"
@@ -39,7 +40,7 @@ namespace rt = accel::rt;
 static cl::OptionCategory category("accel-run options");
 static cl::opt<std::string> modelFile(cl::Positional,
                                       cl::desc("<model.mlir | model.accx>"),
-                                      cl::Required, cl::cat(category));
+                                      cl::cat(category));
 static cl::opt<std::string> weightsFile(
     "weights",
     cl::desc("Safetensors weights (default: the model's path with "
@@ -121,6 +122,11 @@ static cl::opt<int64_t> saveEvery(
 static cl::opt<std::string> resumeFrom(
     "resume", cl::desc("Continue from a checkpoint (or the newest in a dir)"),
     cl::value_desc("dir"), cl::cat(trainCategory));
+static cl::opt<std::string> consolidate(
+    "consolidate",
+    cl::desc("Write the checkpoint DIR (saved under any layout) with whole "
+             "tensors to --save-dir, loadable by from_pretrained"),
+    cl::value_desc("DIR"), cl::cat(trainCategory));
 static cl::opt<std::string> logFile(
     "log-file", cl::desc("JSON lines, one per step (default: "
                          "<save-dir>/log.jsonl)"),
@@ -252,6 +258,18 @@ int main(int argc, char **argv) {
       {&category, &trainCategory, &generateCategory, &distCategory});
   cl::ParseCommandLineOptions(argc, argv, "accel runtime driver\n");
   try {
+    if (!consolidate.empty()) {
+      if (saveDir.empty())
+        return fail("--consolidate needs --save-dir, where the whole "
+                    "checkpoint goes");
+      rt::consolidateCheckpoint(consolidate, saveDir);
+      if (!quiet)
+        errs() << "accel-run: wrote " << saveDir << "\n";
+      return 0;
+    }
+    if (modelFile.empty())
+      return fail("no model given: accel-run <model.mlir | model.accx> "
+                  "[options] (see --help)");
     // The launcher re-runs this command line once per rank.
     if (nprocPerNode > 0 && !std::getenv(rt::kLaunchedRankVariable)) {
       rt::LaunchOptions launch;

@@ -81,7 +81,12 @@ public:
       fb::Storage storage = param   ? fb::Storage::Parameter
                             : state ? fb::Storage::State
                                     : fb::Storage::Input;
-      FailureOr<int> index = addValue(arg, func.getLoc(), name, storage);
+      std::vector<std::string> split;
+      if (auto axes = func.getArgAttrOfType<ArrayAttr>(i, kSplitAttr))
+        for (StringRef axis : axes.getAsValueRange<StringAttr>())
+          split.push_back(axis.str());
+      FailureOr<int> index =
+          addValue(arg, func.getLoc(), name, storage, 0, -1, -1, split);
       if (failed(index))
         return failure();
       if (input)
@@ -139,7 +144,8 @@ public:
 private:
   FailureOr<int> addValue(Value v, Location loc, StringRef name,
                           fb::Storage storage, int64_t offset = 0,
-                          int constant = -1, int aliasOf = -1) {
+                          int constant = -1, int aliasOf = -1,
+                          const std::vector<std::string> &split = {}) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || !type.hasStaticShape())
       return emitError(loc) << "value of type " << v.getType()
@@ -153,7 +159,8 @@ private:
         b, b.CreateString(name.str()), *dtype,
         b.CreateVector(std::vector<int64_t>(type.getShape().begin(),
                                             type.getShape().end())),
-        storage, offset, constant, aliasOf));
+        storage, offset, constant, aliasOf,
+        split.empty() ? 0 : b.CreateVectorOfStrings(split)));
     indexOf[v] = index;
     return index;
   }

@@ -113,7 +113,8 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<ConcatOp, SplitOp, GatherOp>([&](auto c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
       })
-      .Case<AllReduceOp, AllReduceStartOp, ReduceScatterOp>([&](auto c) {
+      .Case<AllReduceOp, AllReduceStartOp, ReduceScatterOp,
+            ReduceScatterStartOp>([&](auto c) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));
         inst.attrs.push_back(
             strAttr("reduction", stringifyReduction(c.getReduction()).str()));

@@ -146,11 +146,12 @@ import struct
 root = struct.unpack_from("<I", blob, 0)[0]
 vtable = root - struct.unpack_from("<i", blob, root)[0]
 version_at = root + struct.unpack_from("<H", blob, vtable + 4)[0]
-assert struct.unpack_from("<I", blob, version_at)[0] == 2
+current = struct.unpack_from("<I", blob, version_at)[0]
+assert 0 < current < 99, current
 bumped = bytearray(blob)
 struct.pack_into("<I", bumped, version_at, 99)
 future = os.path.join(d, "future.accx")
 open(future, "wb").write(bytes(bumped))
 expect_error(["accel-run", future, "--input", f"x={x_ok}", "--output-dir", outdir], future,
-             "format version 99", "reads version 2", absent=[outdir])
+             "format version 99", f"reads version {current}", absent=[outdir])
 print("all bad inputs reported")

@@ -22,7 +22,7 @@ struct Function;
 } // namespace fb
 
 /// The format version this runtime reads and the compiler writes.
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 
 /// Any problem with an executable, an input, a weight file or a kernel
 /// argument that the user can fix. The message says which file or value.

@@ -42,7 +42,8 @@ struct StateSpec {
   bool isOptimizerState = false; // fb::Storage::State, else a Parameter
   bool updated = false;          // an output replaces it after each run
   DType dtype = DType::F32;
-  Shape shape;
+  Shape shape;                    // this rank's part
+  std::vector<std::string> split; // per dim: the grid axis split along ("")
 };
 
 /// Returns the storage of a parameter or state (checked against the spec);
