@@ -56,13 +56,14 @@ LogicalResult WaitOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
 LogicalResult WaitOp::verify() {
   if (getOperand().getDefiningOp<AllReduceStartOp>() && getReads().empty())
     return success();
-  auto scatter = getOperand().getDefiningOp<ReduceScatterStartOp>();
-  if (scatter && getReads().size() == 1 &&
-      getReads().front() == scatter.getOperand())
+  Operation *start = getOperand().getDefiningOp();
+  if (isa_and_nonnull<ReduceScatterStartOp, AllGatherStartOp>(start) &&
+      getReads().size() == 1 && getReads().front() == start->getOperand(0))
     return success();
   return emitOpError("waits on a value no accel.all_reduce_start began (with "
-                     "no reads) or no accel.reduce_scatter_start began (with "
-                     "its operand as the one read)");
+                     "no reads) or no accel.reduce_scatter_start or "
+                     "accel.all_gather_start began (with its operand as the "
+                     "one read)");
 }
 int64_t WaitOp::getFlops() { return 0; }
 Value WaitOp::getTiedOperand(unsigned) { return getOperand(); }
@@ -71,6 +72,11 @@ LogicalResult AllGatherOp::verify() {
   return verifyBlocks(*this, getType(), getOperand().getType(), "result");
 }
 int64_t AllGatherOp::getFlops() { return 0; }
+
+LogicalResult AllGatherStartOp::verify() {
+  return verifyBlocks(*this, getType(), getOperand().getType(), "result");
+}
+int64_t AllGatherStartOp::getFlops() { return 0; }
 
 LogicalResult ReduceScatterOp::verify() {
   return verifyBlocks(*this, getOperand().getType(), getType(), "operand");

@@ -74,14 +74,33 @@ def Accel_ReduceScatterStartOp : Accel_CollectiveOp<"reduce_scatter_start"> {
   let hasVerifier = 1;
 }
 
+def Accel_AllGatherStartOp : Accel_CollectiveOp<"all_gather_start"> {
+  let summary = "Starts an all-gather; `accel.wait` completes it";
+  let description = [{
+    `accel.all_gather` in two halves: ZeRO-3 starts the gather of the next
+    op's parameters while the current op computes (FSDP's prefetch). The
+    wait names the operand, which the collective reads until it completes.
+
+    ```mlir
+    %h = accel.all_gather_start %w_shard {group = "dp"} : (tensor<32x64xf32>) -> tensor<64x64xf32>
+    ... // the op before
+    %w = accel.wait %h, %w_shard : (tensor<64x64xf32>, tensor<32x64xf32>) -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group);
+  let results = (outs Accel_NumericTensor:$result);
+  let hasVerifier = 1;
+}
+
 def Accel_WaitOp : Accel_InferredCollectiveOp<"wait",
     [DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
   let summary = "Waits for a collective an `accel.*_start` op began";
   let description = [{
     The result is the completed collective, in the operand's buffer.
     `reads` are the tensors the collective reads while in flight (the
-    operand of a `reduce_scatter_start`; none for an in-place
-    `all_reduce_start`): naming them keeps their buffers until the wait.
+    operand of a `reduce_scatter_start` or `all_gather_start`; none for an
+    in-place `all_reduce_start`): naming them keeps their buffers until
+    the wait.
   }];
   let arguments = (ins Accel_NumericTensor:$operand,
                        Variadic<Accel_Tensor>:$reads);

@@ -7,6 +7,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/FoldInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <cstring>
 
@@ -72,9 +73,9 @@ LogicalResult
 accel::evaluateConstantOp(Operation *op, ArrayRef<Attribute> operands,
                           SmallVectorImpl<OpFoldResult> &results,
                           int64_t maxElements) {
-  // A collective's value depends on the other ranks: never a constant.
-  if (isa<ConstantOp, AllReduceOp, AllReduceStartOp, ReduceScatterStartOp, WaitOp, AllGatherOp,
-          ReduceScatterOp, AllSliceOp>(op) ||
+  // A collective's value depends on the other ranks: never a constant
+  // (collectives are the ops with effects).
+  if (isa<ConstantOp>(op) || !isMemoryEffectFree(op) ||
       op->getNumResults() == 0)
     return failure();
   for (Type t : op->getResultTypes()) {

@@ -6,13 +6,16 @@
 // then lives from the forward pass to the last backward use: the memory
 // ZeRO-3 is meant to save. This pass gives each user its own gather, just
 // before it, so a whole parameter lives only across one op (the forward
-// use and the backward uses each gather again, as FSDP does).
+// use and the backward uses each gather again, as FSDP does), and starts
+// the gathers of the next reader as the current one runs (FSDP's
+// prefetch), so at most two readers' parameters are held whole.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Distributed/Passes.h"
 #include "dialects/Accel/AccelOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace accel {
 #define GEN_PASS_DEF_GATHERBEFOREUSEPASS
@@ -26,12 +29,16 @@ namespace {
 
 struct GatherBeforeUsePass
     : accel::impl::GatherBeforeUsePassBase<GatherBeforeUsePass> {
+  using GatherBeforeUsePassBase::GatherBeforeUsePassBase;
+
   void runOnOperation() override {
     SmallVector<AllGatherOp> gathers;
     getOperation().walk([&](AllGatherOp op) {
       if (isa<BlockArgument>(op.getOperand()))
         gathers.push_back(op);
     });
+    // Each reader's own gathers, by reader, in program order.
+    llvm::MapVector<Operation *, SmallVector<AllGatherOp>> byReader;
     for (AllGatherOp gather : gathers) {
       SmallVector<Operation *> users;
       for (Operation *user : gather->getUsers())
@@ -39,12 +46,43 @@ struct GatherBeforeUsePass
           users.push_back(user);
       for (Operation *user : users) {
         OpBuilder b(user);
-        Value own = AllGatherOp::create(b, gather.getLoc(), gather.getType(),
-                                        gather.getOperand(),
-                                        gather.getGroupAttr());
+        auto own = AllGatherOp::create(b, gather.getLoc(), gather.getType(),
+                                       gather.getOperand(),
+                                       gather.getGroupAttr());
         user->replaceUsesOfWith(gather, own);
+        byReader[user].push_back(own);
       }
       gather.erase();
+    }
+    if (!prefetch)
+      return;
+    SmallVector<Operation *> readers;
+    for (auto &[reader, own] : byReader)
+      readers.push_back(reader);
+    llvm::sort(readers, [](Operation *a, Operation *b) {
+      return a->isBeforeInBlock(b);
+    });
+    // FSDP's prefetch: the gathers of reader k+1 start just before reader
+    // k runs (after its own gathers complete), so they travel while it and
+    // what follows compute; each completes just before its reader.
+    Operation *startAt = nullptr;
+    for (Operation *reader : readers) {
+      OpBuilder b(startAt ? startAt : byReader[reader].front().getOperation());
+      SmallVector<std::pair<AllGatherOp, Value>> started;
+      for (AllGatherOp gather : byReader[reader])
+        started.push_back(
+            {gather, AllGatherStartOp::create(b, gather.getLoc(),
+                                              gather.getType(),
+                                              gather.getOperand(),
+                                              gather.getGroupAttr())});
+      for (auto [gather, handle] : started) {
+        b.setInsertionPoint(gather);
+        Value done = WaitOp::create(b, gather.getLoc(), handle,
+                                    ValueRange{gather.getOperand()});
+        gather.getResult().replaceAllUsesWith(done);
+        gather.erase();
+      }
+      startAt = reader;
     }
   }
 };

@@ -23,7 +23,7 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
        collective one accel can run) and upstream's collectives become
        accel's (`accel-lower-collectives`);
     5. gradient all-reduces are bucketed and made asynchronous
-       (`accel-bucket-all-reduce`), so they overlap the backward pass.
+       (`accel-bucket-collectives`), so they overlap the backward pass.
 
     `zero=1|2|3` adds ZeRO over `dp`: the optimizer state (1), and the
     gradients (2), and the parameters (3, FSDP) are stored split along dim
@@ -57,7 +57,7 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
            "ZeRO stage over dp: 1 shards optimizer state, 2 gradients too, "
            "3 parameters too (FSDP)">,
     Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
-           "Gradient all-reduce bucket size in MB (accel-bucket-all-reduce)">,
+           "Gradient all-reduce bucket size in MB (accel-bucket-collectives)">,
   ];
   let dependentDialects = ["::accel::AccelDialect",
                            "::mlir::shard::ShardDialect",
@@ -96,11 +96,21 @@ def GatherBeforeUsePass : Pass<"accel-gather-before-use", "mlir::func::FuncOp"> 
     %w2 = accel.all_gather %w_shard {group = "dp"} : (tensor<16x8xf32>) -> tensor<32x8xf32>
     %dx = accel.linear %dy, %w2 {weight_in_out} ...
     ```
+
+    With `prefetch` (the default), the gathers are asynchronous: those of
+    each reader start just before the previous reader runs
+    (`accel.all_gather_start`) and complete just before their own
+    (`accel.wait`), as FSDP prefetches the next block's parameters; at most
+    two readers' parameters are whole at once.
   }];
+  let options = [
+    Option<"prefetch", "prefetch", "bool", /*default=*/"true",
+           "Start each reader's gathers while the previous reader runs">,
+  ];
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
-def BucketAllReducePass : Pass<"accel-bucket-all-reduce", "mlir::func::FuncOp"> {
+def BucketCollectivesPass : Pass<"accel-bucket-collectives", "mlir::func::FuncOp"> {
   let summary = "Groups all-reduces into buckets that overlap the computation after them";
   let description = [{
     What DDP's reducer does at run time, as IR: the all-reduces of tensors

@@ -123,8 +123,9 @@ struct ReportLayoutPass
     int64_t sentTotal = 0;
     f.walk([&](Operation *op) {
       auto group = op->getAttrOfType<StringAttr>("group");
-      if (!group || !isa<AllReduceOp, AllReduceStartOp, AllGatherOp,
-                         ReduceScatterOp, ReduceScatterStartOp, AllSliceOp>(op))
+      if (!group ||
+          !isa<AllReduceOp, AllReduceStartOp, AllGatherOp, AllGatherStartOp,
+               ReduceScatterOp, ReduceScatterStartOp, AllSliceOp>(op))
         return;
       int64_t p = 1;
       SmallVector<StringRef> axes;
@@ -139,7 +140,7 @@ struct ReportLayoutPass
       int64_t block = (elems + p - 1) / p * esize, sent = 0;
       if (isa<AllReduceOp, AllReduceStartOp>(op))
         sent = 2 * (p - 1) * block;
-      else if (isa<AllGatherOp>(op))
+      else if (isa<AllGatherOp, AllGatherStartOp>(op))
         sent = (p - 1) * tensorBytes(operand);
       else if (isa<ReduceScatterOp, ReduceScatterStartOp>(op))
         sent = (p - 1) * tensorBytes(result);

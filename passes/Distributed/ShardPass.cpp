@@ -75,7 +75,7 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     perFunction.addPass(createLowerCollectivesPass());
     if (zero >= 3)
       perFunction.addPass(createGatherBeforeUsePass());
-    perFunction.addPass(createBucketAllReducePass({bucketMb, zero >= 2}));
+    perFunction.addPass(createBucketCollectivesPass({bucketMb, zero >= 2}));
     if (failed(runPipeline(pm, module)))
       return signalPassFailure();
   }

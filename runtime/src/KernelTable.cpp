@@ -154,7 +154,7 @@ BoundKernel bindCollective(const std::string &kernel,
     };
   }
   ReduceOp op = ReduceOp::Sum;
-  if (kernel != "all_gather") {
+  if (kernel != "all_gather" && kernel != "all_gather_start") {
     std::string r = attrs.str("reduction");
     if (r == "max")
       op = ReduceOp::Max;
@@ -178,6 +178,10 @@ BoundKernel bindCollective(const std::string &kernel,
   if (kernel == "all_gather")
     return [comm](const Views &o, const Views &r, ThreadPool &) {
       comm->allGather(o[0], r[0])->wait();
+    };
+  if (kernel == "all_gather_start")
+    return [comm](const Views &o, const Views &r, ThreadPool &) {
+      InFlight::get().put(r[0].data, comm->allGather(o[0], r[0]));
     };
   if (kernel == "reduce_scatter_start")
     return [comm, op](const Views &o, const Views &r, ThreadPool &) {
@@ -252,7 +256,8 @@ BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
   if (kernel == "wait")
     return bindWait(inst);
   if (kernel == "all_reduce" || kernel == "all_reduce_start" ||
-      kernel == "all_gather" || kernel == "all_slice" ||
+      kernel == "all_gather" || kernel == "all_gather_start" ||
+      kernel == "all_slice" ||
       kernel == "reduce_scatter" || kernel == "reduce_scatter_start")
     return bindCollective(kernel, inst, groups);
   Attrs attrs(inst);

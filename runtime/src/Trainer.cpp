@@ -4,6 +4,7 @@
 #include "accel/runtime/Communicator.h"
 #include "accel/runtime/Dataset.h"
 #include "accel/runtime/Executor.h"
+#include "accel/runtime/GradientMemory.h"
 #include "accel/runtime/Grid.h"
 #include "accel/runtime/schema/executable_generated.h"
 
@@ -348,12 +349,15 @@ private:
     return count("step");
   }
 
-  /// What this rank holds across steps, and its arena, as the first log
-  /// record (the memory of a layout, measured).
+  /// What this rank holds across steps, the most gradient bytes its
+  /// step's plan holds at once (in the arena), and the arena, as the first
+  /// log record: the memory of a layout.
   void logMemory() {
     writeLog("{\"memory_per_rank\": {\"parameters\": " +
              std::to_string(state->bytes(false)) +
              ", \"optimizer_state\": " + std::to_string(state->bytes(true)) +
+             ", \"gradients\": " +
+             std::to_string(peakGradientBytes(*findFunction(exe, "train_step"))) +
              ", \"arena\": " +
              std::to_string(std::max(step->arenaBytes(),
                                      evaluator ? evaluator->arenaBytes() : 0)) +

@@ -119,7 +119,7 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(
             strAttr("reduction", stringifyReduction(c.getReduction()).str()));
       })
-      .Case<AllGatherOp>([&](AllGatherOp c) {
+      .Case<AllGatherOp, AllGatherStartOp>([&](auto c) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));
       })
       .Case<AllSliceOp>([&](AllSliceOp c) {

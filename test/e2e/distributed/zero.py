@@ -8,7 +8,9 @@
 # fidelity.py), with every loss within 1e-5 relative of the one-process
 # run. Measured by the runtime on each rank: parameter and optimizer-state
 # bytes follow the ZeRO division (optimizer state halved from stage 1,
-# parameters from stage 3, within 10%), and the bytes sent per step equal
+# parameters from stage 3, within 10%), the gradient bytes the step holds
+# at once are whole at stage 1 and half plus the buckets in flight from
+# stage 2, and the bytes sent per step equal
 # what accel-report-layout computes from the compiled collectives (a
 # reduce-scatter and an all-gather send (p-1) blocks, a ring all-reduce
 # twice that). A rerun of stage 3 is bitwise identical; its checkpoint,
@@ -73,6 +75,20 @@ for family in ("gpt2", "llama"):
               f"(one process {single_memory['arena']})")
         assert abs(memory["parameters"] - want_params) <= 0.1 * want_params, memory
         assert abs(memory["optimizer_state"] - state / 2) <= 0.1 * state / 2, memory
+        # Gradients (the most bytes the step's plan holds at once): whole
+        # in one process; whole plus this rank's reduced half at stage 1;
+        # the half plus what is in flight (a bucket being packed and one
+        # being reduced, or one gradient larger than a bucket) from stage 2.
+        grads = state / 2  # one fp32 gradient per trained parameter element
+        largest = 4 * max(result["raw"]["initial"][n].size for n in result["params"])
+        transient = 2 * max(0.01 * 2**20, largest)
+        print(f"{family} zero={zero}: gradients held at most {memory['gradients']} B (one process "
+              f"{single_memory['gradients']}; whole {grads:.0f}, half {grads / 2:.0f}, in flight at most {transient:.0f})")
+        assert abs(single_memory["gradients"] - grads) <= 0.1 * grads, single_memory
+        if zero == 1:
+            assert grads <= memory["gradients"] <= 1.1 * (grads + grads / 2), memory
+        else:
+            assert grads / 2 <= memory["gradients"] <= grads / 2 + transient, memory
 
         report = os.path.join(d, f"report-zero{zero}.json")
         run(["accel-opt", os.path.join(d, f"sharded-zero{zero}.mlir"), "--accel-report-layout=format=json output=" + report,

@@ -9,7 +9,8 @@
 // buckets started as soon as their gradients exist and all waited for
 // before the norm, which sums each rank's squares and all-reduces them;
 // each rank updates its rows of each parameter and the updated parameters
-// are gathered whole.
+// are gathered whole, in buckets, each completed before the next is
+// packed.
 // ZERO1-LABEL: func.func @train_step
 // ZERO1-SAME: tensor<32x8xf32> {accel.param = "fc.weight"}
 // ZERO1-SAME: tensor<16x8xf32> {accel.split = ["dp", ""], accel.state = "fc.weight.exp_avg"}
@@ -27,27 +28,42 @@
 // ZERO1: accel.sqrt %[[ALL]]
 // ZERO1: %[[ROWS:.*]] = accel.all_slice %{{.*}} {axis = 0 : i64, group = "dp"} : (tensor<32x8xf32>) -> tensor<16x8xf32>
 // ZERO1: %[[NEW:.*]], %{{.*}}, %{{.*}} = accel.adamw %[[ROWS]]
-// ZERO1: accel.all_gather %[[NEW]] {group = "dp"} : (tensor<16x8xf32>) -> tensor<32x8xf32>
+// ZERO1: %[[FLAT:.*]] = accel.reshape %[[NEW]] : (tensor<16x8xf32>) -> tensor<128xf32>
+// ZERO1: %[[PARAMS:.*]] = accel.concat %[[FLAT]], {{.*}} -> tensor<144xf32>
+// ZERO1: %[[G:.*]] = accel.all_gather_start %[[PARAMS]] {group = "dp"} : (tensor<144xf32>) -> tensor<288xf32>
+// ZERO1: %[[W:.*]] = accel.wait %[[G]], %[[PARAMS]]
+// ZERO1: %[[ROWS2:.*]] = accel.reshape %[[W]] : (tensor<288xf32>) -> tensor<2x144xf32>
+// ZERO1: accel.split %[[ROWS2]] {axis = 1 : i64}
+// ZERO1: accel.all_gather_start
+// ZERO1: return
 //
 // Stage 2: each bucket is waited for before the next is packed, so at
 // most one bucket of whole gradients is held.
 // ZERO2-LABEL: func.func @train_step
 // ZERO2: %[[B0:.*]] = accel.concat {{.*}} {axis = 1 : i64}
 // ZERO2: %[[H0:.*]] = accel.reduce_scatter_start %[[B0]]
+// ZERO2-NOT: accel.reduce_scatter_start
 // ZERO2: accel.wait %[[H0]], %[[B0]]
-// ZERO2-NEXT: %[[H1:.*]] = accel.reduce_scatter_start
+// ZERO2: %[[H1:.*]] = accel.reduce_scatter_start
+// ZERO2-NOT: accel.reduce_scatter_start
 // ZERO2: accel.wait %[[H1]]
-// ZERO2-NEXT: accel.reduce_scatter_start
+// ZERO2: accel.reduce_scatter_start
 //
-// Stage 3: parameters stored split too, gathered just before each op that
-// reads them (the forward use and, again, the backward one), returned
+// Stage 3: parameters stored split too, gathered for each op that reads
+// them (the forward use and, again, the backward one), each reader's
+// gathers started while the reader before it runs (prefetch), returned
 // split.
 // ZERO3-LABEL: func.func @train_step
 // ZERO3-SAME: tensor<16x8xf32> {accel.param = "fc.weight", accel.split = ["dp", ""]}
 // ZERO3-SAME: tensor<16x8xf32> {accel.split = ["dp", ""], accel.update = "fc.weight"}
-// ZERO3: %[[W1:.*]] = accel.all_gather %arg2 {group = "dp"} : (tensor<4x32xf32>) -> tensor<8x32xf32>
-// ZERO3-NEXT: accel.linear %{{.*}}, %[[W1]] :
-// ZERO3: %[[W2:.*]] = accel.all_gather %arg2 {group = "dp"} : (tensor<4x32xf32>) -> tensor<8x32xf32>
+// ZERO3: %[[S0:.*]] = accel.all_gather_start %arg0 {group = "dp"} : (tensor<16x8xf32>) -> tensor<32x8xf32>
+// ZERO3: %[[W0:.*]] = accel.wait %[[S0]], %arg0
+// ZERO3-NEXT: %[[S1:.*]] = accel.all_gather_start %arg2 {group = "dp"} : (tensor<4x32xf32>) -> tensor<8x32xf32>
+// ZERO3-NEXT: accel.linear %{{.*}}, %[[W0]], %{{.*}} :
+// ZERO3: %[[W1:.*]] = accel.wait %[[S1]], %arg2
+// ZERO3: accel.linear %{{.*}}, %[[W1]] :
+// ZERO3: %[[S2:.*]] = accel.all_gather_start %arg2 {group = "dp"} : (tensor<4x32xf32>) -> tensor<8x32xf32>
+// ZERO3: %[[W2:.*]] = accel.wait %[[S2]], %arg2
 // ZERO3-NEXT: accel.linear %{{.*}}, %[[W2]] {weight_in_out}
 // ZERO3: accel.adamw %arg0
 // ZERO3-NOT: accel.all_gather %new_param

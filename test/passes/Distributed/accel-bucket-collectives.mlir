@@ -1,6 +1,6 @@
-// RUN: accel-opt %s --pass-pipeline="builtin.module(func.func(accel-bucket-all-reduce))" | FileCheck %s
-// RUN: accel-opt %s --pass-pipeline="builtin.module(func.func(accel-bucket-all-reduce{bucket-mb=0.0001}))" | FileCheck %s --check-prefix=SMALL
-// RUN: accel-opt %s --pass-pipeline="builtin.module(func.func(accel-bucket-all-reduce{bucket-mb=0}))" | FileCheck %s --check-prefix=NONE
+// RUN: accel-opt %s --pass-pipeline="builtin.module(func.func(accel-bucket-collectives))" | FileCheck %s
+// RUN: accel-opt %s --pass-pipeline="builtin.module(func.func(accel-bucket-collectives{bucket-mb=0.0001}))" | FileCheck %s --check-prefix=SMALL
+// RUN: accel-opt %s --pass-pipeline="builtin.module(func.func(accel-bucket-collectives{bucket-mb=0}))" | FileCheck %s --check-prefix=NONE
 // Gradient all-reduces as DDP's reducer sends them: in buckets, each started
 // once its last gradient exists and waited for before the first use.
 

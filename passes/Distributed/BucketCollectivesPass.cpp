@@ -1,10 +1,11 @@
-//===- BucketAllReducePass.cpp - Asynchronous, bucketed gradient reductions -===//
+//===- BucketCollectivesPass.cpp - Asynchronous, bucketed gradient reductions -===//
 //
-// DDP's reducer (and ZeRO's bucketed reduce-scatter) as a rewrite: the
-// gradient reductions of a step, grouped into buckets in the order their
-// operands are computed, each started as soon as its last tensor exists
-// and waited for just before the first use of any of its results (or,
-// with `wait-early`, before the next bucket starts).
+// DDP's reducer (and ZeRO's bucketed reduce-scatter and parameter
+// all-gather) as a rewrite: the collectives of a step, grouped into
+// buckets in the order their operands are computed, each started as soon
+// as its last tensor exists and waited for just before the first use of
+// any of its results (or, with `wait-early`, a reduction bucket before the
+// next one starts).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Distributed/Passes.h"
@@ -13,7 +14,7 @@
 #include "mlir/IR/Builders.h"
 
 namespace accel {
-#define GEN_PASS_DEF_BUCKETALLREDUCEPASS
+#define GEN_PASS_DEF_BUCKETCOLLECTIVESPASS
 #include "passes/Distributed/Passes.h.inc"
 } // namespace accel
 
@@ -22,10 +23,11 @@ using namespace accel;
 
 namespace {
 
-/// An all-reduce or a reduce-scatter of one tensor.
+/// An all-reduce, a reduce-scatter or an all-gather of one tensor.
 struct Reduction_ {
   Operation *op;
   bool scatter() const { return isa<ReduceScatterOp>(op); }
+  bool gather() const { return isa<AllGatherOp>(op); }
   Value operand() const { return op->getOperand(0); }
   Value result() const { return op->getResult(0); }
   RankedTensorType type() const {
@@ -35,11 +37,15 @@ struct Reduction_ {
   ReductionAttr kind() const {
     return op->getAttrOfType<ReductionAttr>("reduction");
   }
-  /// Ranks in the group, as the shapes say (a reduce-scatter's blocks).
+  /// Ranks in the group, as the shapes say (the blocks a reduce-scatter
+  /// splits into or an all-gather joins).
   int64_t blocks() const {
-    return scatter() ? type().getDimSize(0) /
-                           cast<RankedTensorType>(result().getType()).getDimSize(0)
-                     : 1;
+    auto result = cast<RankedTensorType>(this->result().getType());
+    if (scatter())
+      return type().getDimSize(0) / result.getDimSize(0);
+    if (gather())
+      return result.getDimSize(0) / type().getDimSize(0);
+    return 1;
   }
 };
 
@@ -65,24 +71,26 @@ Operation *firstUse(ArrayRef<Reduction_> bucket) {
   return first;
 }
 
-struct BucketAllReducePass
-    : accel::impl::BucketAllReducePassBase<BucketAllReducePass> {
-  using BucketAllReducePassBase::BucketAllReducePassBase;
+struct BucketCollectivesPass
+    : accel::impl::BucketCollectivesPassBase<BucketCollectivesPass> {
+  using BucketCollectivesPassBase::BucketCollectivesPassBase;
 
   void runOnOperation() override {
     if (bucketMb < 0) {
-      getOperation().emitError("accel-bucket-all-reduce: bucket-mb must not "
+      getOperation().emitError("accel-bucket-collectives: bucket-mb must not "
                                "be negative, not ")
           << bucketMb;
       return signalPassFailure();
     }
-    lastStart = pendingWait = nullptr;
+    lastStart = nullptr;
+    pending.clear();
     addBeforeReducing();
     const int64_t cap = static_cast<int64_t>(bucketMb * 1048576.0);
     // Reductions of float tensors, in the order their operands exist.
     SmallVector<Reduction_> ops;
     getOperation().walk([&](Operation *op) {
-      if (!isa<AllReduceOp, ReduceScatterOp>(op) || op->use_empty())
+      if (!isa<AllReduceOp, ReduceScatterOp, AllGatherOp>(op) ||
+          op->use_empty())
         return;
       Reduction_ r{op};
       if (r.type().getRank() > 0 && isa<FloatType>(r.type().getElementType()))
@@ -102,7 +110,7 @@ struct BucketAllReducePass
     std::vector<SmallVector<Reduction_>> buckets;
     int64_t bytes = 0;
     auto sameKind = [](const Reduction_ &a, const Reduction_ &b) {
-      return a.scatter() == b.scatter() && a.blocks() == b.blocks() &&
+      return a.op->getName() == b.op->getName() && a.blocks() == b.blocks() &&
              a.group() == b.group() && a.kind() == b.kind() &&
              a.type().getElementType() == b.type().getElementType();
     };
@@ -173,20 +181,23 @@ struct BucketAllReducePass
     Operation *use = firstUse(bucket);
     OpBuilder b(block, ready ? std::next(Block::iterator(ready))
                              : block->begin());
-    if (pendingWait) {
-      // wait-early: the previous bucket completes before this one is
-      // packed, so at most one bucket of whole gradients is held.
-      if (before(&*b.getInsertionPoint(), pendingWait))
-        pendingWait->moveBefore(block, b.getInsertionPoint());
-      pendingWait = nullptr;
+    if (!pending.empty()) {
+      // The previous bucket completes (and is unpacked) before this one is
+      // packed, so one bucket is held at a time: gradients under wait-early
+      // (ZeRO-2), gathered parameters always (they wait for the end).
+      if (before(&*b.getInsertionPoint(), pending.front()))
+        for (Operation *op : pending)
+          op->moveBefore(block, b.getInsertionPoint());
+      pending.clear();
     }
     const Reduction_ &first = bucket.front();
-    bool scatter = first.scatter();
+    bool scatter = first.scatter(), gather = first.gather();
     int64_t p = first.blocks();
     Type element = first.type().getElementType();
-    // Pack: all-reduce buckets are flat concatenations; a reduce-scatter
-    // bucket is [p, n] with row r holding block r of every tensor, so that
-    // each rank's block of the bucket is its block of each tensor.
+    // Pack: all-reduce and all-gather buckets are flat concatenations (a
+    // gathered bucket is then every rank's concatenation, in rank order);
+    // a reduce-scatter bucket is [p, n] with row r holding block r of every
+    // tensor, so that each rank's block of the bucket is its block of each.
     auto packedType = [&](const Reduction_ &r) {
       int64_t n = r.type().getNumElements();
       return scatter ? RankedTensorType::get({p, n / p}, element)
@@ -202,13 +213,18 @@ struct BucketAllReducePass
       sent = ConcatOp::create(b, loc, packed, b.getI64IntegerAttr(scatter));
     }
     Value started, done;
-    if (scatter) {
-      auto whole = cast<RankedTensorType>(sent.getType());
-      SmallVector<int64_t> block(whole.getShape());
-      block[0] /= p;
-      started = ReduceScatterStartOp::create(
-          b, loc, RankedTensorType::get(block, element), sent, first.group(),
-          first.kind());
+    auto whole = cast<RankedTensorType>(sent.getType());
+    SmallVector<int64_t> shape(whole.getShape());
+    if (scatter || gather) {
+      shape[0] = scatter ? shape[0] / p : shape[0] * p;
+      auto type = RankedTensorType::get(shape, element);
+      started = scatter ? ReduceScatterStartOp::create(b, loc, type, sent,
+                                                       first.group(),
+                                                       first.kind())
+                              .getResult()
+                        : AllGatherStartOp::create(b, loc, type, sent,
+                                                   first.group())
+                              .getResult();
       b.setInsertionPoint(use);
       done = WaitOp::create(b, loc, started, ValueRange{sent});
     } else {
@@ -218,30 +234,46 @@ struct BucketAllReducePass
       done = WaitOp::create(b, loc, started, ValueRange{});
     }
     lastStart = started.getDefiningOp();
-    if (waitEarly)
-      pendingWait = done.getDefiningOp();
+    bool completeEarly = waitEarly || gather;
+    if (completeEarly)
+      pending.push_back(done.getDefiningOp());
     if (bucket.size() == 1) {
       first.result().replaceAllUsesWith(done);
       first.op->erase();
       return;
     }
+    // Unpack: a gathered bucket as [p, n] (row r is rank r's pieces), a
+    // scattered one as its one row; then each tensor's piece.
+    if (gather)
+      done = ReshapeOp::create(
+          b, loc, RankedTensorType::get({p, whole.getDimSize(0)}, element),
+          done);
     SmallVector<Type> pieces;
     for (const Reduction_ &r : bucket) {
       RankedTensorType t = packedType(r);
-      pieces.push_back(scatter ? RankedTensorType::get({1, t.getDimSize(1)}, element)
-                               : t);
+      pieces.push_back(scatter  ? RankedTensorType::get({1, t.getDimSize(1)}, element)
+                       : gather ? RankedTensorType::get({p, t.getDimSize(0)}, element)
+                                : t);
     }
     auto split = SplitOp::create(b, loc, pieces, done,
-                                 b.getI64IntegerAttr(scatter));
+                                 b.getI64IntegerAttr(scatter || gather));
+    if (completeEarly && gather)
+      pending.push_back(done.getDefiningOp());
+    if (completeEarly)
+      pending.push_back(split);
     for (auto [i, piece] : llvm::enumerate(split.getResults())) {
       const Reduction_ &r = bucket[i];
-      r.result().replaceAllUsesWith(
-          ReshapeOp::create(b, loc, r.result().getType(), piece).getResult());
+      auto unpacked = ReshapeOp::create(b, loc, r.result().getType(), piece);
+      if (completeEarly)
+        pending.push_back(unpacked);
+      r.result().replaceAllUsesWith(unpacked.getResult());
       r.op->erase();
     }
   }
 
-  Operation *lastStart = nullptr, *pendingWait = nullptr;
+  Operation *lastStart = nullptr;
+  /// The previous bucket's wait and unpacking, to complete before the next.
+  SmallVector<Operation *> pending;
 };
 
 } // namespace
