@@ -13,19 +13,23 @@
 using namespace mlir;
 using namespace accel;
 
-/// `whole` is `part` with the first dim a multiple of part's: what one
-/// rank holds before and after the collective.
+/// `whole` is `part` with dim `axis` a multiple of part's: what one rank
+/// holds before and after the collective.
 static LogicalResult verifyBlocks(Operation *op, RankedTensorType whole,
-                                  RankedTensorType part, StringRef wholeName) {
+                                  RankedTensorType part, StringRef wholeName,
+                                  int64_t axis) {
   if (whole.getElementType() != part.getElementType())
     return op->emitOpError("operand and result element types differ");
-  if (whole.getRank() < 1 || whole.getRank() != part.getRank() ||
-      whole.getShape().drop_front() != part.getShape().drop_front() ||
-      part.getDimSize(0) == 0 || whole.getDimSize(0) % part.getDimSize(0))
+  bool ok = whole.getRank() == part.getRank() && axis < whole.getRank();
+  for (int64_t d = 0; ok && d < whole.getRank(); ++d)
+    ok = d == axis ? part.getDimSize(d) > 0 &&
+                         whole.getDimSize(d) % part.getDimSize(d) == 0
+                   : whole.getDimSize(d) == part.getDimSize(d);
+  if (!ok)
     return op->emitOpError("the ")
            << wholeName << " " << whole
-           << " must be the other side's blocks along dim 0, not of "
-           << part;
+           << " must be the other side's blocks along dim " << axis
+           << ", not of " << part;
   return success();
 }
 
@@ -69,22 +73,26 @@ int64_t WaitOp::getFlops() { return 0; }
 Value WaitOp::getTiedOperand(unsigned) { return getOperand(); }
 
 LogicalResult AllGatherOp::verify() {
-  return verifyBlocks(*this, getType(), getOperand().getType(), "result");
+  return verifyBlocks(*this, getType(), getOperand().getType(), "result",
+                      getAxis());
 }
 int64_t AllGatherOp::getFlops() { return 0; }
 
 LogicalResult AllGatherStartOp::verify() {
-  return verifyBlocks(*this, getType(), getOperand().getType(), "result");
+  return verifyBlocks(*this, getType(), getOperand().getType(), "result",
+                      getAxis());
 }
 int64_t AllGatherStartOp::getFlops() { return 0; }
 
 LogicalResult ReduceScatterOp::verify() {
-  return verifyBlocks(*this, getOperand().getType(), getType(), "operand");
+  return verifyBlocks(*this, getOperand().getType(), getType(), "operand",
+                      getAxis());
 }
 int64_t ReduceScatterOp::getFlops() { return 0; }
 
 LogicalResult ReduceScatterStartOp::verify() {
-  return verifyBlocks(*this, getOperand().getType(), getType(), "operand");
+  return verifyBlocks(*this, getOperand().getType(), getType(), "operand",
+                      getAxis());
 }
 int64_t ReduceScatterStartOp::getFlops() { return 0; }
 

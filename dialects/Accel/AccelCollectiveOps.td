@@ -3,8 +3,8 @@
 // The collectives a distributed layout needs, on a named group of ranks (a
 // grid axis: "dp", "tp"; "world" is every rank of the job). Each runs on
 // the runtime's Communicator for that group. Tensors are split and joined
-// along their first dim; the group's size is known at run time, which
-// checks it against the shapes.
+// along `axis` (dim 0 unless said); the group's size is known at run time,
+// which checks it against the shapes.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_DIALECT_ACCEL_COLLECTIVE_OPS
@@ -69,7 +69,8 @@ def Accel_ReduceScatterStartOp : Accel_CollectiveOp<"reduce_scatter_start"> {
     ```
   }];
   let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group,
-                       Accel_ReductionAttr:$reduction);
+                       Accel_ReductionAttr:$reduction,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$axis);
   let results = (outs Accel_NumericTensor:$result);
   let hasVerifier = 1;
 }
@@ -87,7 +88,8 @@ def Accel_AllGatherStartOp : Accel_CollectiveOp<"all_gather_start"> {
     %w = accel.wait %h, %w_shard : (tensor<64x64xf32>, tensor<32x64xf32>) -> tensor<64x64xf32>
     ```
   }];
-  let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group);
+  let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$axis);
   let results = (outs Accel_NumericTensor:$result);
   let hasVerifier = 1;
 }
@@ -109,30 +111,34 @@ def Accel_WaitOp : Accel_InferredCollectiveOp<"wait",
 }
 
 def Accel_AllGatherOp : Accel_CollectiveOp<"all_gather"> {
-  let summary = "Every rank's tensor, concatenated in rank order along dim 0";
+  let summary = "Every rank's tensor, concatenated in rank order along `axis`";
   let description = [{
-    The result's first dim is the operand's times the group size.
+    The result's `axis` dim (0 by default) is the operand's times the
+    group size.
 
     ```mlir
     %w = accel.all_gather %shard {group = "dp"} : (tensor<32x64xf32>) -> tensor<64x64xf32>
     ```
   }];
-  let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group);
+  let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$axis);
   let results = (outs Accel_NumericTensor:$result);
   let hasVerifier = 1;
 }
 
 def Accel_ReduceScatterOp : Accel_CollectiveOp<"reduce_scatter"> {
-  let summary = "Block `rank` along dim 0 of the reduction of all ranks' tensors";
+  let summary = "Block `rank` along `axis` of the reduction of all ranks' tensors";
   let description = [{
-    The operand's first dim is the result's times the group size.
+    The operand's `axis` dim (0 by default) is the result's times the
+    group size.
 
     ```mlir
     %s = accel.reduce_scatter %dw {group = "dp", reduction = #accel<reduction sum>} : (tensor<64x64xf32>) -> tensor<32x64xf32>
     ```
   }];
   let arguments = (ins Accel_NumericTensor:$operand, StrAttr:$group,
-                       Accel_ReductionAttr:$reduction);
+                       Accel_ReductionAttr:$reduction,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$axis);
   let results = (outs Accel_NumericTensor:$result);
   let hasVerifier = 1;
 }

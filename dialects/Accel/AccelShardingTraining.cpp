@@ -182,20 +182,17 @@ struct LinearCrossEntropyRules {
   }
 };
 
-/// global_norm: each operand may be split along dim 0 (the gradients of
-/// parameters whose optimizer state is sharded, ZeRO); other dims are
-/// whole. Split operands give a partial sum of squares that an all-reduce
-/// completes; whole ones are counted once, on every rank.
+/// global_norm: each operand may be split along any dim (the gradients
+/// of parameters whose optimizer state is sharded, ZeRO). Split operands
+/// give a partial sum of squares that an all-reduce completes; whole ones
+/// are counted once, on every rank.
 struct GlobalNormRules {
   static LoopNest describe(GlobalNormOp op) {
     LoopNest nest(op->getContext());
     for (Value v : op.getOperands()) {
       SmallVector<AffineExpr> loops;
       for (size_t d = 0; d < shapeOf(v).size(); ++d)
-        loops.push_back(d == 0 ? nest.reduction()
-                               : nest.fixed("a global norm's tensor along a "
-                                            "dim other than 0",
-                                            IteratorType::reduction));
+        loops.push_back(nest.reduction());
       nest.index(loops);
     }
     nest.index({});
@@ -206,11 +203,10 @@ struct GlobalNormRules {
     SmallVector<shard::GridAxis> axes;
     unsigned loop = 0;
     for (auto [i, v] : llvm::enumerate(op.getOperands())) {
-      size_t rank = shapeOf(v).size();
-      SmallVector<shard::GridAxis> own =
-          rank ? p.axesOf({getAffineDimExpr(loop, op->getContext())})
-               : SmallVector<shard::GridAxis>{};
-      loop += rank;
+      SmallVector<AffineExpr> loops;
+      for (size_t d = 0; d < shapeOf(v).size(); ++d)
+        loops.push_back(getAffineDimExpr(loop++, op->getContext()));
+      SmallVector<shard::GridAxis> own = p.axesOf(loops);
       (own.empty() ? whole : split).push_back(p.operands[i]);
       for (shard::GridAxis a : own)
         if (!llvm::is_contained(axes, a))

@@ -37,14 +37,20 @@ struct Reduction_ {
   ReductionAttr kind() const {
     return op->getAttrOfType<ReductionAttr>("reduction");
   }
+  /// The dim a reduce-scatter splits or an all-gather joins (0 for an
+  /// all-reduce).
+  int64_t axis() const {
+    auto a = op->getAttrOfType<IntegerAttr>("axis");
+    return a ? a.getInt() : 0;
+  }
   /// Ranks in the group, as the shapes say (the blocks a reduce-scatter
   /// splits into or an all-gather joins).
   int64_t blocks() const {
     auto result = cast<RankedTensorType>(this->result().getType());
     if (scatter())
-      return type().getDimSize(0) / result.getDimSize(0);
+      return type().getDimSize(axis()) / result.getDimSize(axis());
     if (gather())
-      return result.getDimSize(0) / type().getDimSize(0);
+      return result.getDimSize(axis()) / type().getDimSize(axis());
     return 1;
   }
 };
@@ -124,7 +130,9 @@ struct BucketCollectivesPass
     for (auto [i, r] : llvm::enumerate(ops)) {
       Operation *next =
           i + 1 < ops.size() ? readyAfter(ops[i + 1].operand(), block) : nullptr;
-      if (next && before(firstUse({r}), next)) {
+      // Packing joins tensors along dim 0: one split along another dim
+      // goes alone.
+      if ((next && before(firstUse({r}), next)) || r.axis() != 0) {
         buckets.push_back({r});
         continue;
       }
@@ -216,14 +224,16 @@ struct BucketCollectivesPass
     auto whole = cast<RankedTensorType>(sent.getType());
     SmallVector<int64_t> shape(whole.getShape());
     if (scatter || gather) {
-      shape[0] = scatter ? shape[0] / p : shape[0] * p;
+      int64_t axis = first.axis();
+      shape[axis] = scatter ? shape[axis] / p : shape[axis] * p;
       auto type = RankedTensorType::get(shape, element);
+      IntegerAttr axisAttr = b.getI64IntegerAttr(axis);
       started = scatter ? ReduceScatterStartOp::create(b, loc, type, sent,
                                                        first.group(),
-                                                       first.kind())
+                                                       first.kind(), axisAttr)
                               .getResult()
                         : AllGatherStartOp::create(b, loc, type, sent,
-                                                   first.group())
+                                                   first.group(), axisAttr)
                               .getResult();
       b.setInsertionPoint(use);
       done = WaitOp::create(b, loc, started, ValueRange{sent});

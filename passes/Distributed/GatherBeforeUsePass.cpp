@@ -48,7 +48,8 @@ struct GatherBeforeUsePass
         OpBuilder b(user);
         auto own = AllGatherOp::create(b, gather.getLoc(), gather.getType(),
                                        gather.getOperand(),
-                                       gather.getGroupAttr());
+                                       gather.getGroupAttr(),
+                                       gather.getAxisAttr());
         user->replaceUsesOfWith(gather, own);
         byReader[user].push_back(own);
       }
@@ -74,7 +75,8 @@ struct GatherBeforeUsePass
             {gather, AllGatherStartOp::create(b, gather.getLoc(),
                                               gather.getType(),
                                               gather.getOperand(),
-                                              gather.getGroupAttr())});
+                                              gather.getGroupAttr(),
+                                              gather.getAxisAttr())});
       for (auto [gather, handle] : started) {
         b.setInsertionPoint(gather);
         Value done = WaitOp::create(b, gather.getLoc(), handle,

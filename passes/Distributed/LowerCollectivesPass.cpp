@@ -48,12 +48,12 @@ DenseElementsAttr splatOf(Value v) {
 }
 
 /// The sum over ranks that `slice` alone reads, when the two make one
-/// reduce-scatter: same grid axes, dim 0 (as the runtime scatters).
+/// reduce-scatter: same grid axes.
 shard::AllReduceOp summedForSliceOnly(shard::AllSliceOp slice) {
   auto reduce = slice.getInput().getDefiningOp<shard::AllReduceOp>();
   if (!reduce || !reduce->hasOneUse() ||
       reduce.getReduction() != shard::ReductionKind::Sum ||
-      !slice.getSliceAxis().isZero() || reduce.getGrid() != slice.getGrid() ||
+      reduce.getGrid() != slice.getGrid() ||
       reduce.getGridAxes() != slice.getGridAxes())
     return nullptr;
   return reduce;
@@ -94,17 +94,14 @@ struct LowerCollectivesPass
           b, op->getLoc(), reduce.getInput(), b.getStringAttr(*group),
           ReductionAttr::get(op->getContext(), *kind));
     } else if (auto gather = dyn_cast<shard::AllGatherOp>(op)) {
-      if (!gather.getGatherAxis().isZero())
-        return op->emitOpError("gathers along dim ")
-               << gather.getGatherAxis().getZExtValue()
-               << "; the runtime gathers along dim 0 only";
       FailureOr<std::string> group =
           groupName(op, gather.getGrid(), gather.getGridAxes());
       if (failed(group))
         return failure();
-      replacement = AllGatherOp::create(b, op->getLoc(), gather.getType(),
-                                        gather.getInput(),
-                                        b.getStringAttr(*group));
+      replacement = AllGatherOp::create(
+          b, op->getLoc(), gather.getType(), gather.getInput(),
+          b.getStringAttr(*group),
+          b.getI64IntegerAttr(gather.getGatherAxis().getSExtValue()));
     } else if (auto slice = dyn_cast<shard::AllSliceOp>(op)) {
       auto local = cast<RankedTensorType>(slice.getType());
       FailureOr<std::string> group =
@@ -116,7 +113,8 @@ struct LowerCollectivesPass
         // (upstream never makes one), half an all-reduce's traffic.
         replacement = ReduceScatterOp::create(
             b, op->getLoc(), local, reduced.getInput(), b.getStringAttr(*group),
-            ReductionAttr::get(op->getContext(), Reduction::Sum));
+            ReductionAttr::get(op->getContext(), Reduction::Sum),
+            b.getI64IntegerAttr(slice.getSliceAxis().getSExtValue()));
         op->getResult(0).replaceAllUsesWith(replacement);
         op->erase();
         reduced->erase();

@@ -80,16 +80,20 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       return signalPassFailure();
   }
 
-  /// Whether a parameter or optimizer state of `type` is stored split
-  /// along dim 0 over dp: under ZeRO, every one whose dim 0 divides (the
-  /// others, a few small vectors at most, stay whole on every rank).
-  bool divides(Type type) const {
+  /// The dim a parameter, gradient or optimizer state of `type` is split
+  /// along over dp under ZeRO: dim 0 where it divides (as FSDP2 splits),
+  /// else the first dim that does (an embedding table of an odd vocabulary
+  /// splits its features); -1 when none does (it stays whole).
+  int64_t splitDim(Type type) const {
     auto t = dyn_cast<RankedTensorType>(type);
-    return t && t.getRank() > 0 && t.getDimSize(0) % dp == 0;
+    for (int64_t d = 0; t && d < t.getRank(); ++d)
+      if (t.getDimSize(d) % dp == 0)
+        return d;
+    return -1;
   }
   bool storedSplit(StringRef role, Type type) const {
-    return divides(type) && ((role == "state" && zero >= 1) ||
-                             (role == "param" && zero >= 3));
+    return splitDim(type) >= 0 && ((role == "state" && zero >= 1) ||
+                                   (role == "param" && zero >= 3));
   }
 
   /// Batch inputs split along dim 0 over dp; under ZeRO, optimizer state
@@ -103,18 +107,32 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     Location loc = func.getLoc();
     auto gridRef = FlatSymbolRefAttr::get(ctx, kGrid);
-    // Dim 0 split over axis 0, or nothing split (written [[]] as upstream
-    // does: its resharding crashes on an empty list).
-    auto gridAxes = [&](bool split) {
-      SmallVector<shard::GridAxesAttr> axes = {shard::GridAxesAttr::get(
-          ctx, split ? ArrayRef<shard::GridAxis>{0}
-                     : ArrayRef<shard::GridAxis>{})};
+    // Dim d split over axis 0 ([[], [0]] for d = 1), or nothing split
+    // (written [[]] as upstream does: its resharding crashes on an empty
+    // list). One sharding op per kind, at the top.
+    SmallVector<Value> splits;
+    auto gridAxes = [&](int64_t d) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&entry);
+      SmallVector<shard::GridAxesAttr> axes;
+      for (int64_t k = 0; k <= std::max<int64_t>(d, 0); ++k)
+        axes.push_back(shard::GridAxesAttr::get(
+            ctx, k == d ? ArrayRef<shard::GridAxis>{0}
+                        : ArrayRef<shard::GridAxis>{}));
       return shard::ShardingOp::create(b, loc, gridRef, axes).getResult();
     };
-    Value split = gridAxes(true), replicated = gridAxes(false);
-    auto splitAttr = [&](RankedTensorType type) {
+    Value replicated = gridAxes(-1);
+    auto splitAlong = [&](int64_t d) {
+      if (static_cast<int64_t>(splits.size()) <= d)
+        splits.resize(d + 1);
+      if (!splits[d])
+        splits[d] = gridAxes(d);
+      return splits[d];
+    };
+    auto sharding = [&](int64_t d) { return d < 0 ? replicated : splitAlong(d); };
+    auto splitAttr = [&](RankedTensorType type, int64_t d) {
       SmallVector<StringRef> axes(type.getRank(), "");
-      axes[0] = "dp";
+      axes[d] = "dp";
       return b.getStrArrayAttr(axes);
     };
 
@@ -136,20 +154,20 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
                << type << ": its batch dim 0 of size " << type.getDimSize(0)
                << " does not divide over the dp axis of size " << dp;
       bool stored = input || storedSplit(role, type);
+      int64_t d = input ? 0 : stored ? splitDim(type) : -1;
       if (stored)
-        func.setArgAttr(i, kSplitAttr, splitAttr(type));
+        func.setArgAttr(i, kSplitAttr, splitAttr(type, d));
       Value annotated;
       Operation *reader; // the one op that reads the argument itself
       if (role == "param" && stored) {
         // Stored split, used whole: upstream gathers it before its users.
-        Value shard = shard::ShardOp::create(b, loc, arg, split);
+        Value shard = shard::ShardOp::create(b, loc, arg, sharding(d));
         reader = shard.getDefiningOp();
         annotated = shard::ShardOp::create(b, loc, shard, replicated,
                                            /*annotate_for_users=*/true);
         ownShard[annotated] = shard;
       } else {
-        annotated = shard::ShardOp::create(b, loc, arg,
-                                           stored ? split : replicated,
+        annotated = shard::ShardOp::create(b, loc, arg, sharding(d),
                                            /*annotate_for_users=*/true);
         reader = annotated.getDefiningOp();
       }
@@ -170,15 +188,16 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
         auto type = dyn_cast<RankedTensorType>(v.getType());
         if (!type || type.getRank() == 0)
           continue;
-        bool splitHere = zero >= 1 && divides(type);
+        int64_t d = zero >= 1 ? splitDim(type) : -1;
+        bool splitHere = d >= 0;
         if (splitHere && ownShard.count(v)) {
           operand.set(ownShard[v]);
           continue;
         }
         auto argument = v.getDefiningOp<shard::ShardOp>();
-        if (argument && argument.getSharding() == (splitHere ? split : replicated))
+        if (argument && argument.getSharding() == sharding(d))
           continue; // an argument stored as the update reads it
-        Value &annotated = annotatedFor[{v, int(splitHere)}];
+        Value &annotated = annotatedFor[{v, int(d)}];
         if (!annotated && splitHere && !argument) {
           // Computed whole (a gradient summed over every rank's rows), then
           // split for the update: an all-reduce and a slice, which
@@ -186,11 +205,10 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
           // propagation, the split would travel back into the gradient's
           // producer and reshuffle activations instead.
           Value whole = shard::ShardOp::create(b, loc, v, replicated);
-          annotated = shard::ShardOp::create(b, loc, whole, split,
+          annotated = shard::ShardOp::create(b, loc, whole, sharding(d),
                                              /*annotate_for_users=*/true);
         } else if (!annotated) {
-          annotated = shard::ShardOp::create(b, loc, v,
-                                             splitHere ? split : replicated,
+          annotated = shard::ShardOp::create(b, loc, v, sharding(d),
                                              /*annotate_for_users=*/true);
         }
         operand.set(annotated);
@@ -204,7 +222,7 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
         if (!type || type.getRank() == 0)
           continue;
         auto annotated = shard::ShardOp::create(
-            b, loc, result, divides(type) ? split : replicated);
+            b, loc, result, sharding(splitDim(type)));
         result.replaceAllUsesExcept(annotated, annotated);
       }
     });
@@ -221,16 +239,18 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       StringAttr updates =
           func.getResultAttrOfType<StringAttr>(i, "accel.update");
       bool stored = false;
+      int64_t d = -1;
       if (updates)
         for (BlockArgument arg : func.getArguments())
           for (StringRef role : {"param", "state"})
             if (func.getArgAttr(arg.getArgNumber(), ("accel." + role).str()) ==
                 updates)
               stored = storedSplit(role, arg.getType());
-      if (stored)
-        func.setResultAttr(i, kSplitAttr, splitAttr(type));
-      operand.set(shard::ShardOp::create(b, loc, operand.get(),
-                                         stored ? split : replicated,
+      if (stored) {
+        d = splitDim(type);
+        func.setResultAttr(i, kSplitAttr, splitAttr(type, d));
+      }
+      operand.set(shard::ShardOp::create(b, loc, operand.get(), sharding(d),
                                          /*annotate_for_users=*/true));
     }
 

@@ -126,8 +126,68 @@ BoundKernel bindWait(const fb::Instruction &inst) {
   };
 }
 
+/// A tensor split along dim `axis` into p blocks, moved between its
+/// natural layout and p contiguous blocks (what the communicator joins and
+/// splits). Dim 0 needs no move.
+struct AxisBlocks {
+  int64_t outer = 1, wholeRow = 0, blockRow = 0; // rows in bytes
+
+  AxisBlocks(const Shape &whole, int64_t axis, int64_t p, size_t esize) {
+    int64_t inner = static_cast<int64_t>(esize);
+    for (int64_t d = axis + 1; d < static_cast<int64_t>(whole.size()); ++d)
+      inner *= whole[d];
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= whole[d];
+    wholeRow = whole[axis] * inner;
+    blockRow = wholeRow / p;
+  }
+  /// blocks[r] (contiguous, r in rank order) <- whole's block r.
+  void toBlocks(const char *whole, char *blocks, int64_t p) const {
+    for (int64_t r = 0; r < p; ++r)
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(blocks + (r * outer + o) * blockRow,
+                    whole + o * wholeRow + r * blockRow, blockRow);
+  }
+  /// whole's block r <- blocks[r].
+  void fromBlocks(const char *blocks, char *whole, int64_t p) const {
+    for (int64_t r = 0; r < p; ++r)
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(whole + o * wholeRow + r * blockRow,
+                    blocks + (r * outer + o) * blockRow, blockRow);
+  }
+};
+
+/// An all-gather or reduce-scatter along dim `axis` > 0: through a buffer
+/// of contiguous blocks, completed at once (the start forms too: their
+/// wait then finds nothing in flight).
+BoundKernel bindAlongAxis(bool gather, int64_t axis, Communicator *comm,
+                          ReduceOp op) {
+  return [=](const Views &o, const Views &r, ThreadPool &) {
+    int64_t p = comm->size();
+    const TensorView &whole = gather ? r[0] : o[0];
+    if (axis >= whole.rank() || whole.shape[axis] % p)
+      throw Error(std::string(gather ? "all_gather" : "reduce_scatter") +
+                  ": " + shapeToString(whole.shape) + " does not hold " +
+                  std::to_string(p) + " blocks along dim " +
+                  std::to_string(axis));
+    AxisBlocks layout(whole.shape, axis, p, dtypeSize(whole.dtype));
+    std::vector<char> blocks(whole.bytes());
+    TensorView joined{blocks.data(), whole.dtype,
+                      {whole.numel()}};
+    TensorView block = gather ? o[0] : r[0];
+    block.shape = {block.numel()};
+    if (gather) {
+      comm->allGather(block, joined)->wait();
+      layout.fromBlocks(blocks.data(), static_cast<char *>(r[0].data), p);
+    } else {
+      layout.toBlocks(static_cast<const char *>(o[0].data), blocks.data(), p);
+      comm->reduceScatter(joined, block, op)->wait();
+    }
+  };
+}
+
 /// A collective runs on its group's communicator: at once, or started by
-/// all_reduce_start and completed by a wait.
+/// a *_start kernel and completed by a wait.
 BoundKernel bindCollective(const std::string &kernel,
                            const fb::Instruction &inst,
                            const CommGroups &groups) {
@@ -163,6 +223,9 @@ BoundKernel bindCollective(const std::string &kernel,
     else if (r != "sum")
       throw Error("unknown reduction '" + r + "'");
   }
+  int64_t axis = attrs.optionalInteger("axis").value_or(0);
+  if (axis != 0)
+    return bindAlongAxis(kernel.rfind("all_gather", 0) == 0, axis, comm, op);
   if (kernel == "all_reduce")
     return [comm, op](const Views &o, const Views &r, ThreadPool &) {
       if (r[0].data != o[0].data)

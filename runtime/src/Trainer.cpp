@@ -177,6 +177,39 @@ private:
     return total;
   }
 
+  /// Seconds this rank's step has spent in collectives so far (kernels
+  /// that communicate or wait for communication; from the profile).
+  double collectiveSeconds() const {
+    double total = 0;
+    for (const auto &[kernel, time] : step->profile())
+      if (kernel == "wait" || kernel.rfind("all_", 0) == 0 ||
+          kernel.rfind("reduce_scatter", 0) == 0)
+        total += time.first;
+    return total;
+  }
+
+  /// Every rank's step and collective seconds, as log fields (gathered
+  /// to every rank; rank 0 writes them).
+  std::string rankTiming(double seconds, double collective) {
+    std::vector<double> all = {seconds, collective};
+    if (auto it = o.groups.find("world"); it != o.groups.end() && it->second) {
+      Communicator &world = *it->second;
+      double mine[2] = {seconds, collective};
+      all.assign(2 * world.size(), 0.0);
+      world
+          .allGather({mine, DType::F64, {2}},
+                     {all.data(), DType::F64, {2 * world.size()}})
+          ->wait();
+    }
+    std::string steps, collectives;
+    for (size_t r = 0; r < all.size() / 2; ++r) {
+      steps += (r ? ", " : "") + number(all[2 * r]);
+      collectives += (r ? ", " : "") + number(all[2 * r + 1]);
+    }
+    return ", \"rank_step_seconds\": [" + steps +
+           "], \"rank_collective_seconds\": [" + collectives + "]";
+  }
+
   /// This rank's examples of a global batch.
   std::vector<int64_t> ownBlock(const std::vector<int64_t> &global) const {
     return std::vector<int64_t>(global.begin() + dpRank * batchSize,
@@ -460,13 +493,14 @@ private:
       std::fprintf(stderr, "resuming from %s at step %lld\n",
                    resumedFrom.c_str(), static_cast<long long>(startStep));
 
-    step->setProfiling(o.profile);
+    step->setProfiling(o.profile || o.rankTiming);
     auto begin = Clock::now(), windowStart = begin;
     int64_t windowSteps = 0;
     for (int64_t k = startStep; k < o.steps; ++k) {
       train->fill(ownBlock(sampler->next()), batch.views);
       stepValue = k;
       int64_t sentBefore = bytesSent();
+      double collectiveBefore = collectiveSeconds();
       auto t0 = Clock::now();
       std::vector<TensorView> out = step->run(inputs);
       auto t1 = Clock::now();
@@ -486,6 +520,9 @@ private:
                ", \"step_seconds\": " + number(seconds) +
                (o.groups.empty() ? ""
                                  : ", \"comm_bytes\": " + std::to_string(sent)) +
+               (o.rankTiming ? rankTiming(seconds, collectiveSeconds() -
+                                                       collectiveBefore)
+                             : "") +
                "}");
       if (!std::isfinite(loss) && !skipped)
         throw Error("step " + std::to_string(done) + ": the loss is " +

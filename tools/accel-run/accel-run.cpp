@@ -122,6 +122,11 @@ static cl::opt<int64_t> saveEvery(
 static cl::opt<std::string> resumeFrom(
     "resume", cl::desc("Continue from a checkpoint (or the newest in a dir)"),
     cl::value_desc("dir"), cl::cat(trainCategory));
+static cl::opt<bool> rankTiming(
+    "rank-timing",
+    cl::desc("Log every rank's step time and its time in collectives with "
+             "each step (rank 0 writes them)"),
+    cl::cat(trainCategory));
 static cl::opt<std::string> consolidate(
     "consolidate",
     cl::desc("Write the checkpoint DIR (saved under any layout) with whole "
@@ -242,6 +247,7 @@ static int trainModel(const rt::Executable &exe, rt::ThreadPool &pool,
   o.logEvery = logEvery;
   o.quiet = quiet;
   o.profile = profile;
+  o.rankTiming = rankTiming;
   rt::train(exe, pool, o);
   if (!quiet)
     errs() << formatv("accel-run: peak RSS {0:f1} MiB\n",

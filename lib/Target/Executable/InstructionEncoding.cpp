@@ -113,14 +113,20 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<ConcatOp, SplitOp, GatherOp>([&](auto c) {
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
       })
-      .Case<AllReduceOp, AllReduceStartOp, ReduceScatterOp,
-            ReduceScatterStartOp>([&](auto c) {
+      .Case<AllReduceOp, AllReduceStartOp>([&](auto c) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));
         inst.attrs.push_back(
             strAttr("reduction", stringifyReduction(c.getReduction()).str()));
       })
+      .Case<ReduceScatterOp, ReduceScatterStartOp>([&](auto c) {
+        inst.attrs.push_back(strAttr("group", c.getGroup().str()));
+        inst.attrs.push_back(
+            strAttr("reduction", stringifyReduction(c.getReduction()).str()));
+        inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
+      })
       .Case<AllGatherOp, AllGatherStartOp>([&](auto c) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));
+        inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
       })
       .Case<AllSliceOp>([&](AllSliceOp c) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));

@@ -3,8 +3,9 @@
 # accel's collectives across processes, started the three ways users start
 # ranks: accel-run --nproc-per-node, torchrun, and by hand with torchrun's
 # environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) per rank. Checks:
-#   * all_reduce (sum), all_gather and reduce_scatter (max) give numpy's
-#     results, with different inputs per rank; all_slice keeps each rank's
+#   * all_reduce (sum), all_gather and reduce_scatter (max; along dim 0
+#     and along dim 1) give numpy's results, with different inputs per
+#     rank; all_slice keeps each rank's
 #     own block (gathered to check both);
 #   * ranks started with different runs are refused at start-up;
 #   * one process alone refuses a model with collectives, naming the group;
@@ -26,13 +27,17 @@ mlir = os.path.join(d, "collectives.mlir")
 open(mlir, "w").write('''
 func.func @main(%x: tensor<4x3xf32> {accel.input = "x"}) -> (
     tensor<4x3xf32> {accel.output = "sum"}, tensor<8x3xf32> {accel.output = "gathered"},
-    tensor<2x3xf32> {accel.output = "scattered"}, tensor<4x3xf32> {accel.output = "blocks"}) {
+    tensor<2x3xf32> {accel.output = "scattered"}, tensor<4x3xf32> {accel.output = "blocks"},
+    tensor<4x6xf32> {accel.output = "gathered1"}, tensor<4x3xf32> {accel.output = "scattered1"}) {
   %0 = accel.all_reduce %x {group = "world", reduction = #accel<reduction sum>} : (tensor<4x3xf32>) -> tensor<4x3xf32>
   %1 = accel.all_gather %x {group = "world"} : (tensor<4x3xf32>) -> tensor<8x3xf32>
   %2 = accel.reduce_scatter %x {group = "world", reduction = #accel<reduction max>} : (tensor<4x3xf32>) -> tensor<2x3xf32>
   %3 = accel.all_slice %x {group = "world", axis = 0 : i64} : (tensor<4x3xf32>) -> tensor<2x3xf32>
   %4 = accel.all_gather %3 {group = "world"} : (tensor<2x3xf32>) -> tensor<4x3xf32>
-  return %0, %1, %2, %4 : tensor<4x3xf32>, tensor<8x3xf32>, tensor<2x3xf32>, tensor<4x3xf32>
+  %5 = accel.all_gather %x {group = "world", axis = 1 : i64} : (tensor<4x3xf32>) -> tensor<4x6xf32>
+  %6 = accel.mul %5, %5 : (tensor<4x6xf32>, tensor<4x6xf32>) -> tensor<4x6xf32>
+  %7 = accel.reduce_scatter %6 {group = "world", reduction = #accel<reduction sum>, axis = 1 : i64} : (tensor<4x6xf32>) -> tensor<4x3xf32>
+  return %0, %1, %2, %4, %5, %7 : tensor<4x3xf32>, tensor<8x3xf32>, tensor<2x3xf32>, tensor<4x3xf32>, tensor<4x6xf32>, tensor<4x3xf32>
 }
 ''')
 
@@ -58,12 +63,18 @@ for rank, p in enumerate(procs):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, f"rank {rank} failed: {err}"
 assert not os.path.exists(os.path.join(d, "out1")), "only rank 0 writes outputs"
-got = {n: np.load(os.path.join(d, "out0", f"{n}.npy")) for n in ["sum", "gathered", "scattered", "blocks"]}
+got = {n: np.load(os.path.join(d, "out0", f"{n}.npy"))
+       for n in ["sum", "gathered", "scattered", "blocks", "gathered1", "scattered1"]}
 assert np.array_equal(got["blocks"], np.concatenate([xs[0][:2], xs[1][2:]])), "all_slice"
 assert np.array_equal(got["sum"], xs[0] + xs[1]), "all_reduce sum"
 assert np.array_equal(got["gathered"], np.concatenate(xs)), "all_gather"
 assert np.array_equal(got["scattered"], np.maximum(xs[0], xs[1])[:2]), "reduce_scatter max, rank 0's block"
-print("torchrun-style ranks: all_reduce, all_gather, reduce_scatter = numpy")
+# Along dim 1 (an embedding table of an odd vocabulary split by its
+# features under ZeRO): the same on blocks of columns.
+joined = np.concatenate(xs, axis=1)
+assert np.array_equal(got["gathered1"], joined), "all_gather along dim 1"
+assert np.array_equal(got["scattered1"], (joined * joined + joined * joined)[:, :3]), "reduce_scatter along dim 1"
+print("torchrun-style ranks: all_reduce, all_gather, reduce_scatter (dims 0 and 1) = numpy")
 
 # accel's own launcher: the same inputs on both ranks.
 out = os.path.join(d, "launched")

@@ -1,6 +1,7 @@
 // RUN: accel-opt %s -split-input-file --pass-pipeline="builtin.module(func.func(accel-lower-collectives))" -verify-diagnostics | FileCheck %s
 // Upstream's collectives become accel's on the group named by their grid
-// axes; a slice of a splat constant folds to the splat at the local shape.
+// axes; a slice of a splat constant folds to the splat at the local shape;
+// a slice of an all-reduce is a reduce-scatter.
 
 // CHECK-LABEL: func.func @lowered
 // CHECK: accel.all_reduce %{{.*}} {group = "tp", reduction = #accel<reduction max>} : (tensor<4x8xf32>) -> tensor<4x8xf32>
@@ -29,9 +30,15 @@ func.func @unnamed_axes(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
+// A gather along another dim keeps its axis; so does a sum over ranks
+// sliced along dim 1, fused into a reduce-scatter.
+// CHECK-LABEL: func.func @along_dim1
+// CHECK: accel.all_gather %{{.*}} {axis = 1 : i64, group = "dp"} : (tensor<4x8xf32>) -> tensor<4x16xf32>
+// CHECK: accel.reduce_scatter %{{.*}} {axis = 1 : i64, group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<4x4xf32>
 shard.grid @grid(shape = 2) {accel.axes = ["dp"]}
-func.func @gather_dim1(%x: tensor<4x8xf32>) -> tensor<4x16xf32> {
-  // expected-error@+1 {{gathers along dim 1; the runtime gathers along dim 0 only}}
+func.func @along_dim1(%x: tensor<4x8xf32>) -> (tensor<4x16xf32>, tensor<4x4xf32>) {
   %0 = shard.all_gather %x on @grid grid_axes = [0] gather_axis = 1 : tensor<4x8xf32> -> tensor<4x16xf32>
-  return %0 : tensor<4x16xf32>
+  %1 = shard.all_reduce %x on @grid grid_axes = [0] : tensor<4x8xf32> -> tensor<4x8xf32>
+  %2 = shard.all_slice %1 on @grid grid_axes = [0] slice_axis = 1 : tensor<4x8xf32> -> tensor<4x4xf32>
+  return %0, %2 : tensor<4x16xf32>, tensor<4x4xf32>
 }

@@ -43,6 +43,10 @@ struct TrainerOptions {
   int64_t logEvery = 10;       // progress lines on the terminal
   bool quiet = false;
   bool profile = false;        // time per kernel of train_step, at the end
+  /// Each step's log record also gives every rank's step time and the part
+  /// of it spent in collectives ("rank_step_seconds",
+  /// "rank_collective_seconds"), gathered to rank 0 after the step.
+  bool rankTiming = false;
   /// The communicators of a step compiled for a grid (by axis name: "dp").
   /// Under data parallelism each dp rank takes its block of every global
   /// batch; only the lead rank writes logs and checkpoints.
