@@ -157,11 +157,37 @@ struct AxisBlocks {
   }
 };
 
+/// A collective along a non-leading dim in flight: it owns the buffer of
+/// contiguous blocks the communicator works on, and puts a gathered result
+/// in place when waited for.
+class AlongAxisWork : public Work {
+public:
+  AlongAxisWork(std::vector<char> blocks, AxisBlocks layout, int64_t p)
+      : blocks(std::move(blocks)), layout(layout), p(p) {}
+  void start(std::unique_ptr<Work> work, void *gatherInto) {
+    inner = std::move(work);
+    into = static_cast<char *>(gatherInto);
+  }
+  void wait() override {
+    inner->wait();
+    if (into)
+      layout.fromBlocks(blocks.data(), into, p);
+  }
+  char *data() { return blocks.data(); }
+
+private:
+  std::vector<char> blocks;
+  AxisBlocks layout;
+  int64_t p;
+  std::unique_ptr<Work> inner;
+  char *into = nullptr;
+};
+
 /// An all-gather or reduce-scatter along dim `axis` > 0: through a buffer
-/// of contiguous blocks, completed at once (the start forms too: their
-/// wait then finds nothing in flight).
-BoundKernel bindAlongAxis(bool gather, int64_t axis, Communicator *comm,
-                          ReduceOp op) {
+/// of contiguous blocks; the start forms leave it in flight like the
+/// others.
+BoundKernel bindAlongAxis(bool gather, bool started, int64_t axis,
+                          Communicator *comm, ReduceOp op) {
   return [=](const Views &o, const Views &r, ThreadPool &) {
     int64_t p = comm->size();
     const TensorView &whole = gather ? r[0] : o[0];
@@ -171,18 +197,21 @@ BoundKernel bindAlongAxis(bool gather, int64_t axis, Communicator *comm,
                   std::to_string(p) + " blocks along dim " +
                   std::to_string(axis));
     AxisBlocks layout(whole.shape, axis, p, dtypeSize(whole.dtype));
-    std::vector<char> blocks(whole.bytes());
-    TensorView joined{blocks.data(), whole.dtype,
-                      {whole.numel()}};
+    auto work = std::make_unique<AlongAxisWork>(
+        std::vector<char>(whole.bytes()), layout, p);
+    TensorView joined{work->data(), whole.dtype, {whole.numel()}};
     TensorView block = gather ? o[0] : r[0];
     block.shape = {block.numel()};
     if (gather) {
-      comm->allGather(block, joined)->wait();
-      layout.fromBlocks(blocks.data(), static_cast<char *>(r[0].data), p);
+      work->start(comm->allGather(block, joined), r[0].data);
     } else {
-      layout.toBlocks(static_cast<const char *>(o[0].data), blocks.data(), p);
-      comm->reduceScatter(joined, block, op)->wait();
+      layout.toBlocks(static_cast<const char *>(o[0].data), work->data(), p);
+      work->start(comm->reduceScatter(joined, block, op), nullptr);
     }
+    if (started)
+      InFlight::get().put(r[0].data, std::move(work));
+    else
+      work->wait();
   };
 }
 
@@ -225,7 +254,10 @@ BoundKernel bindCollective(const std::string &kernel,
   }
   int64_t axis = attrs.optionalInteger("axis").value_or(0);
   if (axis != 0)
-    return bindAlongAxis(kernel.rfind("all_gather", 0) == 0, axis, comm, op);
+    return bindAlongAxis(kernel.rfind("all_gather", 0) == 0,
+                         kernel.size() > 6 &&
+                             kernel.compare(kernel.size() - 6, 6, "_start") == 0,
+                         axis, comm, op);
   if (kernel == "all_reduce")
     return [comm, op](const Views &o, const Views &r, ThreadPool &) {
       if (r[0].data != o[0].data)

@@ -120,10 +120,10 @@ def _data(family, loop, d):
             batches, loss)
 
 
-def accel_train(d, mlir, data_args, loop, layout=None, name="ck"):
+def accel_train(d, mlir, data_args, loop, layout=None, name="ck", extra=()):
     """Compiles and runs accel's training loop on `mlir`; with `layout`
     (accel-shard options, e.g. "dp=2") on that many ranks of one thread
-    each. Returns the save directory."""
+    each; `extra` accel-run options. Returns the save directory."""
     train = os.path.join(d, f"train-{name}.mlir")
     run(["accel-opt", mlir, f"--accel-make-train-step={loop.accel_options()}", "-o", train])
     ranks = []
@@ -138,7 +138,7 @@ def accel_train(d, mlir, data_args, loop, layout=None, name="ck"):
     ck = os.path.join(d, name)
     run(["accel-run", train, "--weights", os.path.join(d, "model.safetensors"), *data_args,
          "--steps", loop.steps, "--seed", loop.seed, "--num-threads", 1 if layout else 2,
-         "--save-dir", ck, "--quiet", *ranks])
+         "--save-dir", ck, "--quiet", *ranks, *extra])
     return ck
 
 

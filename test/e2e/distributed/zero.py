@@ -14,7 +14,8 @@
 # stage 2, and the bytes sent per step equal
 # what accel-report-layout computes from the compiled collectives (a
 # reduce-scatter and an all-gather send (p-1) blocks, a ring all-reduce
-# twice that). A rerun of stage 3 is bitwise identical; its checkpoint,
+# twice that). A rerun of stage 3 (logging every rank's step and
+# collective time) is bitwise identical; its checkpoint,
 # saved as per-rank parts, resumes in one process and under stage 1 and
 # ends as close to the one-process run as stage 3 run throughout does.
 import json
@@ -102,8 +103,13 @@ for family, vocab in (("gpt2", 127), ("llama", 128)):
         print(f"{family} zero={zero}: {sent[0]} bytes sent per step and rank; accel-report-layout's formula {expected}")
         assert sent == [expected] * loop.steps, f"{family} zero={zero}: sent {sent}, expected {expected}"
 
-    # Stage 3 again: bitwise the same.
-    again = fidelity.accel_train(d, run_["mlir"], run_["data_args"], loop, "dp=2 zero=3 bucket-mb=0.01", "rerun")
+    # Stage 3 again, timing every rank: bitwise the same.
+    again = fidelity.accel_train(d, run_["mlir"], run_["data_args"], loop, "dp=2 zero=3 bucket-mb=0.01", "rerun",
+                                 extra=["--rank-timing"])
+    for r in (r for r in log(again) if "loss" in r):
+        steps, waits = r["rank_step_seconds"], r["rank_collective_seconds"]
+        assert len(steps) == len(waits) == 2 and steps[0] == r["step_seconds"], r
+        assert all(0 <= w <= s for w, s in zip(waits, steps)), r
     first, second = whole(os.path.join(d, "zero3"), loop.steps), whole(again, loop.steps)
     assert losses(again).tobytes() == losses(os.path.join(d, "zero3")).tobytes(), f"{family}: a rerun logged other losses"
     for name in first:
