@@ -106,7 +106,8 @@ void removeStaleCheckpointTemporaries(const std::string &dir) {
 }
 
 TrainingState::TrainingState(const std::vector<StateSpec> &specs,
-                             const Placement &placement) {
+                             const Placement &placement)
+    : placement(placement) {
   for (const StateSpec &spec : specs) {
     auto it = slots.find(spec.name);
     if (it != slots.end()) {
@@ -273,13 +274,24 @@ bool TrainingState::sharded() const {
 std::vector<TrainingState::Part>
 TrainingState::parts(bool optimizerState) const {
   std::vector<Part> out;
-  for (const auto &[name, slot] : slots)
-    if (slot.spec.isOptimizerState == optimizerState)
-      out.push_back({name,
-                     {slot.data.get(), slot.spec.dtype, slot.spec.shape},
-                     slot.global,
-                     slot.offset,
-                     slot.global != slot.spec.shape});
+  for (const auto &[name, slot] : slots) {
+    if (slot.spec.isOptimizerState != optimizerState)
+      continue;
+    bool owner = true;
+    for (const auto &[axis, place] : placement) {
+      bool gridAxis = axis != "world" && axis.find(',') == std::string::npos;
+      bool splitAlong = std::find(slot.spec.split.begin(), slot.spec.split.end(),
+                                  axis) != slot.spec.split.end();
+      if (gridAxis && !splitAlong && place.first != 0)
+        owner = false;
+    }
+    out.push_back({name,
+                   {slot.data.get(), slot.spec.dtype, slot.spec.shape},
+                   slot.global,
+                   slot.offset,
+                   slot.global != slot.spec.shape,
+                   owner});
+  }
   return out;
 }
 
@@ -309,8 +321,8 @@ void writeParts(const fs::path &dir, const char *kind,
   std::map<std::string, std::string> metadata = {{"format", "pt"},
                                                  {"accel", kIndexFormat}};
   for (const TrainingState::Part &p : parts) {
-    if (!p.split && rank != 0)
-      continue; // whole on every rank: rank 0 saves it
+    if (!p.owner)
+      continue; // another rank holds and saves the same part
     tensors.push_back({p.name, p.view});
     metadata["shape:" + p.name] = joinDims(p.global);
     metadata["offset:" + p.name] = joinDims(p.offset);
@@ -318,19 +330,24 @@ void writeParts(const fs::path &dir, const char *kind,
   writeSafetensors((dir / rankFile(kind, rank)).string(), tensors, metadata);
 }
 
-/// The index of a sharded checkpoint: which files hold each tensor.
-std::string indexJson(const char *kind,
+/// The index of a sharded checkpoint: which of the rank files in `dir`
+/// hold a part of each tensor (read back from their headers).
+std::string indexJson(const fs::path &dir, const char *kind,
                       const std::vector<TrainingState::Part> &parts,
                       int64_t ranks) {
+  std::map<std::string, std::string> files;
+  for (int64_t r = 0; r < ranks; ++r) {
+    SafetensorsFile file((dir / rankFile(kind, r)).string());
+    for (const std::string &name : file.names())
+      files[name] += std::string(files[name].empty() ? "" : ", ") + "\"" +
+                     rankFile(kind, r) + "\"";
+  }
   int64_t total = 0;
   std::string map;
   for (const TrainingState::Part &p : parts) {
     total += numElements(p.global) * dtypeSize(p.view.dtype);
-    std::string files;
-    for (int64_t r = 0; r < (p.split ? ranks : 1); ++r)
-      files += std::string(r ? ", " : "") + "\"" + rankFile(kind, r) + "\"";
     map += std::string(map.empty() ? "" : ",\n") + "    \"" + p.name +
-           "\": [" + files + "]";
+           "\": [" + files[p.name] + "]";
   }
   return "{\n  \"metadata\": {\"format\": \"" + std::string(kIndexFormat) +
          "\", \"ranks\": " + std::to_string(ranks) +
@@ -383,9 +400,9 @@ void saveCheckpoint(const std::string &dir, const TrainingState &state,
     if (rank == 0) {
       if (sharded) {
         writeText(tmp / "model.safetensors.index.json",
-                  indexJson("model", state.parts(false), ranks->size()));
+                  indexJson(tmp, "model", state.parts(false), ranks->size()));
         writeText(tmp / "optimizer.safetensors.index.json",
-                  indexJson("optimizer", state.parts(true), ranks->size()));
+                  indexJson(tmp, "optimizer", state.parts(true), ranks->size()));
       }
       std::string json = "{\n";
       size_t i = 0;
@@ -413,6 +430,8 @@ void saveCheckpoint(const std::string &dir, const TrainingState &state,
     }
     everyRank(); // no rank goes on before the checkpoint is in place
   } catch (const CommError &) {
+    if (rank == 0) // a rank died mid-save: nothing of this one is kept
+      fs::remove_all(tmp, ec);
     throw;
   } catch (const std::exception &e) {
     if (rank == 0)

@@ -56,7 +56,8 @@ Grid accel::rt::gridOf(const fb::Function &function) {
   return grid;
 }
 
-CommGroups accel::rt::groupsFor(const fb::Function &fn, Communicator *world) {
+JobGroups accel::rt::groupsFor(const fb::Function &fn, Communicator *world,
+                               const CommOptions &worldOptions) {
   Grid grid = gridOf(fn);
   std::string function = fn.name() ? fn.name()->str() : "?";
   int64_t ranks = world ? world->size() : 1;
@@ -66,14 +67,44 @@ CommGroups accel::rt::groupsFor(const fb::Function &fn, Communicator *world) {
                 std::to_string(grid.size()) + " ranks; this job has " +
                 std::to_string(ranks) + " (launch it with accel-run "
                 "--nproc-per-node " + std::to_string(grid.size()) + ")");
-  CommGroups groups;
-  if (world)
-    groups["world"] = world;
-  if (grid.axes.size() > 1)
-    throw Error(function + " is compiled for a grid of " +
-                std::to_string(grid.axes.size()) + " axes; the runtime runs "
-                "one-axis grids only so far");
-  if (grid.axes.size() == 1 && world)
-    groups[grid.axes[0]] = world;
-  return groups;
+  JobGroups job;
+  if (!world)
+    return job;
+  job.groups["world"] = world;
+  // This rank's coordinates, row-major (the last axis varies fastest, as
+  // torch's DeviceMesh: a tp group is consecutive ranks).
+  size_t n = grid.axes.size();
+  std::vector<int64_t> at(n);
+  for (size_t k = n, r = world->rank(); k-- > 0;) {
+    at[k] = static_cast<int64_t>(r) % grid.shape[k];
+    r /= grid.shape[k];
+  }
+  // One group per non-empty set of axes, named as collectives name it
+  // ("dp", "tp", "dp,tp"): the ranks sharing this rank's coordinates on
+  // the other axes. Every rank creates them in the same order.
+  for (uint64_t set = 1; set < (uint64_t(1) << n); ++set) {
+    std::string name, others;
+    int64_t rank = 0, size = 1;
+    for (size_t k = 0; k < n; ++k) {
+      if (set >> k & 1) {
+        name += (name.empty() ? "" : ",") + grid.axes[k];
+        rank = rank * grid.shape[k] + at[k];
+        size *= grid.shape[k];
+      } else {
+        others += "," + grid.axes[k] + "=" + std::to_string(at[k]);
+      }
+    }
+    if (size == ranks) {
+      job.groups[name] = world;
+      continue;
+    }
+    CommOptions o = worldOptions;
+    o.rank = static_cast<int>(rank);
+    o.size = static_cast<int>(size);
+    o.name = name + others;
+    o.serveRendezvous = false;
+    job.owned.push_back(connectGloo(o));
+    job.groups[name] = job.owned.back().get();
+  }
+  return job;
 }

@@ -291,8 +291,8 @@ int main(int argc, char **argv) {
     }
     rt::JobPlace place = rt::jobPlaceFromEnvironment();
     std::unique_ptr<rt::Communicator> world;
+    rt::CommOptions c;
     if (place.size > 1) {
-      rt::CommOptions c;
       c.rank = place.rank, c.size = place.size;
       c.masterAddr = place.masterAddr, c.masterPort = place.masterPort;
       c.timeout = std::chrono::seconds(commTimeout);
@@ -309,7 +309,8 @@ int main(int argc, char **argv) {
                                                   : exe->function(functionName);
     // The communicator of each grid axis the function was split over
     // (every function of a sharded module shares one grid).
-    rt::CommGroups groups = rt::groupsFor(function, world.get());
+    rt::JobGroups job = rt::groupsFor(function, world.get(), c);
+    const rt::CommGroups &groups = job.groups;
     if (world) {
       // The same executable, function and run on every rank.
       std::string run = functionName + "\n" + std::to_string(steps) + "\n" +

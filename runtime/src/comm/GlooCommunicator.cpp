@@ -134,7 +134,7 @@ public:
     if (::sigaction(SIGPIPE, nullptr, &current) == 0 &&
         current.sa_handler == SIG_DFL)
       ::signal(SIGPIPE, SIG_IGN);
-    if (o.rank == 0)
+    if (o.rank == 0 && o.serveRendezvous)
       server = std::make_unique<comm::TcpStoreServer>(o.masterPort);
     store = std::make_unique<comm::TcpStore>(o.masterAddr, o.masterPort,
                                              o.name, o.timeout);

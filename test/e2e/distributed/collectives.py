@@ -7,6 +7,8 @@
 #     and along dim 1) give numpy's results, with different inputs per
 #     rank; all_slice keeps each rank's
 #     own block (gathered to check both);
+#   * on a 2 x 2 grid (dp x tp), each axis's groups and the world reduce
+#     and gather over the right ranks;
 #   * ranks started with different runs are refused at start-up;
 #   * one process alone refuses a model with collectives, naming the group;
 #   * a rank killed mid-run makes the launcher say which rank died, stop
@@ -75,6 +77,46 @@ joined = np.concatenate(xs, axis=1)
 assert np.array_equal(got["gathered1"], joined), "all_gather along dim 1"
 assert np.array_equal(got["scattered1"], (joined * joined + joined * joined)[:, :3]), "reduce_scatter along dim 1"
 print("torchrun-style ranks: all_reduce, all_gather, reduce_scatter (dims 0 and 1) = numpy")
+
+# A 2 x 2 grid (dp x tp; ranks row-major, tp fastest): each axis has its
+# own communicators, "dp,tp" is the world. Each rank's sums over its tp
+# and dp groups, gathered over the world, show every group's members.
+grid = os.path.join(d, "grid.mlir")
+open(grid, "w").write('''
+func.func @main(%x: tensor<2x3xf32> {accel.input = "x"}) -> (
+    tensor<8x3xf32> {accel.output = "tp_sums"}, tensor<8x3xf32> {accel.output = "dp_sums"},
+    tensor<2x3xf32> {accel.output = "total"}, tensor<4x3xf32> {accel.output = "tp_gathered"})
+    attributes {accel.metadata = {grid_axes = "dp,tp", grid_shape = "2,2"}} {
+  %tp = accel.all_reduce %x {group = "tp", reduction = #accel<reduction sum>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %dp = accel.all_reduce %x {group = "dp", reduction = #accel<reduction sum>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %all = accel.all_reduce %x {group = "dp,tp", reduction = #accel<reduction sum>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %tps = accel.all_gather %tp {group = "world"} : (tensor<2x3xf32>) -> tensor<8x3xf32>
+  %dps = accel.all_gather %dp {group = "world"} : (tensor<2x3xf32>) -> tensor<8x3xf32>
+  %g = accel.all_gather %x {group = "tp"} : (tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %tps, %dps, %all, %g : tensor<8x3xf32>, tensor<8x3xf32>, tensor<2x3xf32>, tensor<4x3xf32>
+}
+''')
+gx = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(4)]
+port = free_port()
+procs = []
+for rank, x in enumerate(gx):
+    np.save(os.path.join(d, f"g{rank}.npy"), x)
+    env = dict(os.environ, RANK=str(rank), WORLD_SIZE="4", LOCAL_RANK=str(rank),
+               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    procs.append(subprocess.Popen([tool("accel-run"), grid, "--input", f"x={d}/g{rank}.npy", "--num-threads", "1",
+                                   "--output-dir", os.path.join(d, f"grid{rank}"), "--comm-timeout", "30"],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+for rank, p in enumerate(procs):
+    _, err = p.communicate(timeout=180)
+    assert p.returncode == 0, f"grid rank {rank} failed: {err}"
+got = {n: np.load(os.path.join(d, "grid0", f"{n}.npy")) for n in ["tp_sums", "dp_sums", "total", "tp_gathered"]}
+tp_sum = [gx[2 * (r // 2)] + gx[2 * (r // 2) + 1] for r in range(4)]
+dp_sum = [gx[r % 2] + gx[2 + r % 2] for r in range(4)]
+assert np.array_equal(got["tp_sums"], np.concatenate(tp_sum)), "all_reduce over tp groups {0,1}, {2,3}"
+assert np.array_equal(got["dp_sums"], np.concatenate(dp_sum)), "all_reduce over dp groups {0,2}, {1,3}"
+assert np.allclose(got["total"], sum(gx), rtol=1e-6), "all_reduce over dp,tp (the world)"
+assert np.array_equal(got["tp_gathered"], np.concatenate(gx[:2])), "all_gather over rank 0's tp group"
+print("2 x 2 grid: all_reduce over tp, dp and dp,tp, all_gather over tp = numpy, on every rank")
 
 # accel's own launcher: the same inputs on both ranks.
 out = os.path.join(d, "launched")

@@ -63,6 +63,9 @@ public:
     Shape global;                    // the whole tensor's shape
     std::vector<int64_t> offset;     // of the part in the whole
     bool split;                      // false: every rank holds it whole
+    /// Whether this rank saves the part: the first of the ranks holding
+    /// the same part (rank 0 on every axis the tensor is not split along).
+    bool owner;
   };
   /// Parameters, or optimizer state, as this rank's parts (by name).
   std::vector<Part> parts(bool optimizerState) const;
@@ -77,6 +80,7 @@ private:
     std::unique_ptr<char, void (*)(void *)> data{nullptr, std::free};
   };
   std::map<std::string, Slot> slots;
+  Placement placement;
 };
 
 /// Writes a checkpoint of `state` at `dir` atomically; `trainerState` is
@@ -88,7 +92,7 @@ private:
 /// A state split over ranks is saved by all of them together (`ranks`,
 /// every rank of the job, on a file system they share): each writes its
 /// parts to model-rank-<r>.safetensors and optimizer-rank-<r>.safetensors
-/// (a tensor every rank holds whole, by rank 0 alone), each part recording
+/// (a part several ranks hold, by the first of them), each part recording
 /// its place in the whole in the file's metadata; rank 0 adds the indexes
 /// (model.safetensors.index.json, optimizer.safetensors.index.json: which
 /// files hold each tensor) and the trainer state, and puts the directory in

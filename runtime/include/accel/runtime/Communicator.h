@@ -81,6 +81,10 @@ struct CommOptions {
   std::string name = "world";
   /// The bound on connecting and on every collective.
   std::chrono::milliseconds timeout{60000};
+  /// Whether rank 0 of this group serves the rendezvous. A job's world
+  /// group does; its sub-groups (one per grid axis) meet through the
+  /// world's server instead, which lives as long as the world group.
+  bool serveRendezvous = true;
 };
 
 /// Checks that every rank of `comm` holds the same `value` (a fingerprint

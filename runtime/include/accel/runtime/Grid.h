@@ -1,15 +1,17 @@
 //===- Grid.h - The grid of ranks a function was compiled for ---*- C++ -*-===//
 //
 // accel-shard records in each function it splits the grid it split it
-// over (metadata grid_axes = "dp", grid_shape = "2"). The runtime reads it
-// back to give each collective the communicator of its axis and to know
-// this rank's place on the data-parallel axis.
+// over (metadata grid_axes = "dp,tp", grid_shape = "2,2"). The runtime
+// reads it back to give each collective the communicator of its axes and
+// to know this rank's place on each axis.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_RUNTIME_GRID_H
 #define ACCEL_RUNTIME_GRID_H
+#include "accel/runtime/Communicator.h"
 #include "accel/runtime/Executor.h"
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 namespace accel::rt {
@@ -27,11 +29,21 @@ struct Grid {
 /// The grid `function` was compiled for; throws Error on malformed
 /// metadata.
 Grid gridOf(const fb::Function &function);
-/// One communicator per axis of the grid of `function` for a job of
-/// world->size() ranks (world may be null for one process), and "world".
+/// The communicators a job runs a function's collectives on: "world", and
+/// one per set of grid axes ("dp", "tp", "dp,tp"), each of the ranks that
+/// share this rank's coordinates on the other axes (ranks are numbered
+/// row-major, the last axis fastest). Groups smaller than the world are
+/// connected here, through the world's rendezvous (`worldOptions`), and
+/// owned by the result.
+struct JobGroups {
+  CommGroups groups;
+  std::vector<std::unique_ptr<Communicator>> owned;
+};
 /// Throws Error, naming the function, when the job's size is not the size
-/// of its grid (a function without a grid runs whole on every rank), or the grid has more than one axis (the runtime cannot build
-/// sub-groups yet).
-CommGroups groupsFor(const fb::Function &function, Communicator *world);
+/// of its grid (a function without a grid runs whole on every rank), and
+/// CommError when a group cannot connect. `world` may be null (one
+/// process).
+JobGroups groupsFor(const fb::Function &function, Communicator *world,
+                    const CommOptions &worldOptions);
 } // namespace accel::rt
 #endif // ACCEL_RUNTIME_GRID_H
