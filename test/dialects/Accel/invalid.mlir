@@ -253,6 +253,32 @@ func.func @reduce_scatter_blocks(%x: tensor<4x8xf32>) {
 
 // -----
 
+func.func @all_gather_axis_blocks(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{the result 'tensor<8x16xf32>' must be the other side's blocks along dim 1, not of 'tensor<4x8xf32>'}}
+  %0 = accel.all_gather %x {group = "dp", axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @wait_reads_other(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) {
+  %h = accel.reduce_scatter_start %x {group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
+  // expected-error@+1 {{waits on a value no accel.all_reduce_start began (with no reads) or no accel.reduce_scatter_start or accel.all_gather_start began (with its operand as the one read)}}
+  %0 = accel.wait %h, %y : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @wait_without_reads(%x: tensor<4x8xf32>) {
+  %h = accel.all_gather_start %x {group = "dp"} : (tensor<4x8xf32>) -> tensor<8x8xf32>
+  // expected-error@+1 {{waits on a value no accel.all_reduce_start began}}
+  %0 = accel.wait %h : (tensor<8x8xf32>) -> tensor<8x8xf32>
+  return
+}
+
+// -----
+
 func.func @all_slice_blocks(%x: tensor<4x8xf32>) {
   // expected-error@+1 {{result 'tensor<4x3xf32>' must be a block of 'tensor<4x8xf32>' along dim 1}}
   %0 = accel.all_slice %x {group = "dp", axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4x3xf32>

@@ -123,6 +123,14 @@ func.func @collectives(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8x8xf32>
   %1 = accel.all_gather %x {group = "tp"} : (tensor<4x8xf32>) -> tensor<8x8xf32>
   // CHECK: accel.reduce_scatter %{{.*}} {group = "dp", reduction = #accel<reduction max>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
   %2 = accel.reduce_scatter %x {group = "dp", reduction = #accel<reduction max>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
+  // CHECK: %[[G:.*]] = accel.all_gather_start %{{.*}} {axis = 1 : i64, group = "dp"} : (tensor<4x8xf32>) -> tensor<4x16xf32>
+  // CHECK: accel.wait %[[G]], %{{.*}} : (tensor<4x16xf32>, tensor<4x8xf32>) -> tensor<4x16xf32>
+  %g = accel.all_gather_start %x {group = "dp", axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4x16xf32>
+  %3 = accel.wait %g, %x : (tensor<4x16xf32>, tensor<4x8xf32>) -> tensor<4x16xf32>
+  // CHECK: %[[S:.*]] = accel.reduce_scatter_start %{{.*}} {group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
+  // CHECK: accel.wait %[[S]], %{{.*}} : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  %s = accel.reduce_scatter_start %x {group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
+  %4 = accel.wait %s, %x : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
   return %0, %1, %2 : tensor<4x8xf32>, tensor<8x8xf32>, tensor<2x8xf32>
 }
 

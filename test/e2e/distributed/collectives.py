@@ -50,20 +50,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def run_ranks(model, inputs, name):
+    """Runs `model` on len(inputs) ranks started by hand with torchrun's
+    environment, rank r on inputs[r]; rank r writes to <d>/<name><r>."""
+    port = free_port()
+    procs = []
+    for rank, x in enumerate(inputs):
+        np.save(os.path.join(d, f"{name}-x{rank}.npy"), x)
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(len(inputs)), LOCAL_RANK=str(rank),
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        procs.append(subprocess.Popen([tool("accel-run"), model, "--input", f"x={d}/{name}-x{rank}.npy",
+                                       "--num-threads", "1", "--output-dir", os.path.join(d, f"{name}{rank}"),
+                                       "--comm-timeout", "30"],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for rank, p in enumerate(procs):
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, f"{name}: rank {rank} failed: {err}"
+
+
 rng = np.random.default_rng(0)
 xs = [rng.standard_normal((4, 3)).astype(np.float32) for _ in range(2)]
-port = free_port()
-procs = []
-for rank, x in enumerate(xs):
-    np.save(os.path.join(d, f"x{rank}.npy"), x)
-    env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank),
-               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    procs.append(subprocess.Popen([tool("accel-run"), mlir, "--input", f"x={d}/x{rank}.npy",
-                                   "--output-dir", os.path.join(d, f"out{rank}"), "--comm-timeout", "20"],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-for rank, p in enumerate(procs):
-    out, err = p.communicate(timeout=120)
-    assert p.returncode == 0, f"rank {rank} failed: {err}"
+np.save(os.path.join(d, "x0.npy"), xs[0])
+run_ranks(mlir, xs, "out")
 assert not os.path.exists(os.path.join(d, "out1")), "only rank 0 writes outputs"
 got = {n: np.load(os.path.join(d, "out0", f"{n}.npy"))
        for n in ["sum", "gathered", "scattered", "blocks", "gathered1", "scattered1"]}
@@ -97,18 +105,7 @@ func.func @main(%x: tensor<2x3xf32> {accel.input = "x"}) -> (
 }
 ''')
 gx = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(4)]
-port = free_port()
-procs = []
-for rank, x in enumerate(gx):
-    np.save(os.path.join(d, f"g{rank}.npy"), x)
-    env = dict(os.environ, RANK=str(rank), WORLD_SIZE="4", LOCAL_RANK=str(rank),
-               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    procs.append(subprocess.Popen([tool("accel-run"), grid, "--input", f"x={d}/g{rank}.npy", "--num-threads", "1",
-                                   "--output-dir", os.path.join(d, f"grid{rank}"), "--comm-timeout", "30"],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-for rank, p in enumerate(procs):
-    _, err = p.communicate(timeout=180)
-    assert p.returncode == 0, f"grid rank {rank} failed: {err}"
+run_ranks(grid, gx, "grid")
 got = {n: np.load(os.path.join(d, "grid0", f"{n}.npy")) for n in ["tp_sums", "dp_sums", "total", "tp_gathered"]}
 tp_sum = [gx[2 * (r // 2)] + gx[2 * (r // 2) + 1] for r in range(4)]
 dp_sum = [gx[r % 2] + gx[2 + r % 2] for r in range(4)]
