@@ -115,3 +115,4 @@ LogicalResult AllSliceOp::verify() {
   return success();
 }
 int64_t AllSliceOp::getFlops() { return 0; }
+int64_t GroupRankOp::getFlops() { return 0; }

@@ -143,6 +143,20 @@ def Accel_ReduceScatterOp : Accel_CollectiveOp<"reduce_scatter"> {
   let hasVerifier = 1;
 }
 
+def Accel_GroupRankOp : Accel_CollectiveOp<"group_rank"> {
+  let summary = "This rank's index in a group";
+  let description = [{
+    What an op split over ranks needs to know which part it holds: a
+    vocabulary-parallel embedding's first row is the rank times its rows.
+
+    ```mlir
+    %r = accel.group_rank {group = "tp"} : () -> tensor<i64>
+    ```
+  }];
+  let arguments = (ins StrAttr:$group);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+}
+
 def Accel_AllSliceOp : Accel_CollectiveOp<"all_slice"> {
   let summary = "Block `rank` along `axis` of a tensor every rank holds whole";
   let description = [{

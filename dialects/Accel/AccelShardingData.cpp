@@ -188,35 +188,132 @@ struct SliceRules {
 /// gather: result = operand[:axis] + indices + operand[axis+1:]. The
 /// indexed dim stays whole (a vocabulary-parallel embedding needs the
 /// masked lookup of tensor parallelism).
-struct GatherRules : LocalRules {
+/// A scalar constant of `type`'s element type.
+Value scalar(OpBuilder &b, Location loc, Type element, int64_t value) {
+  auto type = RankedTensorType::get({}, element);
+  Attribute attr = isa<FloatType>(element)
+                       ? Attribute(b.getFloatAttr(element, double(value)))
+                       : Attribute(b.getIntegerAttr(element, value));
+  return ConstantOp::create(b, loc, type, DenseElementsAttr::get(type, attr));
+}
+
+/// Indices into a dim of `whole` rows whose `rows` local rows are this
+/// rank's block over `axes`: shifted to the block (0 where outside it),
+/// and whether each falls inside it (and is not `skip`, a padding index
+/// never scattered). Negative indices count from the end, as the kernels
+/// read them.
+struct BlockIndices {
+  Value shifted, inside;
+};
+FailureOr<BlockIndices> blockIndices(Partitioning &p, Value indices,
+                                     int64_t rows, int64_t whole,
+                                     ArrayRef<shard::GridAxis> axes,
+                                     std::optional<int64_t> skip) {
+  OpBuilder &b = p.b;
+  Location loc = p.op->getLoc();
+  FailureOr<std::string> group =
+      groupName(p.op, p.grid().getValue(), axes);
+  if (failed(group))
+    return failure();
+  Type element = cast<RankedTensorType>(indices.getType()).getElementType();
+  Value rank = GroupRankOp::create(
+      b, loc, RankedTensorType::get({}, b.getI64Type()), b.getStringAttr(*group));
+  if (!element.isInteger(64))
+    rank = CastOp::create(b, loc, RankedTensorType::get({}, element), rank);
+  auto compare = [&](Value lhs, int64_t value, CompareDirection direction) {
+    return CompareOp::create(b, loc, lhs, scalar(b, loc, element, value),
+                             CompareDirectionAttr::get(b.getContext(), direction))
+        .getResult();
+  };
+  indices = WhereOp::create(
+      b, loc, compare(indices, 0, CompareDirection::LT),
+      AddOp::create(b, loc, indices, scalar(b, loc, element, whole)), indices);
+  if (skip && *skip < 0)
+    *skip += whole;
+  Value first = MulOp::create(b, loc, rank, scalar(b, loc, element, rows));
+  Value shifted = SubOp::create(b, loc, indices, first);
+  Value low = compare(shifted, 0, CompareDirection::GE);
+  Value inside = WhereOp::create(b, loc, low,
+                                 compare(shifted, rows, CompareDirection::LT), low);
+  if (skip)
+    inside = WhereOp::create(b, loc, inside,
+                             compare(indices, *skip, CompareDirection::NE), inside);
+  shifted = WhereOp::create(b, loc, inside, shifted, scalar(b, loc, element, 0));
+  return BlockIndices{shifted, inside};
+}
+
+/// `inside` (shaped like the indices) as 1 or 0 in `like`'s element type,
+/// placed at dim `axis` of a value with `rank` dims that holds the index
+/// dims there, for a broadcast multiply.
+Value maskAt(Partitioning &p, Value inside, int64_t axis, int64_t rank,
+             Type element) {
+  ArrayRef<int64_t> index = shapeOf(inside);
+  SmallVector<int64_t> shape(axis, 1);
+  shape.append(index.begin(), index.end());
+  shape.resize(rank, 1);
+  Location loc = p.op->getLoc();
+  Value placed = ReshapeOp::create(
+      p.b, loc, RankedTensorType::get(shape, p.b.getI1Type()), inside);
+  return CastOp::create(p.b, loc, RankedTensorType::get(shape, element), placed);
+}
+
+/// gather: the gathered dim of the table is summed over (each output row
+/// comes from one table row): split over ranks (a vocabulary-parallel
+/// embedding), each rank gathers the rows it holds, zeros the others, and
+/// an all-reduce adds the parts (exactly: one part is the row, the rest
+/// are zeros).
+struct GatherRules {
   static LoopNest describe(GatherOp op) {
     LoopNest nest(op->getContext());
     int64_t axis = op.getAxis();
     int64_t indexRank = shapeOf(op.getIndices()).size();
     SmallVector<AffineExpr> out = nest.parallel(op.getType().getRank());
     SmallVector<AffineExpr> in(out.begin(), out.begin() + axis);
-    in.push_back(nest.fixed("the gathered dim " + std::to_string(axis)));
+    in.push_back(nest.reduction());
     in.append(out.begin() + axis + indexRank, out.end());
     nest.index(in);
     nest.index(ArrayRef<AffineExpr>(out).slice(axis, indexRank));
     nest.index(out);
     return nest;
   }
+  static LogicalResult partition(GatherOp op, Partitioning &p) {
+    int64_t rank = op.getType().getRank();
+    SmallVector<shard::GridAxis> axes =
+        p.axesOf({getAffineDimExpr(rank, op->getContext())});
+    if (axes.empty()) {
+      p.keepAsIs();
+      return success();
+    }
+    int64_t axis = op.getAxis();
+    FailureOr<BlockIndices> block =
+        blockIndices(p, p.operands[1], shapeOf(p.operands[0])[axis],
+                     shapeOf(op.getOperand())[axis], axes, std::nullopt);
+    if (failed(block))
+      return failure();
+    Location loc = op.getLoc();
+    RankedTensorType local = p.localType(0);
+    // (padding_idx only marks the gradient, built before the split.)
+    Value rows = GatherOp::create(p.b, loc, p.operands[0], block->shifted,
+                                  op.getAxis(), IntegerAttr());
+    Value mask = maskAt(p, block->inside, axis, rank, local.getElementType());
+    p.map.map(op.getResult(),
+              p.allReduce(MulOp::create(p.b, loc, rows, mask), axes,
+                          shard::ReductionKind::Sum));
+    return success();
+  }
 };
 
 /// scatter_add: result[..., indices[j...], ...] += updates[..., j..., ...].
 /// The index dims are summed: split, each rank scatters its part and an
-/// all-reduce adds them.
+/// all-reduce adds them. The scattered-into dim split over ranks (the
+/// weight gradient of a vocabulary-parallel embedding): each rank adds the
+/// updates whose index falls in its rows.
 struct ScatterAddRules {
   static LoopNest describe(ScatterAddOp op) {
     LoopNest nest(op->getContext());
     int64_t axis = op.getAxis();
     int64_t indexRank = shapeOf(op.getIndices()).size();
-    SmallVector<AffineExpr> out;
-    for (int64_t d = 0; d < op.getType().getRank(); ++d)
-      out.push_back(d == axis ? nest.fixed("the scattered-into dim " +
-                                           std::to_string(axis))
-                              : nest.parallel());
+    SmallVector<AffineExpr> out = nest.parallel(op.getType().getRank());
     SmallVector<AffineExpr> index;
     for (int64_t j = 0; j < indexRank; ++j)
       index.push_back(nest.reduction());
@@ -229,12 +326,41 @@ struct ScatterAddRules {
     return nest;
   }
   static LogicalResult partition(ScatterAddOp op, Partitioning &p) {
-    return p.reduceAcrossRanks(
-        shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
-          return ScatterAddOp::create(p.b, op.getLoc(), local, p.operands[0],
-                                      p.operands[1], op.getAxisAttr(),
-                                      op.getSkipIndexAttr());
-        });
+    int64_t axis = op.getAxis();
+    SmallVector<shard::GridAxis> rows =
+        p.axesOf({getAffineDimExpr(axis, op->getContext())});
+    if (rows.empty())
+      return p.reduceAcrossRanks(
+          shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
+            return ScatterAddOp::create(p.b, op.getLoc(), local, p.operands[0],
+                                        p.operands[1], op.getAxisAttr(),
+                                        op.getSkipIndexAttr());
+          });
+    // Updates and indices whole along their index dims (a split of both
+    // the rows and the indices would need a reduction too).
+    int64_t rank = op.getType().getRank();
+    for (int64_t j = 0; j < static_cast<int64_t>(shapeOf(op.getIndices()).size()); ++j)
+      if (!p.axesOf({getAffineDimExpr(rank + j, op->getContext())}).empty())
+        return op.emitOpError("cannot split both the rows it scatters into "
+                              "and its indices");
+    RankedTensorType local = p.localType(0);
+    std::optional<int64_t> skip;
+    if (auto attr = op.getSkipIndexAttr())
+      skip = attr.getInt();
+    FailureOr<BlockIndices> block =
+        blockIndices(p, p.operands[1], local.getDimSize(axis),
+                     op.getType().getDimSize(axis), rows, skip);
+    if (failed(block))
+      return failure();
+    Location loc = op.getLoc();
+    auto updates = cast<RankedTensorType>(p.operands[0].getType());
+    Value mask = maskAt(p, block->inside, axis, updates.getRank(),
+                        updates.getElementType());
+    Value kept = MulOp::create(p.b, loc, p.operands[0], mask);
+    p.map.map(op.getResult(),
+              ScatterAddOp::create(p.b, loc, local, kept, block->shifted,
+                                   op.getAxisAttr(), IntegerAttr()));
+    return success();
   }
 };
 

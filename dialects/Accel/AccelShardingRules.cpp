@@ -202,6 +202,23 @@ LogicalResult accel::sharding::partitionWith(
                  symbols, b, nest, shard::getGridAxisAssignmentForLoopIterators(
                                        operandShardings, resultShardings,
                                        nest.types(), nest.maps())};
+  // Upstream assigns loops from the operands' splits only: a loop that
+  // only a result is split along (the rows of a scatter's output, whose
+  // operands are whole) takes the result's axes.
+  SmallVector<AffineMap> maps = nest.maps();
+  for (auto [i, sharding] : llvm::enumerate(resultShardings)) {
+    if (!sharding)
+      continue;
+    AffineMap indexing = maps[op->getNumOperands() + i];
+    for (auto [d, axes] : llvm::enumerate(sharding.getSplitAxes())) {
+      if (d >= indexing.getNumResults())
+        break; // a 0-d result's [[]]
+      auto loop = dyn_cast<AffineDimExpr>(indexing.getResult(d));
+      if (loop && p.loopAxes[loop.getPosition()].empty())
+        p.loopAxes[loop.getPosition()].assign(axes.asArrayRef().begin(),
+                                              axes.asArrayRef().end());
+    }
+  }
   for (auto [loop, axes] : llvm::enumerate(p.loopAxes))
     if (!axes.empty() && !nest.fixedReason(loop).empty())
       return op->emitOpError() << "cannot split " << nest.fixedReason(loop)

@@ -220,7 +220,7 @@ BoundKernel bindAlongAxis(bool gather, bool started, int64_t axis,
 BoundKernel bindCollective(const std::string &kernel,
                            const fb::Instruction &inst,
                            const CommGroups &groups) {
-  expectArity(inst, 1, 1);
+  expectArity(inst, kernel == "group_rank" ? 0 : 1, 1);
   Attrs attrs(inst);
   std::string group = attrs.str("group");
   auto it = groups.find(group);
@@ -229,6 +229,12 @@ BoundKernel bindCollective(const std::string &kernel,
                 "', and this run has none (launch the ranks with "
                 "accel-run --nproc-per-node N, torchrun, Slurm or mpirun)");
   Communicator *comm = it->second;
+  if (kernel == "group_rank")
+    return [comm](const Views &, const Views &r, ThreadPool &) {
+      if (r[0].dtype != DType::I64 || r[0].numel() != 1)
+        throw Error("group_rank: the result must be an int64 scalar");
+      *static_cast<int64_t *>(r[0].data) = comm->rank();
+    };
   if (kernel == "all_slice") {
     int64_t axis = attrs.integer("axis");
     // This rank's block, read in place: no communication.
@@ -352,7 +358,7 @@ BoundKernel bindKernel(const fb::Instruction &inst, const CommGroups &groups) {
     return bindWait(inst);
   if (kernel == "all_reduce" || kernel == "all_reduce_start" ||
       kernel == "all_gather" || kernel == "all_gather_start" ||
-      kernel == "all_slice" ||
+      kernel == "all_slice" || kernel == "group_rank" ||
       kernel == "reduce_scatter" || kernel == "reduce_scatter_start")
     return bindCollective(kernel, inst, groups);
   Attrs attrs(inst);

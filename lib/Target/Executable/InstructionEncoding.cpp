@@ -128,6 +128,9 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));
       })
+      .Case<GroupRankOp>([&](GroupRankOp c) {
+        inst.attrs.push_back(strAttr("group", c.getGroup().str()));
+      })
       .Case<AllSliceOp>([&](AllSliceOp c) {
         inst.attrs.push_back(strAttr("group", c.getGroup().str()));
         inst.attrs.push_back(intAttr("axis", {int64_t(c.getAxis())}));

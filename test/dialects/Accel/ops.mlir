@@ -131,6 +131,8 @@ func.func @collectives(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8x8xf32>
   // CHECK: accel.wait %[[S]], %{{.*}} : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
   %s = accel.reduce_scatter_start %x {group = "dp", reduction = #accel<reduction sum>} : (tensor<4x8xf32>) -> tensor<2x8xf32>
   %4 = accel.wait %s, %x : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  // CHECK: accel.group_rank {group = "tp"} : () -> tensor<i64>
+  %r = accel.group_rank {group = "tp"} : () -> tensor<i64>
   return %0, %1, %2 : tensor<4x8xf32>, tensor<8x8xf32>, tensor<2x8xf32>
 }
 
