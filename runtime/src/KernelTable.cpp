@@ -162,8 +162,10 @@ struct AxisBlocks {
 /// in place when waited for.
 class AlongAxisWork : public Work {
 public:
-  AlongAxisWork(std::vector<char> blocks, AxisBlocks layout, int64_t p)
-      : blocks(std::move(blocks)), layout(layout), p(p) {}
+  /// `bytes` of block buffer, left uninitialized (every byte is written
+  /// before it is read).
+  AlongAxisWork(size_t bytes, AxisBlocks layout, int64_t p)
+      : blocks(new char[bytes]), layout(layout), p(p) {}
   void start(std::unique_ptr<Work> work, void *gatherInto) {
     inner = std::move(work);
     into = static_cast<char *>(gatherInto);
@@ -171,12 +173,12 @@ public:
   void wait() override {
     inner->wait();
     if (into)
-      layout.fromBlocks(blocks.data(), into, p);
+      layout.fromBlocks(blocks.get(), into, p);
   }
-  char *data() { return blocks.data(); }
+  char *data() { return blocks.get(); }
 
 private:
-  std::vector<char> blocks;
+  std::unique_ptr<char[]> blocks;
   AxisBlocks layout;
   int64_t p;
   std::unique_ptr<Work> inner;
@@ -198,7 +200,7 @@ BoundKernel bindAlongAxis(bool gather, bool started, int64_t axis,
                   std::to_string(axis));
     AxisBlocks layout(whole.shape, axis, p, dtypeSize(whole.dtype));
     auto work = std::make_unique<AlongAxisWork>(
-        std::vector<char>(whole.bytes()), layout, p);
+        whole.bytes(), layout, p);
     TensorView joined{work->data(), whole.dtype, {whole.numel()}};
     TensorView block = gather ? o[0] : r[0];
     block.shape = {block.numel()};
