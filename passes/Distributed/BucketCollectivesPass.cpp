@@ -24,7 +24,7 @@ using namespace accel;
 namespace {
 
 /// An all-reduce, a reduce-scatter or an all-gather of one tensor.
-struct Reduction_ {
+struct Collective {
   Operation *op;
   bool scatter() const { return isa<ReduceScatterOp>(op); }
   bool gather() const { return isa<AllGatherOp>(op); }
@@ -66,9 +66,9 @@ bool before(Operation *a, Operation *b) {
 }
 
 /// The earliest op in the block that reads any result of `bucket`.
-Operation *firstUse(ArrayRef<Reduction_> bucket) {
+Operation *firstUse(ArrayRef<Collective> bucket) {
   Operation *first = nullptr;
-  for (const Reduction_ &r : bucket)
+  for (const Collective &r : bucket)
     for (Operation *user : r.result().getUsers()) {
       Operation *inBlock = r.op->getBlock()->findAncestorOpInBlock(*user);
       if (inBlock && (!first || inBlock->isBeforeInBlock(first)))
@@ -93,19 +93,19 @@ struct BucketCollectivesPass
     addBeforeReducing();
     const int64_t cap = static_cast<int64_t>(bucketMb * 1048576.0);
     // Reductions of float tensors, in the order their operands exist.
-    SmallVector<Reduction_> ops;
+    SmallVector<Collective> ops;
     getOperation().walk([&](Operation *op) {
       if (!isa<AllReduceOp, ReduceScatterOp, AllGatherOp>(op) ||
           op->use_empty())
         return;
-      Reduction_ r{op};
+      Collective r{op};
       if (r.type().getRank() > 0 && isa<FloatType>(r.type().getElementType()))
         ops.push_back(r);
     });
     if (ops.empty())
       return;
     Block *block = ops.front().op->getBlock();
-    llvm::stable_sort(ops, [&](const Reduction_ &a, const Reduction_ &b) {
+    llvm::stable_sort(ops, [&](const Collective &a, const Collective &b) {
       return before(readyAfter(a.operand(), block),
                     readyAfter(b.operand(), block));
     });
@@ -113,14 +113,14 @@ struct BucketCollectivesPass
     // exists (an embedding's position gradient, scattered further) goes
     // alone, so that it does not make a whole bucket wait early; a bucket
     // also closes when one of its results is read before the next one.
-    std::vector<SmallVector<Reduction_>> buckets;
+    std::vector<SmallVector<Collective>> buckets;
     int64_t bytes = 0;
-    auto sameKind = [](const Reduction_ &a, const Reduction_ &b) {
+    auto sameKind = [](const Collective &a, const Collective &b) {
       return a.op->getName() == b.op->getName() && a.blocks() == b.blocks() &&
              a.group() == b.group() && a.kind() == b.kind() &&
              a.type().getElementType() == b.type().getElementType();
     };
-    SmallVector<Reduction_> open;
+    SmallVector<Collective> open;
     auto close = [&] {
       if (!open.empty())
         buckets.push_back(std::move(open));
@@ -147,7 +147,7 @@ struct BucketCollectivesPass
         close();
     }
     close();
-    for (SmallVector<Reduction_> &bucket : buckets)
+    for (SmallVector<Collective> &bucket : buckets)
       rewrite(bucket, block);
   }
 
@@ -177,10 +177,10 @@ struct BucketCollectivesPass
   /// Packs `bucket` once its last operand exists, starts the collective,
   /// and waits before the first use of any of its results (or, with
   /// wait-early, before the next bucket is packed).
-  void rewrite(ArrayRef<Reduction_> bucket, Block *block) {
+  void rewrite(ArrayRef<Collective> bucket, Block *block) {
     Location loc = bucket.back().op->getLoc();
     Operation *ready = nullptr;
-    for (const Reduction_ &r : bucket)
+    for (const Collective &r : bucket)
       if (Operation *at = readyAfter(r.operand(), block); before(ready, at))
         ready = at;
     // After the previous bucket's start, which may follow the same op.
@@ -198,7 +198,7 @@ struct BucketCollectivesPass
           op->moveBefore(block, b.getInsertionPoint());
       pending.clear();
     }
-    const Reduction_ &first = bucket.front();
+    const Collective &first = bucket.front();
     bool scatter = first.scatter(), gather = first.gather();
     int64_t p = first.blocks();
     Type element = first.type().getElementType();
@@ -206,7 +206,7 @@ struct BucketCollectivesPass
     // gathered bucket is then every rank's concatenation, in rank order);
     // a reduce-scatter bucket is [p, n] with row r holding block r of every
     // tensor, so that each rank's block of the bucket is its block of each.
-    auto packedType = [&](const Reduction_ &r) {
+    auto packedType = [&](const Collective &r) {
       int64_t n = r.type().getNumElements();
       return scatter ? RankedTensorType::get({p, n / p}, element)
                      : RankedTensorType::get({n}, element);
@@ -216,7 +216,7 @@ struct BucketCollectivesPass
       sent = first.operand();
     } else {
       SmallVector<Value> packed;
-      for (const Reduction_ &r : bucket)
+      for (const Collective &r : bucket)
         packed.push_back(ReshapeOp::create(b, loc, packedType(r), r.operand()));
       sent = ConcatOp::create(b, loc, packed, b.getI64IntegerAttr(scatter));
     }
@@ -259,7 +259,7 @@ struct BucketCollectivesPass
           b, loc, RankedTensorType::get({p, whole.getDimSize(0)}, element),
           done);
     SmallVector<Type> pieces;
-    for (const Reduction_ &r : bucket) {
+    for (const Collective &r : bucket) {
       RankedTensorType t = packedType(r);
       pieces.push_back(scatter  ? RankedTensorType::get({1, t.getDimSize(1)}, element)
                        : gather ? RankedTensorType::get({p, t.getDimSize(0)}, element)
@@ -272,7 +272,7 @@ struct BucketCollectivesPass
     if (completeEarly)
       pending.push_back(split);
     for (auto [i, piece] : llvm::enumerate(split.getResults())) {
-      const Reduction_ &r = bucket[i];
+      const Collective &r = bucket[i];
       auto unpacked = ReshapeOp::create(b, loc, r.result().getType(), piece);
       if (completeEarly)
         pending.push_back(unpacked);

@@ -178,12 +178,13 @@ private:
   }
 
   /// Seconds this rank's step has spent in collectives so far (kernels
-  /// that communicate or wait for communication; from the profile).
+  /// that communicate or wait for communication, not all_slice's local
+  /// copy; from the profile).
   double collectiveSeconds() const {
     double total = 0;
     for (const auto &[kernel, time] : step->profile())
-      if (kernel == "wait" || kernel.rfind("all_", 0) == 0 ||
-          kernel.rfind("reduce_scatter", 0) == 0)
+      if (kernel == "wait" || kernel.rfind("reduce_scatter", 0) == 0 ||
+          (kernel.rfind("all_", 0) == 0 && kernel != "all_slice"))
         total += time.first;
     return total;
   }
