@@ -307,7 +307,8 @@ struct GatherRules {
 /// The index dims are summed: split, each rank scatters its part and an
 /// all-reduce adds them. The scattered-into dim split over ranks (the
 /// weight gradient of a vocabulary-parallel embedding): each rank adds the
-/// updates whose index falls in its rows.
+/// updates whose index falls in its rows (and, its indices split too, an
+/// all-reduce over their axes sums the parts).
 struct ScatterAddRules {
   static LoopNest describe(ScatterAddOp op) {
     LoopNest nest(op->getContext());
@@ -336,13 +337,14 @@ struct ScatterAddRules {
                                         p.operands[1], op.getAxisAttr(),
                                         op.getSkipIndexAttr());
           });
-    // Updates and indices whole along their index dims (a split of both
-    // the rows and the indices would need a reduction too).
+    // Indices split too (a batch over dp, the rows over tp): each rank
+    // adds its rows of its part of the updates, an all-reduce over the
+    // index axes the parts.
+    SmallVector<AffineExpr> indexLoops;
     int64_t rank = op.getType().getRank();
     for (int64_t j = 0; j < static_cast<int64_t>(shapeOf(op.getIndices()).size()); ++j)
-      if (!p.axesOf({getAffineDimExpr(rank + j, op->getContext())}).empty())
-        return op.emitOpError("cannot split both the rows it scatters into "
-                              "and its indices");
+      indexLoops.push_back(getAffineDimExpr(rank + j, op->getContext()));
+    SmallVector<shard::GridAxis> summed = p.axesOf(indexLoops);
     RankedTensorType local = p.localType(0);
     std::optional<int64_t> skip;
     if (auto attr = op.getSkipIndexAttr())
@@ -357,9 +359,12 @@ struct ScatterAddRules {
     Value mask = maskAt(p, block->inside, axis, updates.getRank(),
                         updates.getElementType());
     Value kept = MulOp::create(p.b, loc, p.operands[0], mask);
+    Value scattered = ScatterAddOp::create(p.b, loc, local, kept, block->shifted,
+                                           op.getAxisAttr(), IntegerAttr());
     p.map.map(op.getResult(),
-              ScatterAddOp::create(p.b, loc, local, kept, block->shifted,
-                                   op.getAxisAttr(), IntegerAttr()));
+              summed.empty() ? scattered
+                             : p.allReduce(scattered, summed,
+                                           shard::ReductionKind::Sum));
     return success();
   }
 };

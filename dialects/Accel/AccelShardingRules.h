@@ -147,6 +147,23 @@ struct Model : mlir::shard::ShardingInterface::ExternalModel<Model<Op, Rules>,
   getIndexingMaps(mlir::Operation *op) const {
     return Rules::describe(llvm::cast<Op>(op)).maps();
   }
+  /// Upstream's choice from the operands' and results' shardings, with
+  /// fixed loops left whole: upstream then gathers an operand split along
+  /// one before the op, as it would for any other resharding.
+  mlir::FailureOr<mlir::shard::ShardingOption>
+  getShardingOption(mlir::Operation *op,
+                    llvm::ArrayRef<mlir::shard::Sharding> operandShardings,
+                    llvm::ArrayRef<mlir::shard::Sharding> resultShardings) const {
+    auto option = mlir::shard::detail::defaultGetShardingOption(
+        op, operandShardings, resultShardings);
+    if (mlir::failed(option))
+      return option;
+    LoopNest nest = Rules::describe(llvm::cast<Op>(op));
+    for (unsigned loop = 0; loop < option->shardingArray.size(); ++loop)
+      if (!nest.fixedReason(loop).empty())
+        option->shardingArray[loop].clear();
+    return option;
+  }
   mlir::LogicalResult
   partition(mlir::Operation *op, llvm::ArrayRef<mlir::Value> operands,
             llvm::ArrayRef<mlir::shard::Sharding> operandShardings,

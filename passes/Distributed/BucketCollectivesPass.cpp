@@ -65,6 +65,15 @@ bool before(Operation *a, Operation *b) {
   return !a ? b != nullptr : b && a->isBeforeInBlock(b);
 }
 
+/// The op in `block` after which every operand of `bucket` exists.
+Operation *readyAfter(ArrayRef<Collective> bucket, Block *block) {
+  Operation *ready = nullptr;
+  for (const Collective &r : bucket)
+    if (Operation *at = readyAfter(r.operand(), block); before(ready, at))
+      ready = at;
+  return ready;
+}
+
 /// The earliest op in the block that reads any result of `bucket`.
 Operation *firstUse(ArrayRef<Collective> bucket) {
   Operation *first = nullptr;
@@ -147,6 +156,11 @@ struct BucketCollectivesPass
         close();
     }
     close();
+    // A bucket that went alone is cut before the open one closes: start
+    // them in the order they become ready, as every rank must.
+    llvm::stable_sort(buckets, [&](const auto &a, const auto &b) {
+      return before(readyAfter(a, block), readyAfter(b, block));
+    });
     for (SmallVector<Collective> &bucket : buckets)
       rewrite(bucket, block);
   }
@@ -179,10 +193,7 @@ struct BucketCollectivesPass
   /// wait-early, before the next bucket is packed).
   void rewrite(ArrayRef<Collective> bucket, Block *block) {
     Location loc = bucket.back().op->getLoc();
-    Operation *ready = nullptr;
-    for (const Collective &r : bucket)
-      if (Operation *at = readyAfter(r.operand(), block); before(ready, at))
-        ready = at;
+    Operation *ready = readyAfter(bucket, block);
     // After the previous bucket's start, which may follow the same op.
     if (before(ready, lastStart))
       ready = lastStart;

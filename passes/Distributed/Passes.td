@@ -56,6 +56,9 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
     Option<"zero", "zero", "int64_t", /*default=*/"0",
            "ZeRO stage over dp: 1 shards optimizer state, 2 gradients too, "
            "3 parameters too (FSDP)">,
+    Option<"tp", "tp", "int64_t", /*default=*/"1",
+           "Ranks that split each block's heads and hidden features "
+           "(Megatron tensor parallelism)">,
     Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
            "Gradient all-reduce bucket size in MB (accel-bucket-collectives)">,
   ];

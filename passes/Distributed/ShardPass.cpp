@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Distributed/Passes.h"
 #include "dialects/Accel/AccelOps.h"
+#include "passes/Distributed/TensorParallelPlan.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Shard/Transforms/Passes.h"
@@ -28,13 +29,27 @@ namespace {
 
 constexpr StringLiteral kGrid = "grid";
 
+/// Where a tensor's dims split: one over tp (Megatron's plan), one over dp
+/// (ZeRO's storage, or a batch); -1 for none.
+struct Layout {
+  int64_t tpDim = -1, dpDim = -1;
+  Layout wholeOverDp() const { return {tpDim, -1}; }
+  bool operator==(const Layout &o) const {
+    return tpDim == o.tpDim && dpDim == o.dpDim;
+  }
+};
+
 struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
   using ShardPassBase::ShardPassBase;
 
+  /// The grid's axes (those of more than one rank), in order dp, tp.
+  SmallVector<std::pair<StringRef, int64_t>> axes;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (dp < 1) {
-      module.emitError("accel-shard: dp must be at least 1, not ") << dp;
+    if (dp < 1 || tp < 1) {
+      module.emitError("accel-shard: dp and tp must be at least 1, not ")
+          << dp << " and " << tp;
       return signalPassFailure();
     }
     if (zero < 0 || zero > 3) {
@@ -42,7 +57,11 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
           << static_cast<int64_t>(zero);
       return signalPassFailure();
     }
-    if (dp == 1)
+    if (dp > 1)
+      axes.push_back({"dp", dp});
+    if (tp > 1)
+      axes.push_back({"tp", tp});
+    if (axes.empty())
       return;
     if (SymbolTable::lookupSymbolIn(module, kGrid)) {
       module.emitError("accel-shard: the module is already sharded (it has "
@@ -50,9 +69,14 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       return signalPassFailure();
     }
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    auto grid = shard::GridOp::create(b, module.getLoc(), kGrid,
-                                      ArrayRef<int64_t>{dp});
-    grid->setAttr("accel.axes", b.getStrArrayAttr({"dp"}));
+    SmallVector<int64_t> shape;
+    SmallVector<StringRef> names;
+    for (auto [name, size] : axes) {
+      names.push_back(name);
+      shape.push_back(size);
+    }
+    auto grid = shard::GridOp::create(b, module.getLoc(), kGrid, shape);
+    grid->setAttr("accel.axes", b.getStrArrayAttr(names));
 
     // Drop what nothing reads first (a training step's gradient of its
     // input, say): a value without users has no sharding to partition by.
@@ -80,94 +104,171 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       return signalPassFailure();
   }
 
+  int64_t axisIndex(StringRef name) const {
+    for (auto [i, axis] : llvm::enumerate(axes))
+      if (axis.first == name)
+        return i;
+    return -1;
+  }
+
   /// The dim a parameter, gradient or optimizer state of `type` is split
   /// along over dp under ZeRO: dim 0 where it divides (as FSDP2 splits),
   /// else the first dim that does (an embedding table of an odd vocabulary
-  /// splits its features); -1 when none does (it stays whole).
-  int64_t splitDim(Type type) const {
+  /// splits its features), never the dim tp splits; -1 when none does (it
+  /// stays whole over dp).
+  int64_t zeroDim(Type type, int64_t tpDim) const {
     auto t = dyn_cast<RankedTensorType>(type);
-    for (int64_t d = 0; t && d < t.getRank(); ++d)
-      if (t.getDimSize(d) % dp == 0)
+    for (int64_t d = 0; t && dp > 1 && d < t.getRank(); ++d)
+      if (d != tpDim && t.getDimSize(d) % dp == 0)
         return d;
     return -1;
   }
-  bool storedSplit(StringRef role, Type type) const {
-    return splitDim(type) >= 0 && ((role == "state" && zero >= 1) ||
-                                   (role == "param" && zero >= 3));
+  /// How an argument of `role` ("param", "state") is stored.
+  Layout stored(StringRef role, Type type, int64_t tpDim) const {
+    bool zeroSplit = (role == "state" && zero >= 1) ||
+                     (role == "param" && zero >= 3);
+    return {tpDim, zeroSplit ? zeroDim(type, tpDim) : -1};
   }
 
-  /// Batch inputs split along dim 0 over dp; under ZeRO, optimizer state
-  /// (zero>=1) and parameters (zero=3) stored split too. Every op uses a
-  /// parameter whole (a split one is gathered first), except the updates,
-  /// which work on the split of every tensor that divides, as the gradient
-  /// norm reads the gradients.
+  /// Megatron's plan for parameter `name` (argument `param`): the dim tp
+  /// splits, or -1. A dim that does not divide is an error, except the
+  /// vocabulary's (an odd one, as GPT-2's 50257, stays whole: Megatron
+  /// pads it, which would change the model).
+  FailureOr<int64_t> tensorParallelDimOf(func::FuncOp func, Value param,
+                                         StringRef name) const {
+    if (tp == 1)
+      return -1;
+    TensorParallelRole role = tensorParallelRole(name);
+    int64_t d = tensorParallelDim(param, name, role);
+    if (d < 0)
+      return -1;
+    auto type = cast<RankedTensorType>(param.getType());
+    if (type.getDimSize(d) % tp == 0)
+      return d;
+    if (role == TensorParallelRole::Vocabulary ||
+        name.starts_with("lm_head"))
+      return -1;
+    return func.emitError("accel-shard: parameter '")
+           << name << "' of @" << func.getSymName() << " " << type
+           << " is " << roleName(role) << ": its dim " << d << " of size "
+           << type.getDimSize(d) << " does not divide over the tp axis of size "
+           << tp;
+  }
+
+  /// Batch inputs split along dim 0 over dp; parameters split over tp as
+  /// Megatron's plan says; under ZeRO, optimizer state (zero>=1) and
+  /// parameters (zero=3) stored split over dp too. An op uses a parameter
+  /// split over tp only (one split over dp is gathered first), except the
+  /// updates, which work on the stored split of every tensor, as the
+  /// gradient norm reads the gradients.
   LogicalResult annotate(func::FuncOp func) {
     MLIRContext *ctx = &getContext();
     Block &entry = func.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     Location loc = func.getLoc();
     auto gridRef = FlatSymbolRefAttr::get(ctx, kGrid);
-    // Dim d split over axis 0 ([[], [0]] for d = 1), or nothing split
-    // (written [[]] as upstream does: its resharding crashes on an empty
-    // list). One sharding op per kind, at the top.
-    SmallVector<Value> splits;
-    auto gridAxes = [&](int64_t d) {
+    int64_t dpAxis = axisIndex("dp"), tpAxis = axisIndex("tp");
+
+    // One sharding op per layout, at the top. Nothing split is written
+    // [[]] as upstream does (its resharding crashes on an empty list).
+    std::map<std::pair<int64_t, int64_t>, Value> shardings;
+    auto sharding = [&](Layout layout) {
+      Value &op = shardings[{layout.tpDim, layout.dpDim}];
+      if (op)
+        return op;
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&entry);
-      SmallVector<shard::GridAxesAttr> axes;
-      for (int64_t k = 0; k <= std::max<int64_t>(d, 0); ++k)
-        axes.push_back(shard::GridAxesAttr::get(
-            ctx, k == d ? ArrayRef<shard::GridAxis>{0}
-                        : ArrayRef<shard::GridAxis>{}));
-      return shard::ShardingOp::create(b, loc, gridRef, axes).getResult();
+      int64_t last = std::max<int64_t>({layout.tpDim, layout.dpDim, 0});
+      SmallVector<shard::GridAxesAttr> split;
+      for (int64_t d = 0; d <= last; ++d) {
+        SmallVector<shard::GridAxis> along;
+        if (d == layout.dpDim && dpAxis >= 0)
+          along.push_back(dpAxis);
+        if (d == layout.tpDim && tpAxis >= 0)
+          along.push_back(tpAxis);
+        split.push_back(shard::GridAxesAttr::get(ctx, along));
+      }
+      op = shard::ShardingOp::create(b, loc, gridRef, split).getResult();
+      return op;
     };
-    Value replicated = gridAxes(-1);
-    auto splitAlong = [&](int64_t d) {
-      if (static_cast<int64_t>(splits.size()) <= d)
-        splits.resize(d + 1);
-      if (!splits[d])
-        splits[d] = gridAxes(d);
-      return splits[d];
-    };
-    auto sharding = [&](int64_t d) { return d < 0 ? replicated : splitAlong(d); };
-    auto splitAttr = [&](RankedTensorType type, int64_t d) {
-      SmallVector<StringRef> axes(type.getRank(), "");
-      axes[d] = "dp";
-      return b.getStrArrayAttr(axes);
+    auto splitAttr = [&](RankedTensorType type, Layout layout) {
+      SmallVector<StringRef> names(type.getRank(), "");
+      if (layout.dpDim >= 0)
+        names[layout.dpDim] = "dp";
+      if (layout.tpDim >= 0)
+        names[layout.tpDim] = "tp";
+      return b.getStrArrayAttr(names);
     };
 
-    // The value an update op reads for each split parameter: the stored
-    // shard itself, not its gathered whole.
+    // The tp dim of every parameter, of its optimizer state and of its
+    // gradient (what an update reads beside the parameter).
+    DenseMap<Value, int64_t> tpDimOf;
+    llvm::StringMap<int64_t> tpDimOfName;
+    for (BlockArgument arg : func.getArguments()) {
+      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                    "accel.param");
+      if (!name || !isa<RankedTensorType>(arg.getType()))
+        continue;
+      FailureOr<int64_t> d = tensorParallelDimOf(func, arg, name.getValue());
+      if (failed(d))
+        return failure();
+      tpDimOf[arg] = *d;
+      tpDimOfName[name.getValue()] = *d;
+    }
+    DenseMap<Operation *, int64_t> tpDimOfUpdate;
+    func.walk([&](Operation *op) {
+      if (!isa<AdamWOp, SgdOp>(op))
+        return;
+      int64_t d = tpDimOf.lookup_or(op->getOperand(0), -1);
+      tpDimOfUpdate[op] = d;
+      for (Value operand : op->getOperands())
+        if (cast<RankedTensorType>(operand.getType()).getRank() > 0)
+          tpDimOf[operand] = d;
+    });
+
+    // The value an update op reads for each parameter stored split over
+    // dp: the stored shard itself, not its gathered whole.
     DenseMap<Value, Value> ownShard;
+    llvm::StringMap<Layout> storedLayout;
     for (BlockArgument arg : func.getArguments()) {
       auto type = dyn_cast<RankedTensorType>(arg.getType());
       if (!type || type.getRank() == 0)
         continue;
       unsigned i = arg.getArgNumber();
       auto input = func.getArgAttrOfType<StringAttr>(i, "accel.input");
-      StringRef role = func.getArgAttr(i, "accel.param")   ? "param"
+      auto name = func.getArgAttrOfType<StringAttr>(i, "accel.param");
+      StringRef role = name ? "param"
                        : func.getArgAttr(i, "accel.state") ? "state"
                                                            : "";
-      if (input && type.getDimSize(0) % dp)
+      if (!name)
+        name = func.getArgAttrOfType<StringAttr>(i, "accel.state");
+      if (input && dp > 1 && type.getDimSize(0) % dp)
         return func.emitError("accel-shard: input '")
                << input.getValue() << "' of @" << func.getSymName() << " "
                << type << ": its batch dim 0 of size " << type.getDimSize(0)
                << " does not divide over the dp axis of size " << dp;
-      bool stored = input || storedSplit(role, type);
-      int64_t d = input ? 0 : stored ? splitDim(type) : -1;
-      if (stored)
-        func.setArgAttr(i, kSplitAttr, splitAttr(type, d));
+      Layout layout;
+      if (input && dp > 1)
+        layout.dpDim = 0;
+      else if (!role.empty())
+        layout = stored(role, type, tpDimOf.lookup_or(arg, -1));
+      if (name)
+        storedLayout[name.getValue()] = layout;
+      if (layout.tpDim >= 0 || layout.dpDim >= 0)
+        func.setArgAttr(i, kSplitAttr, splitAttr(type, layout));
       Value annotated;
       Operation *reader; // the one op that reads the argument itself
-      if (role == "param" && stored) {
-        // Stored split, used whole: upstream gathers it before its users.
-        Value shard = shard::ShardOp::create(b, loc, arg, sharding(d));
+      if (role == "param" && layout.dpDim >= 0) {
+        // Stored split over dp, used whole over dp: upstream gathers it
+        // before its users.
+        Value shard = shard::ShardOp::create(b, loc, arg, sharding(layout));
         reader = shard.getDefiningOp();
-        annotated = shard::ShardOp::create(b, loc, shard, replicated,
+        annotated = shard::ShardOp::create(b, loc, shard,
+                                           sharding(layout.wholeOverDp()),
                                            /*annotate_for_users=*/true);
         ownShard[annotated] = shard;
       } else {
-        annotated = shard::ShardOp::create(b, loc, arg, sharding(d),
+        annotated = shard::ShardOp::create(b, loc, arg, sharding(layout),
                                            /*annotate_for_users=*/true);
         reader = annotated.getDefiningOp();
       }
@@ -176,9 +277,9 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
 
     // The optimizer's operands, said explicitly (propagation need not
     // search the shardings of global_norm's many operands: it enumerates
-    // their combinations, 2^n): whole under plain data parallelism, split
-    // where they divide under ZeRO, so each rank updates its shard.
-    DenseMap<std::pair<Value, int>, Value> annotatedFor;
+    // their combinations, 2^n): split over tp as their parameter, and
+    // under ZeRO over dp where they divide, so each rank updates its shard.
+    std::map<std::tuple<void *, int64_t, int64_t>, Value> annotatedFor;
     func.walk([&](Operation *op) {
       if (!isa<GlobalNormOp, AdamWOp, SgdOp>(op))
         return;
@@ -188,47 +289,53 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
         auto type = dyn_cast<RankedTensorType>(v.getType());
         if (!type || type.getRank() == 0)
           continue;
-        int64_t d = zero >= 1 ? splitDim(type) : -1;
-        bool splitHere = d >= 0;
-        if (splitHere && ownShard.count(v)) {
+        int64_t tpDim = isa<GlobalNormOp>(op) ? tpDimOf.lookup_or(v, -1)
+                                              : tpDimOfUpdate.lookup(op);
+        Layout layout{tpDim, zero >= 1 ? zeroDim(type, tpDim) : -1};
+        if (layout.dpDim >= 0 && ownShard.count(v)) {
           operand.set(ownShard[v]);
           continue;
         }
         auto argument = v.getDefiningOp<shard::ShardOp>();
-        if (argument && argument.getSharding() == sharding(d))
+        if (argument && argument.getSharding() == sharding(layout))
           continue; // an argument stored as the update reads it
-        Value &annotated = annotatedFor[{v, int(d)}];
-        if (!annotated && splitHere && !argument) {
-          // Computed whole (a gradient summed over every rank's rows), then
-          // split for the update: an all-reduce and a slice, which
-          // accel-lower-collectives fuses into a reduce-scatter. Left to
-          // propagation, the split would travel back into the gradient's
-          // producer and reshuffle activations instead.
-          Value whole = shard::ShardOp::create(b, loc, v, replicated);
-          annotated = shard::ShardOp::create(b, loc, whole, sharding(d),
+        Value &annotated =
+            annotatedFor[{v.getAsOpaquePointer(), layout.tpDim, layout.dpDim}];
+        if (!annotated && layout.dpDim >= 0 && !argument) {
+          // Computed whole over dp (a gradient summed over every rank's
+          // rows), then split for the update: an all-reduce and a slice,
+          // which accel-lower-collectives fuses into a reduce-scatter. Left
+          // to propagation, the split would travel back into the
+          // gradient's producer and reshuffle activations instead.
+          Value whole =
+              shard::ShardOp::create(b, loc, v, sharding(layout.wholeOverDp()));
+          annotated = shard::ShardOp::create(b, loc, whole, sharding(layout),
                                              /*annotate_for_users=*/true);
         } else if (!annotated) {
-          annotated = shard::ShardOp::create(b, loc, v, sharding(d),
+          annotated = shard::ShardOp::create(b, loc, v, sharding(layout),
                                              /*annotate_for_users=*/true);
         }
         operand.set(annotated);
       }
       // An update's results are split as its operands are.
-      if (zero == 0 || isa<GlobalNormOp>(op))
+      if (isa<GlobalNormOp>(op))
         return;
       b.setInsertionPointAfter(op);
       for (Value result : op->getResults()) {
         auto type = dyn_cast<RankedTensorType>(result.getType());
         if (!type || type.getRank() == 0)
           continue;
-        auto annotated = shard::ShardOp::create(
-            b, loc, result, sharding(splitDim(type)));
+        int64_t tpDim = tpDimOfUpdate.lookup(op);
+        Layout layout{tpDim, zero >= 1 ? zeroDim(type, tpDim) : -1};
+        if (layout == Layout{})
+          continue;
+        auto annotated = shard::ShardOp::create(b, loc, result, sharding(layout));
         result.replaceAllUsesExcept(annotated, annotated);
       }
     });
 
-    // Results: an update of stored-split state stays split; the rest is
-    // returned whole (updated parameters gathered under ZeRO-1/2).
+    // Results: an update is returned as its argument is stored; the rest
+    // whole (updated parameters gathered over dp under ZeRO-1/2).
     Operation *ret = entry.getTerminator();
     b.setInsertionPoint(ret);
     for (OpOperand &operand : ret->getOpOperands()) {
@@ -236,21 +343,13 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       if (!type || type.getRank() == 0)
         continue;
       unsigned i = operand.getOperandNumber();
-      StringAttr updates =
-          func.getResultAttrOfType<StringAttr>(i, "accel.update");
-      bool stored = false;
-      int64_t d = -1;
-      if (updates)
-        for (BlockArgument arg : func.getArguments())
-          for (StringRef role : {"param", "state"})
-            if (func.getArgAttr(arg.getArgNumber(), ("accel." + role).str()) ==
-                updates)
-              stored = storedSplit(role, arg.getType());
-      if (stored) {
-        d = splitDim(type);
-        func.setResultAttr(i, kSplitAttr, splitAttr(type, d));
-      }
-      operand.set(shard::ShardOp::create(b, loc, operand.get(), sharding(d),
+      Layout layout;
+      if (auto updates = func.getResultAttrOfType<StringAttr>(i, "accel.update"))
+        layout = storedLayout.lookup(updates.getValue());
+      if (!(layout == Layout{}))
+        func.setResultAttr(i, kSplitAttr, splitAttr(type, layout));
+      operand.set(shard::ShardOp::create(b, loc, operand.get(),
+                                         sharding(layout),
                                          /*annotate_for_users=*/true));
     }
 
@@ -258,8 +357,13 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     NamedAttrList metadata;
     if (auto given = func->getAttrOfType<DictionaryAttr>("accel.metadata"))
       metadata.append(given.getValue());
-    metadata.set("grid_axes", b.getStringAttr("dp"));
-    metadata.set("grid_shape", b.getStringAttr(std::to_string(dp)));
+    std::string names, sizes;
+    for (auto [name, size] : axes) {
+      names += (names.empty() ? "" : ",") + name.str();
+      sizes += (sizes.empty() ? "" : ",") + std::to_string(size);
+    }
+    metadata.set("grid_axes", b.getStringAttr(names));
+    metadata.set("grid_shape", b.getStringAttr(sizes));
     if (zero)
       metadata.set("zero", b.getStringAttr(std::to_string(zero)));
     func->setAttr("accel.metadata", metadata.getDictionary(ctx));
