@@ -117,15 +117,21 @@ Value Partitioning::allReduce(Value partial, ArrayRef<shard::GridAxis> axes,
 
 FailureOr<std::string>
 accel::sharding::groupName(Operation *op, StringRef gridName,
-                           ArrayRef<shard::GridAxis> axes) {
+                           ArrayRef<shard::GridAxis> axes, bool reduction) {
   auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
       op, StringAttr::get(op->getContext(), gridName));
   auto names = grid ? grid->getAttrOfType<ArrayAttr>("accel.axes") : nullptr;
   if (!names || names.size() != grid.getShape().size())
     return op->emitOpError("runs on grid @")
            << gridName << ", which does not name its axes (accel.axes)";
+  SmallVector<shard::GridAxis> sorted(axes);
+  llvm::sort(sorted);
+  if (!reduction && ArrayRef<shard::GridAxis>(sorted) != axes)
+    return op->emitOpError("moves blocks over grid axes in an order no "
+                           "communicator has (the runtime's groups are in "
+                           "grid order)");
   std::string group;
-  for (shard::GridAxis a : axes) {
+  for (shard::GridAxis a : sorted) {
     if (!group.empty())
       group += ",";
     group += cast<StringAttr>(names[a]).getValue().str();

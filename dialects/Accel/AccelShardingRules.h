@@ -112,11 +112,14 @@ struct Partitioning {
 };
 
 /// The runtime group of a collective over `axes` of grid `grid`: the grid's
-/// axis names (its `accel.axes`), joined by commas ("dp", "dp,tp"). Fails,
+/// axis names (its `accel.axes`), joined by commas in grid order ("dp",
+/// "dp,tp"). A reduction's axes may come in any order; blocks moved in
+/// another order than the grid's have no communicator, an error. Fails,
 /// with an error on `op`, when the grid does not name its axes.
 mlir::FailureOr<std::string> groupName(mlir::Operation *op,
                                        llvm::StringRef grid,
-                                       llvm::ArrayRef<mlir::shard::GridAxis> axes);
+                                       llvm::ArrayRef<mlir::shard::GridAxis> axes,
+                                       bool reduction = false);
 
 /// Checks what every partition needs (fixed loops unsplit, split dims
 /// divisible by their grid axes), then runs `rule`.

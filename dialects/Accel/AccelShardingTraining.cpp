@@ -11,6 +11,8 @@
 #include "dialects/Accel/AccelOps.h"
 #include "dialects/Accel/AccelShardingRules.h"
 
+#include <map>
+
 using namespace mlir;
 using namespace accel;
 using namespace accel::sharding;
@@ -199,33 +201,36 @@ struct GlobalNormRules {
     return nest;
   }
   static LogicalResult partition(GlobalNormOp op, Partitioning &p) {
-    SmallVector<Value> split, whole;
-    SmallVector<shard::GridAxis> axes;
+    // The operands grouped by the grid axes that split them: each group's
+    // partial sum of squares is completed over its own axes only (one
+    // split over dp alone is whole on every tp rank: summed over tp, it
+    // would count tp times).
+    std::map<std::vector<shard::GridAxis>, SmallVector<Value>> byAxes;
     unsigned loop = 0;
     for (auto [i, v] : llvm::enumerate(op.getOperands())) {
       SmallVector<AffineExpr> loops;
       for (size_t d = 0; d < shapeOf(v).size(); ++d)
         loops.push_back(getAffineDimExpr(loop++, op->getContext()));
       SmallVector<shard::GridAxis> own = p.axesOf(loops);
-      (own.empty() ? whole : split).push_back(p.operands[i]);
-      for (shard::GridAxis a : own)
-        if (!llvm::is_contained(axes, a))
-          axes.push_back(a);
+      llvm::sort(own);
+      byAxes[std::vector<shard::GridAxis>(own.begin(), own.end())].push_back(
+          p.operands[i]);
     }
-    if (split.empty()) {
+    if (byAxes.size() == 1 && byAxes.begin()->first.empty()) {
       p.keepAsIs();
       return success();
     }
     OpBuilder &b = p.b;
     Location loc = op.getLoc();
     // In fp32, as torch.nn.utils.clip_grad_norm_ combines per-tensor norms.
-    auto squares = [&](ValueRange values) -> Value {
+    Value total;
+    for (auto &[axes, values] : byAxes) {
       Value norm = GlobalNormOp::create(b, loc, values);
-      return MulOp::create(b, loc, norm, norm);
-    };
-    Value total = p.allReduce(squares(split), axes, shard::ReductionKind::Sum);
-    if (!whole.empty())
-      total = AddOp::create(b, loc, total, squares(whole));
+      Value squares = MulOp::create(b, loc, norm, norm);
+      if (!axes.empty())
+        squares = p.allReduce(squares, axes, shard::ReductionKind::Sum);
+      total = total ? AddOp::create(b, loc, total, squares) : squares;
+    }
     p.map.map(op.getNorm(), SqrtOp::create(b, loc, total));
     return success();
   }

@@ -86,7 +86,7 @@ struct LowerCollectivesPass
     Value replacement;
     if (auto reduce = dyn_cast<shard::AllReduceOp>(op)) {
       FailureOr<std::string> group =
-          groupName(op, reduce.getGrid(), reduce.getGridAxes());
+          groupName(op, reduce.getGrid(), reduce.getGridAxes(), /*reduction=*/true);
       FailureOr<Reduction> kind = reductionOf(reduce);
       if (failed(group) || failed(kind))
         return failure();

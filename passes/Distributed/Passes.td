@@ -35,6 +35,27 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
     gradient bucket before the next (`wait-early`); stage 3 gathers a
     parameter before each op that reads it (`accel-gather-before-use`).
 
+    `tp=M` adds Megatron's tensor parallelism on a second axis `tp` (the
+    grid is `dp x tp`, or `tp` alone): parameters split as transformers'
+    `base_model_tp_plan` names them. Projections into heads and the MLP's
+    up projections (`q_proj`, `k_proj`, `v_proj`, `gate_proj`, `up_proj`,
+    `c_fc`, `fc1`, ...) split their output features, with their biases
+    (column parallel); the attention output and the MLP's down projection
+    (`o_proj`, `down_proj`, `c_proj`, `fc2`, ...) their input features
+    (row parallel: a partial product, an all-reduce over `tp`, the bias
+    once); the embedding table (`embed_tokens`, `wte`) and the head
+    (`lm_head`) their vocabulary, when it divides (an odd one stays whole).
+    Which dim that is follows from the weight's first use (`linear` stores
+    `[out, in]`, GPT-2's Conv1D `[in, out]`). Attention then runs on each
+    rank's heads (grouped key/value heads split with them). Upstream
+    propagation carries the rest; where an op works along a split dim (an
+    export that merges heads into the batch, say) the operand is gathered
+    first. ZeRO composes: state split over `dp` along a dim `tp` does not
+    split. A tensor the plan splits whose dim does not divide is an error
+    naming it, the dim and the axis size. GPT-2's fused `c_attn` stays
+    whole: its output is q|k|v side by side, so a block of it is not a
+    block of heads.
+
     Each function records its grid as metadata (`grid_axes`, `grid_shape`)
     and each split argument its axes per dim (`accel.split = ["dp", ""]`)
     for the runtime and for `accel-report-layout`; which builds one communicator per axis and gives each

@@ -49,7 +49,7 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     ModuleOp module = getOperation();
     if (dp < 1 || tp < 1) {
       module.emitError("accel-shard: dp and tp must be at least 1, not ")
-          << dp << " and " << tp;
+          << static_cast<int64_t>(dp) << " and " << static_cast<int64_t>(tp);
       return signalPassFailure();
     }
     if (zero < 0 || zero > 3) {
@@ -152,7 +152,7 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
            << name << "' of @" << func.getSymName() << " " << type
            << " is " << roleName(role) << ": its dim " << d << " of size "
            << type.getDimSize(d) << " does not divide over the tp axis of size "
-           << tp;
+           << static_cast<int64_t>(tp);
   }
 
   /// Batch inputs split along dim 0 over dp; parameters split over tp as
@@ -246,7 +246,7 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
         return func.emitError("accel-shard: input '")
                << input.getValue() << "' of @" << func.getSymName() << " "
                << type << ": its batch dim 0 of size " << type.getDimSize(0)
-               << " does not divide over the dp axis of size " << dp;
+               << " does not divide over the dp axis of size " << static_cast<int64_t>(dp);
       Layout layout;
       if (input && dp > 1)
         layout.dpDim = 0;

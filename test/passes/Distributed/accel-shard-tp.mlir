@@ -1,0 +1,64 @@
+// RUN: accel-opt %s -accel-make-train-step -accel-shard="tp=2" | FileCheck %s --check-prefix=TP
+// RUN: accel-opt %s -accel-make-train-step -accel-shard="dp=2 tp=2" | FileCheck %s --check-prefix=GRID
+// Tensor parallelism over two ranks, Megatron's plan read from the
+// parameters' names: the MLP's up projection splits its output features
+// (column parallel, its bias too), the down projection its input features
+// (row parallel: each rank's partial product, an all-reduce over tp, then
+// the bias once), the head its classes (gathered whole for the fused loss
+// head). Each rank updates its block of every split tensor; the gradient
+// norm adds the tp-split tensors' squares over tp and the whole ones' once.
+// TP: shard.grid @grid(shape = 2) {accel.axes = ["tp"]}
+// TP-LABEL: func.func @train_step
+// TP-SAME: tensor<16x8xf32> {accel.param = "mlp.up_proj.weight", accel.split = ["tp", ""]}
+// TP-SAME: tensor<16xf32> {accel.param = "mlp.up_proj.bias", accel.split = ["tp"]}
+// TP-SAME: tensor<8x16xf32> {accel.param = "mlp.down_proj.weight", accel.split = ["", "tp"]}
+// TP-SAME: tensor<8xf32> {accel.param = "mlp.down_proj.bias"}
+// TP-SAME: tensor<8x8xf32> {accel.param = "lm_head.weight", accel.split = ["tp", ""]}
+// TP-SAME: tensor<16x8xf32> {accel.split = ["tp", ""], accel.state = "mlp.up_proj.weight.exp_avg"}
+// TP-SAME: tensor<4x2x8xf32> {accel.input = "x"}
+// TP-SAME: tensor<8x16xf32> {accel.split = ["", "tp"], accel.update = "mlp.down_proj.weight"}
+// TP-SAME: grid_axes = "tp", grid_shape = "2"
+// TP: %[[HEAD:.*]] = accel.all_gather_start %arg4 {group = "tp"} : (tensor<8x8xf32>) -> tensor<16x8xf32>
+// TP: %[[UP:.*]] = accel.linear %arg16, %arg0, %arg1 : (tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<16xf32>) -> tensor<4x2x16xf32>
+// TP: %[[ACT:.*]] = accel.tanh %[[UP]]
+// TP: %[[PART:.*]] = accel.linear %[[ACT]], %arg2 : (tensor<4x2x16xf32>, tensor<8x16xf32>) -> tensor<4x2x8xf32>
+// TP: %[[WHOLEHEAD:.*]] = accel.wait %[[HEAD]], %arg4
+// TP: %[[SUM:.*]] = accel.all_reduce_start %[[PART]] {group = "tp", reduction = #accel<reduction sum>}
+// TP: %[[DOWN:.*]] = accel.wait %[[SUM]]
+// TP: %[[OUT:.*]] = accel.add %[[DOWN]], %arg3
+// TP: accel.linear_cross_entropy %[[OUT]], %[[WHOLEHEAD]], %arg17
+// TP: %[[HEADGRAD:.*]] = accel.all_slice %weight_grad {axis = 0 : i64, group = "tp"} : (tensor<16x8xf32>) -> tensor<8x8xf32>
+// TP: %[[WHOLENORM:.*]] = accel.global_norm %{{.*}} : (tensor<8xf32>) -> tensor<f32>
+// TP: %[[WHOLESQ:.*]] = accel.mul %[[WHOLENORM]], %[[WHOLENORM]]
+// TP: %[[SPLITNORM:.*]] = accel.global_norm %{{.*}}, %{{.*}}, %{{.*}}, %[[HEADGRAD]]
+// TP: %[[SPLITSQ:.*]] = accel.mul %[[SPLITNORM]], %[[SPLITNORM]]
+// TP: %[[ALLSQ:.*]] = accel.all_reduce %[[SPLITSQ]] {group = "tp", reduction = #accel<reduction sum>}
+// TP: %[[TOTAL:.*]] = accel.add %[[WHOLESQ]], %[[ALLSQ]]
+// TP: accel.sqrt %[[TOTAL]]
+// TP: accel.adamw %arg0, %{{.*}} : (tensor<16x8xf32>
+// TP: accel.adamw %arg4, %[[HEADGRAD]]
+//
+// On a 2 x 2 grid: the batch split over dp, the same parameters over tp;
+// the gradients all-reduced over dp in one bucket, so the norm's tp-split
+// squares are summed over tp alone.
+// GRID: shard.grid @grid(shape = 2x2) {accel.axes = ["dp", "tp"]}
+// GRID-LABEL: func.func @train_step
+// GRID-SAME: tensor<16x8xf32> {accel.param = "mlp.up_proj.weight", accel.split = ["tp", ""]}
+// GRID-SAME: tensor<2x2x8xf32> {accel.input = "x", accel.split = ["dp", "", ""]}
+// GRID-SAME: grid_axes = "dp,tp", grid_shape = "2,2"
+// GRID: accel.all_reduce_start %{{.*}} {group = "tp", reduction = #accel<reduction sum>} : (tensor<2x2x8xf32>)
+// GRID: accel.all_reduce_start %{{.*}} {group = "dp", reduction = #accel<reduction sum>} : (tensor<408xf32>)
+// GRID: accel.all_reduce %{{.*}} {group = "tp", reduction = #accel<reduction sum>} : (tensor<f32>)
+func.func @main(%x: tensor<4x2x8xf32> {accel.input = "x"},
+                %w1: tensor<32x8xf32> {accel.param = "mlp.up_proj.weight"},
+                %b1: tensor<32xf32> {accel.param = "mlp.up_proj.bias"},
+                %w2: tensor<8x32xf32> {accel.param = "mlp.down_proj.weight"},
+                %b2: tensor<8xf32> {accel.param = "mlp.down_proj.bias"},
+                %head: tensor<16x8xf32> {accel.param = "lm_head.weight"})
+    -> (tensor<4x2x16xf32> {accel.output = "logits"}) {
+  %h = accel.linear %x, %w1, %b1 : (tensor<4x2x8xf32>, tensor<32x8xf32>, tensor<32xf32>) -> tensor<4x2x32xf32>
+  %a = accel.tanh %h : (tensor<4x2x32xf32>) -> tensor<4x2x32xf32>
+  %o = accel.linear %a, %w2, %b2 : (tensor<4x2x32xf32>, tensor<8x32xf32>, tensor<8xf32>) -> tensor<4x2x8xf32>
+  %logits = accel.linear %o, %head : (tensor<4x2x8xf32>, tensor<16x8xf32>) -> tensor<4x2x16xf32>
+  return %logits : tensor<4x2x16xf32>
+}
