@@ -1,9 +1,11 @@
 //===- AccelShardingRules.cpp - How accel ops state their sharding -------===//
 #include "dialects/Accel/AccelShardingRules.h"
+#include "dialects/Accel/AccelOps.h"
 
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
+using namespace accel;
 using namespace accel::sharding;
 
 AffineExpr LoopNest::parallel() { return fixed("", IteratorType::parallel); }
@@ -137,6 +139,51 @@ accel::sharding::groupName(Operation *op, StringRef gridName,
     group += cast<StringAttr>(names[a]).getValue().str();
   }
   return group;
+}
+
+Value accel::sharding::scalar(OpBuilder &b, Location loc, Type element, int64_t value) {
+  auto type = RankedTensorType::get({}, element);
+  Attribute attr = isa<FloatType>(element)
+                       ? Attribute(b.getFloatAttr(element, double(value)))
+                       : Attribute(b.getIntegerAttr(element, value));
+  return ConstantOp::create(b, loc, type, DenseElementsAttr::get(type, attr));
+}
+
+FailureOr<BlockIndices> accel::sharding::blockIndices(Partitioning &p, Value indices,
+                                     int64_t rows, int64_t whole,
+                                     ArrayRef<shard::GridAxis> axes,
+                                     std::optional<int64_t> skip) {
+  OpBuilder &b = p.b;
+  Location loc = p.op->getLoc();
+  FailureOr<std::string> group =
+      groupName(p.op, p.grid().getValue(), axes);
+  if (failed(group))
+    return failure();
+  Type element = cast<RankedTensorType>(indices.getType()).getElementType();
+  Value rank = GroupRankOp::create(
+      b, loc, RankedTensorType::get({}, b.getI64Type()), b.getStringAttr(*group));
+  if (!element.isInteger(64))
+    rank = CastOp::create(b, loc, RankedTensorType::get({}, element), rank);
+  auto compare = [&](Value lhs, int64_t value, CompareDirection direction) {
+    return CompareOp::create(b, loc, lhs, scalar(b, loc, element, value),
+                             CompareDirectionAttr::get(b.getContext(), direction))
+        .getResult();
+  };
+  indices = WhereOp::create(
+      b, loc, compare(indices, 0, CompareDirection::LT),
+      AddOp::create(b, loc, indices, scalar(b, loc, element, whole)), indices);
+  if (skip && *skip < 0)
+    *skip += whole;
+  Value first = MulOp::create(b, loc, rank, scalar(b, loc, element, rows));
+  Value shifted = SubOp::create(b, loc, indices, first);
+  Value low = compare(shifted, 0, CompareDirection::GE);
+  Value inside = WhereOp::create(b, loc, low,
+                                 compare(shifted, rows, CompareDirection::LT), low);
+  if (skip)
+    inside = WhereOp::create(b, loc, inside,
+                             compare(indices, *skip, CompareDirection::NE), inside);
+  shifted = WhereOp::create(b, loc, inside, shifted, scalar(b, loc, element, 0));
+  return BlockIndices{shifted, inside};
 }
 
 LogicalResult Partitioning::reduceAcrossRanks(

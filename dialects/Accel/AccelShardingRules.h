@@ -121,6 +121,23 @@ mlir::FailureOr<std::string> groupName(mlir::Operation *op,
                                        llvm::ArrayRef<mlir::shard::GridAxis> axes,
                                        bool reduction = false);
 
+/// A scalar constant of element type `element`.
+mlir::Value scalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Type element,
+                   int64_t value);
+
+/// Indices into a dim of `whole` rows whose `rows` local rows are this
+/// rank's block over `axes`: shifted to the block (0 where outside it),
+/// and whether each falls inside it (and is not `skip`, an index never
+/// looked up: a padding index, an ignored label). Negative indices count
+/// from the end, as the kernels read them.
+struct BlockIndices {
+  mlir::Value shifted, inside;
+};
+mlir::FailureOr<BlockIndices>
+blockIndices(Partitioning &p, mlir::Value indices, int64_t rows, int64_t whole,
+             llvm::ArrayRef<mlir::shard::GridAxis> axes,
+             std::optional<int64_t> skip);
+
 /// Checks what every partition needs (fixed loops unsplit, split dims
 /// divisible by their grid axes), then runs `rule`.
 mlir::LogicalResult

@@ -35,28 +35,29 @@ SmallVector<AffineExpr> append(ArrayRef<AffineExpr> front, AffineExpr back) {
   return exprs;
 }
 
-/// The number of positions of every rank's `labels` that count (labels
-/// other than `ignoreIndex`), as an int64 scalar on each rank.
-Value countAcrossRanks(Partitioning &p, Value labels, int64_t ignoreIndex,
-                       ArrayRef<shard::GridAxis> axes) {
+/// The number of this rank's `labels` that count (labels other than
+/// `ignoreIndex`), as an int64 scalar.
+Value countOf(Partitioning &p, Value labels, int64_t ignoreIndex) {
   OpBuilder &b = p.b;
   Location loc = p.op->getLoc();
   auto type = cast<RankedTensorType>(labels.getType());
-  auto scalar = RankedTensorType::get({}, type.getElementType());
-  Value ignore = ConstantOp::create(
-      b, loc, scalar,
-      DenseElementsAttr::get(
-          scalar, b.getIntegerAttr(type.getElementType(), ignoreIndex)));
   Value counts = CompareOp::create(
-      b, loc, labels, ignore,
+      b, loc, labels, scalar(b, loc, type.getElementType(), ignoreIndex),
       CompareDirectionAttr::get(b.getContext(), CompareDirection::NE));
   auto i64 = b.getI64Type();
   Value ones = CastOp::create(b, loc, type.clone(i64), counts);
   auto axesAttr = b.getDenseI64ArrayAttr(
       llvm::to_vector(llvm::seq<int64_t>(0, type.getRank())));
-  Value local = ReduceSumOp::create(b, loc, RankedTensorType::get({}, i64),
-                                    ones, axesAttr, /*keep_dims=*/false);
-  return p.allReduce(local, axes, shard::ReductionKind::Sum);
+  return ReduceSumOp::create(b, loc, RankedTensorType::get({}, i64), ones,
+                             axesAttr, /*keep_dims=*/false);
+}
+
+/// The number of positions of every rank's `labels` that count, as an
+/// int64 scalar on each rank.
+Value countAcrossRanks(Partitioning &p, Value labels, int64_t ignoreIndex,
+                       ArrayRef<shard::GridAxis> axes) {
+  return p.allReduce(countOf(p, labels, ignoreIndex), axes,
+                     shard::ReductionKind::Sum);
 }
 
 /// A loss's rows are its first loops (one per labels dim). When some are
@@ -142,15 +143,15 @@ struct CrossEntropyGradRules {
 /// linear_cross_entropy: input [rows..., K], weight [C, K] (or [K, C]),
 /// labels [rows...] -> loss, input_grad [rows..., K], weight_grad. Rows
 /// are parallel for input_grad and summed for the loss and weight_grad:
-/// split, both get an all-reduce.
+/// split, both get an all-reduce. The classes split (a vocabulary-parallel
+/// head, Megatron's): vocabParallel.
 struct LinearCrossEntropyRules {
   static LoopNest describe(LinearCrossEntropyOp op) {
     LoopNest nest(op->getContext());
     SmallVector<AffineExpr> rows =
         rowLoops(nest, op.getLabels(), IteratorType::parallel);
     AffineExpr k = nest.fixed("the feature dim of a fused loss head");
-    AffineExpr c = nest.fixed("the class dim (a vocabulary-parallel loss "
-                              "is not supported yet)");
+    AffineExpr c = nest.parallel();
     SmallVector<AffineExpr> weight = op.getWeightInOut()
                                          ? SmallVector<AffineExpr>{k, c}
                                          : SmallVector<AffineExpr>{c, k};
@@ -165,6 +166,11 @@ struct LinearCrossEntropyRules {
     return nest;
   }
   static LogicalResult partition(LinearCrossEntropyOp op, Partitioning &p) {
+    int64_t rank = shapeOf(op.getLabels()).size();
+    SmallVector<shard::GridAxis> classAxes =
+        p.axesOf({getAffineDimExpr(rank + 1, op->getContext())});
+    if (!classAxes.empty())
+      return vocabParallel(op, p, classAxes);
     SmallVector<shard::GridAxis> axes;
     FailureOr<Value> count = splitRows(op, p, p.operands[2], axes);
     if (failed(count) || !*count)
@@ -180,6 +186,160 @@ struct LinearCrossEntropyRules {
     p.map.map(op.getInputGrad(), local.getInputGrad());
     p.map.map(op.getWeightGrad(), p.allReduce(local.getWeightGrad(), axes,
                                               shard::ReductionKind::Sum));
+    return success();
+  }
+
+  /// Each rank holds a block of the classes: it computes its block of the
+  /// logits; the row maximum, the sum of exponentials and the target's
+  /// logit are completed by all-reduces over `classAxes` (max, sum, sum);
+  /// the loss follows on every rank, the logits' gradient on its block,
+  /// from which its block of weight_grad and a partial input_grad (summed
+  /// over classAxes) follow. Unlike the fused kernel, the block of logits
+  /// exists whole on each rank ([rows..., C / ranks]).
+  static LogicalResult vocabParallel(LinearCrossEntropyOp op, Partitioning &p,
+                                     ArrayRef<shard::GridAxis> classAxes) {
+    OpBuilder &b = p.b;
+    Location loc = op.getLoc();
+    if (op.getCount())
+      return op.emitOpError("already divides by a count across ranks; it "
+                            "cannot be split again");
+    Value x = p.operands[0], w = p.operands[1], labels = p.operands[2];
+    bool inOut = op.getWeightInOut();
+    auto wholeWeight = cast<RankedTensorType>(op.getWeight().getType());
+    int64_t classes = wholeWeight.getDimSize(inOut ? 1 : 0);
+    int64_t local = shapeOf(w)[inOut ? 1 : 0];
+    int64_t features = shapeOf(x).back();
+    auto labelType = cast<RankedTensorType>(labels.getType());
+    int64_t rank = labelType.getRank();
+    Type element = cast<RankedTensorType>(x.getType()).getElementType();
+    SmallVector<int64_t> rowShape(labelType.getShape());
+    auto rowsWith = [&](int64_t last, Type type) {
+      SmallVector<int64_t> shape(rowShape);
+      shape.push_back(last);
+      return RankedTensorType::get(shape, type);
+    };
+    auto reduceClasses = [&](auto tag, Value v) -> Value {
+      using Op = decltype(tag);
+      return Op::create(b, loc, rowsWith(1, element), v,
+                        b.getDenseI64ArrayAttr({rank}), b.getUnitAttr());
+    };
+    auto acrossClasses = [&](Value v, shard::ReductionKind kind) {
+      return p.allReduce(v, classAxes, kind);
+    };
+
+    // Rows split too (a batch over dp): the mean is over every rank's
+    // counted positions.
+    SmallVector<AffineExpr> rowLoops;
+    for (int64_t d = 0; d < rank; ++d)
+      rowLoops.push_back(getAffineDimExpr(d, op->getContext()));
+    SmallVector<shard::GridAxis> rowAxes = p.axesOf(rowLoops);
+    Value count = countOf(p, labels, op.getIgnoreIndex());
+    if (!rowAxes.empty())
+      count = p.allReduce(count, rowAxes, shard::ReductionKind::Sum);
+    Value inverseCount = ReciprocalOp::create(
+        b, loc, CastOp::create(b, loc, RankedTensorType::get({}, element), count));
+
+    // Log-sum-exp over every rank's classes, relative to the row maximum.
+    Value logits = LinearOp::create(b, loc, rowsWith(local, element), x, w,
+                                    Value(), op.getWeightInOutAttr());
+    Value rowMax = acrossClasses(reduceClasses(ReduceMaxOp(), logits),
+                                 shard::ReductionKind::Max);
+    Value shifted = SubOp::create(b, loc, logits, rowMax);
+    Value sumExp = acrossClasses(
+        reduceClasses(ReduceSumOp(), ExpOp::create(b, loc, shifted)),
+        shard::ReductionKind::Sum);
+    Value logSumExp = LogOp::create(b, loc, sumExp);
+
+    // The target's (shifted) logit, from the rank holding its class.
+    FailureOr<BlockIndices> block = blockIndices(
+        p, labels, local, classes, classAxes, op.getIgnoreIndex());
+    if (failed(block))
+      return failure();
+    Type labelElement = labelType.getElementType();
+    auto iotaType = RankedTensorType::get({local}, labelElement);
+    SmallVector<APInt> iota;
+    for (int64_t i = 0; i < local; ++i)
+      iota.push_back(APInt(labelElement.getIntOrFloatBitWidth(), i));
+    Value classIds = ConstantOp::create(
+        b, loc, iotaType, DenseElementsAttr::get(iotaType, iota));
+    auto column = [&](Value v) {
+      auto t = cast<RankedTensorType>(v.getType());
+      return ReshapeOp::create(b, loc, rowsWith(1, t.getElementType()), v)
+          .getResult();
+    };
+    Value hit = CompareOp::create(
+        b, loc, classIds, column(block->shifted),
+        CompareDirectionAttr::get(b.getContext(), CompareDirection::EQ));
+    Value inside = column(block->inside);
+    hit = WhereOp::create(b, loc, inside, hit, inside);
+    Value oneHot = CastOp::create(b, loc, rowsWith(local, element), hit);
+    Value target = acrossClasses(
+        reduceClasses(ReduceSumOp(), MulOp::create(b, loc, shifted, oneHot)),
+        shard::ReductionKind::Sum);
+
+    // Per row: log-sum-exp minus the target's logit, mixed with the mean
+    // logit under label smoothing (as PyTorch's cross_entropy).
+    double smoothing = op.getLabelSmoothing().convertToDouble();
+    auto constant = [&](double v) {
+      auto t = RankedTensorType::get({}, element);
+      return ConstantOp::create(
+                 b, loc, t, DenseElementsAttr::get(t, b.getFloatAttr(element, v)))
+          .getResult();
+    };
+    Value rowLoss = SubOp::create(b, loc, logSumExp, target);
+    Value targetWeights = oneHot;
+    if (smoothing != 0) {
+      Value meanLogit = MulOp::create(
+          b, loc,
+          acrossClasses(reduceClasses(ReduceSumOp(), shifted),
+                        shard::ReductionKind::Sum),
+          constant(1.0 / classes));
+      rowLoss = AddOp::create(
+          b, loc, MulOp::create(b, loc, rowLoss, constant(1 - smoothing)),
+          MulOp::create(b, loc, SubOp::create(b, loc, logSumExp, meanLogit),
+                        constant(smoothing)));
+      targetWeights = AddOp::create(
+          b, loc, MulOp::create(b, loc, oneHot, constant(1 - smoothing)),
+          constant(smoothing / classes));
+    }
+    Value counted = CastOp::create(
+        b, loc, rowsWith(1, element),
+        column(CompareOp::create(
+            b, loc, labels, scalar(b, loc, labelElement, op.getIgnoreIndex()),
+            CompareDirectionAttr::get(b.getContext(), CompareDirection::NE))));
+    Value perRow = MulOp::create(b, loc, counted, inverseCount);
+    Value loss = ReduceSumOp::create(
+        b, loc, RankedTensorType::get({}, element),
+        MulOp::create(b, loc, rowLoss, perRow),
+        b.getDenseI64ArrayAttr(llvm::to_vector(llvm::seq<int64_t>(0, rank + 1))),
+        UnitAttr());
+    if (!rowAxes.empty())
+      loss = p.allReduce(loss, rowAxes, shard::ReductionKind::Sum);
+
+    // d loss / d logits = (softmax - targets) / count on counted rows.
+    Value softmax =
+        ExpOp::create(b, loc, SubOp::create(b, loc, shifted, logSumExp));
+    Value dLogits = MulOp::create(
+        b, loc, SubOp::create(b, loc, softmax, targetWeights), perRow);
+    Value inputGrad = acrossClasses(
+        LinearOp::create(b, loc, cast<RankedTensorType>(x.getType()), dLogits,
+                         w, Value(), inOut ? UnitAttr() : b.getUnitAttr()),
+        shard::ReductionKind::Sum);
+    int64_t rows = labelType.getNumElements();
+    Value flatGrad = ReshapeOp::create(
+        b, loc, RankedTensorType::get({rows, local}, element), dLogits);
+    Value flatInput = ReshapeOp::create(
+        b, loc, RankedTensorType::get({rows, features}, element), x);
+    Value weightGrad =
+        inOut ? MatmulOp::create(b, loc, RankedTensorType::get({features, local}, element),
+                                 flatInput, flatGrad, b.getUnitAttr(), UnitAttr())
+              : MatmulOp::create(b, loc, RankedTensorType::get({local, features}, element),
+                                 flatGrad, flatInput, b.getUnitAttr(), UnitAttr());
+    if (!rowAxes.empty())
+      weightGrad = p.allReduce(weightGrad, rowAxes, shard::ReductionKind::Sum);
+    p.map.map(op.getLoss(), loss);
+    p.map.map(op.getInputGrad(), inputGrad);
+    p.map.map(op.getWeightGrad(), weightGrad);
     return success();
   }
 };
