@@ -272,10 +272,20 @@ LogicalResult accel::sharding::partitionWith(
                                               axes.asArrayRef().end());
     }
   }
-  for (auto [loop, axes] : llvm::enumerate(p.loopAxes))
+  DenseMap<shard::GridAxis, unsigned> loopOfAxis;
+  for (auto [loop, axes] : llvm::enumerate(p.loopAxes)) {
     if (!axes.empty() && !nest.fixedReason(loop).empty())
       return op->emitOpError() << "cannot split " << nest.fixedReason(loop)
                                << " (over grid axes " << axesString(axes)
                                << ")";
+    // One axis splitting two loops would leave each rank a diagonal block
+    // (its rows of a table and its part of the indices, say).
+    for (shard::GridAxis a : nest.valuesIndependent() ? ArrayRef<shard::GridAxis>()
+                                                      : ArrayRef<shard::GridAxis>(axes))
+      if (auto [it, fresh] = loopOfAxis.try_emplace(a, loop); !fresh)
+        return op->emitOpError()
+               << "splits its loops " << it->second << " and " << loop
+               << " over the same grid axis " << a;
+  }
   return rule(p);
 }

@@ -63,8 +63,13 @@ public:
   /// Why a loop may not be split ("" when it may).
   llvm::StringRef fixedReason(unsigned loop) const { return reasons[loop]; }
   mlir::SmallVector<mlir::AffineMap> maps() const;
+  /// The values share no loops (a gradient norm's operands): one grid
+  /// axis may split a loop of each. Otherwise an axis splits one loop.
+  void independentValues() { independent = true; }
+  bool valuesIndependent() const { return independent; }
 
 private:
+  bool independent = false;
   mlir::MLIRContext *ctx;
   mlir::SmallVector<IteratorType> loopTypes;
   mlir::SmallVector<mlir::shard::ReductionKind> reductionKinds;

@@ -351,6 +351,7 @@ struct LinearCrossEntropyRules {
 struct GlobalNormRules {
   static LoopNest describe(GlobalNormOp op) {
     LoopNest nest(op->getContext());
+    nest.independentValues();
     for (Value v : op.getOperands()) {
       SmallVector<AffineExpr> loops;
       for (size_t d = 0; d < shapeOf(v).size(); ++d)

@@ -59,9 +59,44 @@ shard::AllReduceOp summedForSliceOnly(shard::AllSliceOp slice) {
   return reduce;
 }
 
+/// all_slice(add(all_reduce(x), bias)), the bias the same along the slice
+/// axis (a row-parallel projection's, added once after the sum, its block
+/// handed on split under sequence parallelism): the slice moves before the
+/// add, where it takes the sum with it into a reduce-scatter.
+void sliceBeforeBias(shard::AllSliceOp slice) {
+  auto add = slice.getInput().getDefiningOp<AddOp>();
+  if (!add || !add->hasOneUse())
+    return;
+  int64_t axis = slice.getSliceAxis().getSExtValue();
+  auto whole = cast<RankedTensorType>(add.getType());
+  for (unsigned side : {0u, 1u}) {
+    Value summed = add->getOperand(side), bias = add->getOperand(1 - side);
+    auto reduce = summed.getDefiningOp<shard::AllReduceOp>();
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    int64_t at = axis - (whole.getRank() - biasType.getRank());
+    if (!reduce || !reduce->hasOneUse() || reduce.getType() != whole ||
+        (at >= 0 && biasType.getDimSize(at) != 1))
+      continue;
+    OpBuilder b(slice);
+    Value block = shard::AllSliceOp::create(
+        b, slice.getLoc(), slice.getType(), summed, slice.getGrid(),
+        slice.getGridAxes(), axis);
+    Value sum = side == 0 ? AddOp::create(b, add.getLoc(), block, bias)
+                          : AddOp::create(b, add.getLoc(), bias, block);
+    slice.replaceAllUsesWith(sum);
+    slice.erase();
+    add.erase();
+    return;
+  }
+}
+
 struct LowerCollectivesPass
     : accel::impl::LowerCollectivesPassBase<LowerCollectivesPass> {
   void runOnOperation() override {
+    SmallVector<shard::AllSliceOp> slices;
+    getOperation().walk([&](shard::AllSliceOp op) { slices.push_back(op); });
+    for (shard::AllSliceOp slice : slices)
+      sliceBeforeBias(slice);
     SmallVector<Operation *> shardOps;
     getOperation().walk([&](Operation *op) {
       if (isa<shard::ShardDialect>(op->getDialect()))

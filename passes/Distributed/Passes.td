@@ -80,6 +80,9 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
     Option<"tp", "tp", "int64_t", /*default=*/"1",
            "Ranks that split each block's heads and hidden features "
            "(Megatron tensor parallelism)">,
+    Option<"sp", "sp", "bool", /*default=*/"false",
+           "Sequence parallelism: between the tensor-parallel blocks, "
+           "activations split along the sequence over tp">,
     Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
            "Gradient all-reduce bucket size in MB (accel-bucket-collectives)">,
   ];

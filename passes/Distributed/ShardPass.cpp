@@ -57,6 +57,11 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
           << static_cast<int64_t>(zero);
       return signalPassFailure();
     }
+    if (sp && tp == 1) {
+      module.emitError("accel-shard: sp=true splits the sequence over the "
+                       "tp axis; it needs tp of at least 2");
+      return signalPassFailure();
+    }
     if (dp > 1)
       axes.push_back({"dp", dp});
     if (tp > 1)
@@ -155,6 +160,67 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
            << static_cast<int64_t>(tp);
   }
 
+  /// Megatron's sequence parallelism: the activations between the
+  /// tensor-parallel regions ([batch, sequence, features], the residual
+  /// stream through norms, adds and dropout) split along the sequence over
+  /// tp. A column-parallel projection (and the loss head) reads its input
+  /// whole over tp (an all-gather along the sequence); a row-parallel one,
+  /// and a vocabulary-parallel embedding, hand their completed sum on
+  /// split (an all-reduce and a slice, fused into a reduce-scatter). Only
+  /// the forward pass is annotated: the backward pass follows it.
+  void splitSequence(func::FuncOp func,
+                     const DenseMap<Value, TensorParallelRole> &tensorParallel,
+                     function_ref<Value(Layout)> sharding) {
+    Location loc = func.getLoc();
+    OpBuilder b(func.getContext());
+    int64_t batch = dp > 1 ? 0 : -1;
+    auto activation = [](Value v) {
+      auto t = dyn_cast<RankedTensorType>(v.getType());
+      return t && t.getRank() >= 3;
+    };
+    // Weights whose forward use is annotated (a tied embedding has two:
+    // its lookup and the head).
+    DenseSet<Value> looked, used;
+    auto wholeInput = [&](Operation *op, unsigned operand) {
+      Value x = op->getOperand(operand);
+      if (!activation(x))
+        return;
+      b.setInsertionPoint(op);
+      op->setOperand(operand, shard::ShardOp::create(
+                                  b, loc, x, sharding(Layout{-1, batch}),
+                                  /*annotate_for_users=*/true));
+    };
+    auto splitResult = [&](Operation *op) {
+      Value y = op->getResult(0);
+      if (!activation(y))
+        return;
+      b.setInsertionPointAfter(op);
+      Value whole = shard::ShardOp::create(b, loc, y, sharding(Layout{-1, batch}));
+      Value split = shard::ShardOp::create(b, loc, whole, sharding(Layout{1, batch}),
+                                           /*annotate_for_users=*/true);
+      y.replaceAllUsesExcept(split, whole.getDefiningOp());
+    };
+    func.walk([&](Operation *op) {
+      Value weight;
+      if (auto linear = dyn_cast<LinearOp>(op))
+        weight = linear.getWeight();
+      else if (auto head = dyn_cast<LinearCrossEntropyOp>(op))
+        weight = head.getWeight();
+      else if (auto gather = dyn_cast<GatherOp>(op))
+        weight = gather.getOperand();
+      auto role = weight ? tensorParallel.find(weight) : tensorParallel.end();
+      if (role == tensorParallel.end() ||
+          !(isa<GatherOp>(op) ? looked : used).insert(weight).second)
+        return;
+      if (isa<GatherOp>(op))
+        splitResult(op);
+      else if (role->second == TensorParallelRole::Row)
+        splitResult(op);
+      else
+        wholeInput(op, 0);
+    });
+  }
+
   /// Batch inputs split along dim 0 over dp; parameters split over tp as
   /// Megatron's plan says; under ZeRO, optimizer state (zero>=1) and
   /// parameters (zero=3) stored split over dp too. An op uses a parameter
@@ -230,6 +296,7 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     // dp: the stored shard itself, not its gathered whole.
     DenseMap<Value, Value> ownShard;
     llvm::StringMap<Layout> storedLayout;
+    DenseMap<Value, TensorParallelRole> tensorParallel; // as ops read them
     for (BlockArgument arg : func.getArguments()) {
       auto type = dyn_cast<RankedTensorType>(arg.getType());
       if (!type || type.getRank() == 0)
@@ -273,7 +340,11 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
         reader = annotated.getDefiningOp();
       }
       arg.replaceAllUsesExcept(annotated, reader);
+      if (role == "param" && layout.tpDim >= 0)
+        tensorParallel[annotated] = tensorParallelRole(name.getValue());
     }
+    if (sp)
+      splitSequence(func, tensorParallel, sharding);
 
     // The optimizer's operands, said explicitly (propagation need not
     // search the shardings of global_norm's many operands: it enumerates

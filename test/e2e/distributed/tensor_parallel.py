@@ -3,8 +3,8 @@
 # Tensor parallelism (accel-opt --accel-shard="tp=2", Megatron's plan) and
 # its compositions on a 2-D grid: for a tiny GPT-2 (fused c_attn, Conv1D
 # weights, the head tied to the embedding) and a tiny Llama (grouped
-# key/value heads, SwiGLU), tp=2 and dp=2 x tp=2 (and, for Llama, with
-# ZeRO-1 over dp) each train 10 AdamW steps (clipping, warm-up) on the same
+# key/value heads, SwiGLU), tp=2, tp=2 with sequence parallelism and dp=2
+# x tp=2 (and, for Llama, with ZeRO-1 over dp) each train 10 AdamW steps (clipping, warm-up) on the same
 # global batches as one process and meet the float64 fidelity standard
 # (test/helpers/fidelity.py), with every loss within 1e-5 relative of the
 # one-process run. Measured by the runtime on each rank: the parameter
@@ -56,14 +56,14 @@ def whole(ck, steps):
 
 loop = fidelity.Loop(steps=10)
 failed = False
-for family, layouts in (("gpt2", ("tp=2", "dp=2 tp=2")),
-                        ("llama", ("tp=2", "dp=2 tp=2", "dp=2 tp=2 zero=1"))):
+for family, layouts in (("gpt2", ("tp=2", "tp=2 sp=true", "dp=2 tp=2")),
+                        ("llama", ("tp=2", "tp=2 sp=true", "dp=2 tp=2", "dp=2 tp=2 zero=1"))):
     hf_families.VOCAB = 128
     model = hf_families.build(family, perturb=True)
     d = workdir(f"tp-{family}")
     single = None
     for layout in layouts:
-        tag = layout.replace(" ", "-").replace("=", "")
+        tag = layout.replace(" ", "-").replace("=", "").replace("true", "")
         result = fidelity.train_three_ways(family, model, d, loop, layout=layout)
         failed |= not fidelity.report(result, layout)
         run_ = result["accel_run"]

@@ -1,5 +1,7 @@
 // RUN: accel-opt %s -accel-make-train-step -accel-shard="tp=2" | FileCheck %s --check-prefix=TP
 // RUN: accel-opt %s -accel-make-train-step -accel-shard="dp=2 tp=2" | FileCheck %s --check-prefix=GRID
+// RUN: accel-opt %s -accel-make-train-step -accel-shard="tp=2 sp=true" | FileCheck %s --check-prefix=SP
+// RUN: not accel-opt %s -accel-shard="sp=true" 2>&1 | FileCheck %s --check-prefix=NOTP
 // Tensor parallelism over two ranks, Megatron's plan read from the
 // parameters' names: the MLP's up projection splits its output features
 // (column parallel, its bias too), the down projection its input features
@@ -62,6 +64,20 @@
 // GRID: accel.all_reduce %{{.*}} {group = "dp", reduction = #accel<reduction sum>} : (tensor<i64>)
 // GRID: accel.all_reduce_start %{{.*}} {group = "dp", reduction = #accel<reduction sum>} : (tensor<344xf32>)
 // GRID: accel.all_reduce %{{.*}} {group = "tp", reduction = #accel<reduction sum>} : (tensor<f32>)
+//
+// Sequence parallelism: the row-parallel projection's sum is handed on
+// split along the sequence (a reduce-scatter, its bias added to the
+// block); the head reads it whole again (an all-gather).
+// SP-LABEL: func.func @train_step
+// SP: %[[PART:.*]] = accel.linear %{{.*}}, %arg2 : (tensor<4x2x16xf32>, tensor<8x16xf32>) -> tensor<4x2x8xf32>
+// SP: %[[RS:.*]] = accel.reduce_scatter_start %[[PART]] {axis = 1 : i64, group = "tp", reduction = #accel<reduction sum>} : (tensor<4x2x8xf32>) -> tensor<4x1x8xf32>
+// SP: %[[BLOCK:.*]] = accel.wait %[[RS]], %[[PART]]
+// SP: %[[BIASED:.*]] = accel.add %[[BLOCK]], %arg3 : (tensor<4x1x8xf32>, tensor<8xf32>) -> tensor<4x1x8xf32>
+// SP: %[[AG:.*]] = accel.all_gather_start %[[BIASED]] {axis = 1 : i64, group = "tp"} : (tensor<4x1x8xf32>) -> tensor<4x2x8xf32>
+// SP: %[[WHOLE:.*]] = accel.wait %[[AG]], %[[BIASED]]
+// SP: accel.linear %[[WHOLE]], %arg4 : (tensor<4x2x8xf32>, tensor<8x8xf32>) -> tensor<4x2x8xf32>
+//
+// NOTP: accel-shard: sp=true splits the sequence over the tp axis; it needs tp of at least 2
 func.func @main(%x: tensor<4x2x8xf32> {accel.input = "x"},
                 %w1: tensor<32x8xf32> {accel.param = "mlp.up_proj.weight"},
                 %b1: tensor<32xf32> {accel.param = "mlp.up_proj.bias"},
