@@ -4,8 +4,9 @@
 // collectives the distributed layouts lower to, started asynchronously and
 // waited on explicitly, each bounded by a timeout so a dead or stopped peer
 // becomes an error naming it instead of a hang. One communicator per grid
-// axis (a dp group, a tp group); the Gloo implementation runs over TCP, an
-// NCCL one will implement the same interface.
+// axis (a dp group, a tp group); the Gloo implementation runs over TCP
+// (host memory), the NCCL one over NCCL (device memory; built where the
+// CUDA toolkit has NCCL).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_RUNTIME_COMMUNICATOR_H
@@ -99,6 +100,17 @@ void requireSameOnAllRanks(Communicator &comm, uint64_t value,
 /// ranks that did not arrive within the timeout. Ignores SIGPIPE (if it
 /// has its default action) so that a dead peer is an error, not a signal.
 std::unique_ptr<Communicator> connectGloo(const CommOptions &options);
+
+#if ACCEL_HAVE_NCCL
+/// Connects rank `options.rank` of `options.size` with NCCL on CUDA device
+/// `device`: the same rendezvous (rank 0 hands out NCCL's unique id through
+/// it), then a non-blocking NCCL communicator whose collectives run on its
+/// own stream; tensors are device memory. Every wait is bounded by the
+/// timeout (the communicator is aborted and CommError thrown). Throws
+/// CommError naming the device when there is no such CUDA device.
+std::unique_ptr<Communicator> connectNccl(const CommOptions &options,
+                                          int device);
+#endif
 
 } // namespace accel::rt
 
