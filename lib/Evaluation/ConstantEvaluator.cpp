@@ -1,6 +1,6 @@
 //===- ConstantEvaluator.cpp - Folding accel ops with runtime kernels ----===//
 #include "accel/Evaluation/ConstantEvaluator.h"
-#include "accel/runtime/KernelTable.h"
+#include "accel/runtime/KernelRegistry.h"
 #include "dialects/Accel/AccelOps.h"
 #include "lib/Target/Executable/InstructionEncoding.h"
 
@@ -134,7 +134,8 @@ accel::evaluateConstantOp(Operation *op, ArrayRef<Attribute> operands,
   }
   try {
     rt::ThreadPool pool(1);
-    rt::bindKernel(*fbInst)(kernelOperands, kernelResults, pool);
+    rt::KernelContext context{pool};
+    rt::bindKernel(*fbInst)(kernelOperands, kernelResults, context);
   } catch (const std::exception &) {
     // An error at fold time (say, an out-of-range index) is left for the
     // runtime to report with the input that triggers it.

@@ -137,10 +137,7 @@ TrainingState::TrainingState(const std::vector<StateSpec> &specs,
     size_t bytes = static_cast<size_t>(numElements(spec.shape)) *
                    dtypeSize(spec.dtype);
     size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-    slot.data.reset(static_cast<char *>(std::aligned_alloc(64, rounded)));
-    if (!slot.data)
-      throw Error("cannot allocate " + std::to_string(bytes) + " bytes for '" +
-                  spec.name + "'");
+    slot.data = allocateBuffer(hostAllocator(), rounded, "'" + spec.name + "'");
     std::memset(slot.data.get(), 0, rounded);
     slots.emplace(spec.name, std::move(slot));
   }

@@ -1,6 +1,6 @@
 //===- Executor.cpp - Runs one function of an executable -----------------===//
 #include "accel/runtime/Executor.h"
-#include "accel/runtime/KernelTable.h"
+#include "accel/runtime/KernelRegistry.h"
 #include "accel/runtime/schema/executable_generated.h"
 
 #include <algorithm>
@@ -90,11 +90,7 @@ void Executor::bindValues(const Executable &executable,
   arenaSize = function.arena_size();
   char *base = sharedArena;
   if (arenaSize > 0 && !sharedArena) {
-    arena.reset(static_cast<char *>(
-        std::aligned_alloc(64, (arenaSize + 63) / 64 * 64)));
-    if (!arena)
-      throw Error(where + ": cannot allocate the " +
-                  std::to_string(arenaSize) + "-byte arena");
+    arena = allocateBuffer(hostAllocator(), arenaSize, where + ": its arena");
     base = arena.get();
   }
 
@@ -204,6 +200,7 @@ Executor::run(const std::map<std::string, TensorView> &inputs) {
       values[i].data = values[aliasOf[i]].data;
 
   std::vector<TensorView> operands, results;
+  KernelContext context{pool};
   for (const Step &step : steps) {
     operands.clear();
     results.clear();
@@ -213,7 +210,7 @@ Executor::run(const std::map<std::string, TensorView> &inputs) {
       results.push_back(values[index]);
     auto start = std::chrono::steady_clock::now();
     try {
-      step.kernel(operands, results, pool);
+      step.kernel(operands, results, context);
     } catch (const std::exception &e) {
       throw Error("kernel '" + step.kernelName + "'" +
                   (step.location.empty() ? "" : " at " + step.location) +

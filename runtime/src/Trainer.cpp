@@ -114,11 +114,8 @@ public:
     int64_t arenaBytes = stepFn->arena_size();
     if (evalFn)
       arenaBytes = std::max(arenaBytes, evalFn->arena_size());
-    arena.reset(static_cast<char *>(
-        std::aligned_alloc(64, std::max<int64_t>(64, (arenaBytes + 63) / 64 * 64))));
-    if (!arena)
-      throw Error("cannot allocate the " + std::to_string(arenaBytes) +
-                  "-byte arena of the training step");
+    arena = allocateBuffer(hostAllocator(), arenaBytes,
+                           "the arena of the training step");
     step = std::make_unique<Executor>(exe, *stepFn, state->binder(), pool,
                                       arena.get(), o.groups);
     joinDataParallelGroup(*stepFn);
@@ -586,7 +583,7 @@ private:
   const TrainerOptions &o;
   const fb::Function *evalFn = nullptr;
   std::unique_ptr<TrainingState> state;
-  std::unique_ptr<char, void (*)(void *)> arena{nullptr, std::free};
+  DeviceBuffer arena;
   std::unique_ptr<Executor> step, evaluator;
   std::unique_ptr<Dataset> train, eval;
   std::unique_ptr<EpochSampler> sampler;

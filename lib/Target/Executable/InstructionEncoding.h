@@ -2,7 +2,7 @@
 //
 // The compiler's half of the kernel contract: which runtime kernel runs an
 // op and with which named attributes. The runtime's half is
-// runtime/src/KernelTable.cpp.
+// runtime/src/CpuKernels.cpp and CollectiveKernels.cpp (KernelRegistry.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_LIB_TARGET_EXECUTABLE_INSTRUCTIONENCODING_H

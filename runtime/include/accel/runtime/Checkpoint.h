@@ -19,6 +19,7 @@
 
 #include "accel/runtime/Communicator.h"
 #include "accel/runtime/Executor.h"
+#include "accel/runtime/Memory.h"
 #include "accel/runtime/Safetensors.h"
 
 #include <cstdlib>
@@ -77,7 +78,7 @@ private:
     StateSpec spec;
     Shape global;
     std::vector<int64_t> offset;
-    std::unique_ptr<char, void (*)(void *)> data{nullptr, std::free};
+    DeviceBuffer data;
   };
   std::map<std::string, Slot> slots;
   Placement placement;

@@ -11,6 +11,8 @@
 #define ACCEL_RUNTIME_EXECUTOR_H
 
 #include "accel/runtime/Executable.h"
+#include "accel/runtime/KernelRegistry.h"
+#include "accel/runtime/Memory.h"
 #include "accel/runtime/Safetensors.h"
 #include "accel/runtime/Tensor.h"
 #include "accel/runtime/ThreadPool.h"
@@ -24,16 +26,6 @@
 
 namespace accel::rt {
 
-class Communicator;
-
-/// The communicators a function's collectives run on, by group name (a
-/// grid axis such as "dp"; "world" is every rank of the job).
-using CommGroups = std::map<std::string, Communicator *>;
-
-/// A bound instruction: its kernel with attributes decoded at load time.
-using BoundKernel = std::function<void(const std::vector<TensorView> &operands,
-                                       const std::vector<TensorView> &results,
-                                       ThreadPool &pool)>;
 
 /// A parameter or optimizer-state value of a function, which the caller
 /// provides storage for.
@@ -117,12 +109,9 @@ private:
   std::vector<std::string> outputNames_;
   std::vector<Step> steps;
   int64_t arenaSize = 0;
-  struct Free {
-    void operator()(void *p) const { std::free(p); }
-  };
   // Owned from the start of construction, so a constructor that throws
   // (a missing weight, say) frees it.
-  std::unique_ptr<char, Free> arena;
+  DeviceBuffer arena;
   bool profiling = false;
   std::map<std::string, std::pair<double, int64_t>> kernelTimes;
 };
