@@ -52,9 +52,14 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
     export that merges heads into the batch, say) the operand is gathered
     first. ZeRO composes: state split over `dp` along a dim `tp` does not
     split. A tensor the plan splits whose dim does not divide is an error
-    naming it, the dim and the axis size. GPT-2's fused `c_attn` stays
-    whole: its output is q|k|v side by side, so a block of it is not a
-    block of heads.
+    naming it, the dim and the axis size. GPT-2's fused `c_attn` (q|k|v
+    side by side, so a block of it is not a block of heads) splits per
+    part: each part becomes a projection of its own on a slice of the
+    weight, which stays stored whole, and each rank computes its block of
+    q, of k and of v. `sp=true` adds sequence parallelism (norms and
+    residual adds on a block of the sequence; an all-gather before each
+    column-parallel projection, a reduce-scatter after each row-parallel
+    one).
 
     Each function records its grid as metadata (`grid_axes`, `grid_shape`)
     and each split argument its axes per dim (`accel.split = ["dp", ""]`)

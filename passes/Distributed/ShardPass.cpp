@@ -160,6 +160,92 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
            << static_cast<int64_t>(tp);
   }
 
+  /// A fused projection's parts, each a column-parallel projection of its
+  /// own: `split(linear(x, W, b))` (through a reshape) along the features
+  /// becomes one linear per part on a slice of W and b, so that each part's
+  /// block over tp is a block of its heads. W stays whole (each rank slices
+  /// its columns: no communication); its gradient, summed from the parts'
+  /// gradients, is whole too. Returns the slices to split, with the dim.
+  FailureOr<SmallVector<std::pair<Value, int64_t>>>
+  splitFusedProjections(func::FuncOp func) {
+    SmallVector<std::pair<Value, int64_t>> parts;
+    if (tp == 1)
+      return parts;
+    SmallVector<LinearOp> fused;
+    DenseSet<Value> seen;
+    func.walk([&](LinearOp linear) {
+      auto weight = dyn_cast<BlockArgument>(linear.getWeight());
+      if (!weight || !seen.insert(weight).second)
+        return; // only the forward use (the first)
+      auto name = func.getArgAttrOfType<StringAttr>(weight.getArgNumber(),
+                                                    "accel.param");
+      if (name && tensorParallelRole(name.getValue()) ==
+                      TensorParallelRole::FusedColumn)
+        fused.push_back(linear);
+    });
+    for (LinearOp linear : fused) {
+      Value y = linear.getResult();
+      if (!y.hasOneUse())
+        continue;
+      auto reshape = dyn_cast<ReshapeOp>(*y.getUsers().begin());
+      Value splitInput = reshape ? reshape.getResult() : y;
+      if ((reshape && !splitInput.hasOneUse()) || splitInput.use_empty())
+        continue;
+      auto split = dyn_cast<SplitOp>(*splitInput.getUsers().begin());
+      auto inputType = cast<RankedTensorType>(splitInput.getType());
+      if (!split || split.getAxis() != inputType.getRank() - 1 ||
+          cast<RankedTensorType>(y.getType()).getShape().back() !=
+              inputType.getShape().back())
+        continue;
+      auto wType = cast<RankedTensorType>(linear.getWeight().getType());
+      int64_t outDim = linear.getWeightInOut() ? 1 : 0;
+      int64_t count = split.getNumResults();
+      int64_t width = wType.getDimSize(outDim) / count;
+      for (Value piece : split.getResults())
+        if (cast<RankedTensorType>(piece.getType()).getShape().back() != width)
+          return split.emitOpError("accel-shard: a fused projection's parts "
+                                   "must be equal to split over tp");
+      if (width % tp)
+        return linear.emitOpError("accel-shard: each of the ")
+               << count << " parts of this fused projection has " << width
+               << " features, which do not divide over the tp axis of size "
+               << static_cast<int64_t>(tp);
+      OpBuilder b(split);
+      Location loc = linear.getLoc();
+      auto sliceOf = [&](Value v, int64_t dim, int64_t j) -> Value {
+        auto t = cast<RankedTensorType>(v.getType());
+        SmallVector<int64_t> start(t.getRank(), 0), limit(t.getShape()),
+            stride(t.getRank(), 1);
+        start[dim] = j * width;
+        limit[dim] = (j + 1) * width;
+        return SliceOp::create(b, loc, v, b.getDenseI64ArrayAttr(start),
+                               b.getDenseI64ArrayAttr(limit),
+                               b.getDenseI64ArrayAttr(stride));
+      };
+      auto yType = cast<RankedTensorType>(y.getType());
+      SmallVector<int64_t> partShape(yType.getShape());
+      partShape.back() = width;
+      for (int64_t j = 0; j < count; ++j) {
+        Value w = sliceOf(linear.getWeight(), outDim, j);
+        Value bias = linear.getBias() ? sliceOf(linear.getBias(), 0, j) : Value();
+        parts.push_back({w, outDim});
+        if (bias)
+          parts.push_back({bias, 0});
+        Value part = LinearOp::create(
+            b, loc, RankedTensorType::get(partShape, yType.getElementType()),
+            linear.getInput(), w, bias, linear.getWeightInOutAttr());
+        if (reshape)
+          part = ReshapeOp::create(b, loc, split.getResult(j).getType(), part);
+        split.getResult(j).replaceAllUsesWith(part);
+      }
+      split.erase();
+      if (reshape)
+        reshape.erase();
+      linear.erase();
+    }
+    return parts;
+  }
+
   /// Megatron's sequence parallelism: the activations between the
   /// tensor-parallel regions ([batch, sequence, features], the residual
   /// stream through norms, adds and dropout) split along the sequence over
@@ -228,6 +314,11 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
   /// updates, which work on the stored split of every tensor, as the
   /// gradient norm reads the gradients.
   LogicalResult annotate(func::FuncOp func) {
+    // First, as it replaces ops (the builder below points at the first).
+    FailureOr<SmallVector<std::pair<Value, int64_t>>> fusedParts =
+        splitFusedProjections(func);
+    if (failed(fusedParts))
+      return failure();
     MLIRContext *ctx = &getContext();
     Block &entry = func.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
@@ -342,6 +433,13 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       arg.replaceAllUsesExcept(annotated, reader);
       if (role == "param" && layout.tpDim >= 0)
         tensorParallel[annotated] = tensorParallelRole(name.getValue());
+    }
+    for (auto [slice, dim] : *fusedParts) {
+      b.setInsertionPointAfterValue(slice);
+      Value split = shard::ShardOp::create(b, loc, slice, sharding(Layout{dim, -1}),
+                                           /*annotate_for_users=*/true);
+      slice.replaceAllUsesExcept(split, split.getDefiningOp());
+      tensorParallel[split] = TensorParallelRole::Column;
     }
     if (sp)
       splitSequence(func, tensorParallel, sharding);

@@ -15,9 +15,8 @@ TensorParallelRole tensorParallelRole(StringRef name) {
     module = module.rsplit('.').first;
   if (size_t dot = module.rfind('.'); dot != StringRef::npos)
     module = module.drop_front(dot + 1);
-  // GPT-2's fused c_attn is not here: its output is q|k|v side by side, so
-  // a split of it would hand one rank all of q and half of k. It stays
-  // whole (each rank computes it; the heads split after it).
+  // GPT-2's fused c_attn puts q|k|v side by side: a contiguous block of it
+  // would hand one rank all of q and half of k, so it is split per part.
   return llvm::StringSwitch<TensorParallelRole>(module)
       .Cases({"q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "c_fc",
               "fc1", "query", "key", "value", "w1", "w3", "lm_head"},
@@ -26,6 +25,7 @@ TensorParallelRole tensorParallelRole(StringRef name) {
              TensorParallelRole::Row)
       .Cases({"embed_tokens", "wte", "word_embeddings"},
              TensorParallelRole::Vocabulary)
+      .Case("c_attn", TensorParallelRole::FusedColumn)
       .Default(TensorParallelRole::Replicated);
 }
 
@@ -37,6 +37,8 @@ StringRef roleName(TensorParallelRole role) {
     return "row parallel";
   case TensorParallelRole::Vocabulary:
     return "vocabulary parallel";
+  case TensorParallelRole::FusedColumn:
+    return "column parallel per fused part";
   case TensorParallelRole::Replicated:
     break;
   }
@@ -45,7 +47,9 @@ StringRef roleName(TensorParallelRole role) {
 
 int64_t tensorParallelDim(Value param, StringRef name,
                           TensorParallelRole role) {
-  if (role == TensorParallelRole::Replicated)
+  // A fused projection is stored whole; its parts split (accel-shard).
+  if (role == TensorParallelRole::Replicated ||
+      role == TensorParallelRole::FusedColumn)
     return -1;
   if (role == TensorParallelRole::Vocabulary)
     return 0; // the embedding table's rows

@@ -17,7 +17,15 @@
 
 namespace accel {
 
-enum class TensorParallelRole { Replicated, Column, Row, Vocabulary };
+enum class TensorParallelRole {
+  Replicated,
+  Column,
+  Row,
+  Vocabulary,
+  /// Projections into q, k and v side by side (GPT-2's `c_attn`): column
+  /// parallel per part, each part's block a block of heads.
+  FusedColumn
+};
 
 /// The role of parameter `name` (e.g. "model.layers.0.mlp.up_proj.weight")
 /// in Megatron's plan.

@@ -13,8 +13,8 @@
 # that, and the bytes sent per step equal what accel-report-layout computes
 # from the compiled collectives. A rerun of dp=2 x tp=2 is bitwise
 # identical; its checkpoint at step 5, saved as per-rank parts, resumes
-# under tp=2 alone and in one process and ends as close to the one-process
-# run as the layout run straight through does.
+# under tp=2 alone and in one process, and ZeRO-3's under tp=2, each ending
+# as close to the one-process run as dp=2 x tp=2 run straight through does.
 import json
 import os
 
@@ -107,18 +107,24 @@ for family, layouts in (("gpt2", ("tp=2", "tp=2 sp=true", "dp=2 tp=2")),
     split5 = fidelity.accel_train(d, run_["mlir"], run_["data_args"], fidelity.Loop(steps=5), "dp=2 tp=2",
                                   "split5")
     assert not os.path.exists(os.path.join(split5, "checkpoint-5", "model.safetensors")), "tp=2 saved whole tensors"
+    # And ZeRO-3's (parameters split over dp by rows) under tp=2.
+    zero5 = fidelity.accel_train(d, run_["mlir"], run_["data_args"], fidelity.Loop(steps=5), "dp=2 zero=3",
+                                 "zero5")
     reference = whole(single, loop.steps)
     drift = max(np.abs(first[n] - reference[n]).max() for n in reference)
-    for label, program, ranks in (("tp=2", os.path.join(d, "sharded-tp2.mlir"), 2),
-                                  ("one process", os.path.join(d, "train-single.mlir"), 1)):
-        resumed = os.path.join(d, "resumed-" + label.replace(" ", "-").replace("=", ""))
+    for saved, label, program, ranks in (
+            ("dp=2 x tp=2", "tp=2", os.path.join(d, "sharded-tp2.mlir"), 2),
+            ("dp=2 x tp=2", "one process", os.path.join(d, "train-single.mlir"), 1),
+            ("dp=2 zero=3", "tp=2", os.path.join(d, "sharded-tp2.mlir"), 2)):
+        source = split5 if saved == "dp=2 x tp=2" else zero5
+        resumed = os.path.join(d, "resumed-" + (saved + "-" + label).replace(" ", "-").replace("=", ""))
         run(["accel-run", program, *run_["data_args"], "--steps", loop.steps, "--seed", loop.seed,
-             "--num-threads", 1, "--resume", os.path.join(split5, "checkpoint-5"), "--save-dir", resumed,
+             "--num-threads", 1, "--resume", os.path.join(source, "checkpoint-5"), "--save-dir", resumed,
              "--quiet", *(["--nproc-per-node", ranks] if ranks > 1 else [])])
         end = whole(resumed, loop.steps)
         worst = max(np.abs(end[n] - reference[n]).max() for n in reference)
-        print(f"{family}: dp=2 x tp=2's checkpoint at step 5, resumed under {label}: worst element {worst:.2e} "
+        print(f"{family}: {saved}'s checkpoint at step 5, resumed under {label}: worst element {worst:.2e} "
               f"from one process (dp=2 x tp=2 throughout: {drift:.2e})")
-        assert worst <= 2 * drift + 1e-7, f"{family}: resuming dp=2 x tp=2's checkpoint under {label} drifts"
+        assert worst <= 2 * drift + 1e-7, f"{family}: resuming {saved}'s checkpoint under {label} drifts"
 if failed:
     raise SystemExit("tensor parallelism is further from float64 than PyTorch fp32")
