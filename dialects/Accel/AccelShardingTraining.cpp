@@ -81,14 +81,168 @@ FailureOr<Value> splitRows(Op op, Partitioning &p, Value localLabels,
   return countAcrossRanks(p, localLabels, op.getIgnoreIndex(), axes);
 }
 
-/// cross_entropy: logits [rows..., C], labels [rows...] -> mean loss.
+/// A loss over classes split across ranks (Megatron's vocabulary-parallel
+/// cross-entropy): each rank holds a block of the logits; the row maximum,
+/// the sum of exponentials and the target's logit are completed by
+/// all-reduces over `classAxes` (max, sum, sum), so every rank has the
+/// loss, and the logits' gradient (for a loss cotangent of 1) on its block.
+/// Rows split too (a batch over dp): the mean is over every rank's counted
+/// labels. Ignored labels and label smoothing as PyTorch's cross_entropy.
+struct VocabParallelLoss {
+  Value loss, dLogits;
+};
+FailureOr<VocabParallelLoss>
+vocabParallelLoss(Partitioning &p, Value logits, Value labels, int64_t classes,
+                  int64_t ignoreIndex, double smoothing,
+                  ArrayRef<shard::GridAxis> classAxes, bool gradient) {
+  OpBuilder &b = p.b;
+  Location loc = p.op->getLoc();
+  auto logitsType = cast<RankedTensorType>(logits.getType());
+  int64_t local = logitsType.getShape().back();
+  auto labelType = cast<RankedTensorType>(labels.getType());
+  int64_t rank = labelType.getRank();
+  Type element = logitsType.getElementType();
+  SmallVector<int64_t> rowShape(labelType.getShape());
+  auto rowsWith = [&](int64_t last, Type type) {
+    SmallVector<int64_t> shape(rowShape);
+    shape.push_back(last);
+    return RankedTensorType::get(shape, type);
+  };
+  auto reduceClasses = [&](auto tag, Value v) -> Value {
+    using Op = decltype(tag);
+    return Op::create(b, loc, rowsWith(1, element), v,
+                      b.getDenseI64ArrayAttr({rank}), b.getUnitAttr());
+  };
+  auto acrossClasses = [&](Value v, shard::ReductionKind kind) {
+    return p.allReduce(v, classAxes, kind);
+  };
+  auto constant = [&](double v) {
+    auto t = RankedTensorType::get({}, element);
+    return ConstantOp::create(
+               b, loc, t, DenseElementsAttr::get(t, b.getFloatAttr(element, v)))
+        .getResult();
+  };
+  auto column = [&](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return ReshapeOp::create(b, loc, rowsWith(1, t.getElementType()), v)
+        .getResult();
+  };
+
+  SmallVector<AffineExpr> rowLoops;
+  for (int64_t d = 0; d < rank; ++d)
+    rowLoops.push_back(getAffineDimExpr(d, p.op->getContext()));
+  SmallVector<shard::GridAxis> rowAxes = p.axesOf(rowLoops);
+  Value count = countOf(p, labels, ignoreIndex);
+  if (!rowAxes.empty())
+    count = p.allReduce(count, rowAxes, shard::ReductionKind::Sum);
+  Value inverseCount = ReciprocalOp::create(
+      b, loc, CastOp::create(b, loc, RankedTensorType::get({}, element), count));
+
+  // Log-sum-exp over every rank's classes, relative to the row maximum.
+  Value rowMax = acrossClasses(reduceClasses(ReduceMaxOp(), logits),
+                               shard::ReductionKind::Max);
+  Value shifted = SubOp::create(b, loc, logits, rowMax);
+  Value sumExp = acrossClasses(
+      reduceClasses(ReduceSumOp(), ExpOp::create(b, loc, shifted)),
+      shard::ReductionKind::Sum);
+  Value logSumExp = LogOp::create(b, loc, sumExp);
+
+  // The target's (shifted) logit, from the rank holding its class.
+  FailureOr<BlockIndices> block =
+      blockIndices(p, labels, local, classes, classAxes, ignoreIndex);
+  if (failed(block))
+    return failure();
+  Type labelElement = labelType.getElementType();
+  auto iotaType = RankedTensorType::get({local}, labelElement);
+  SmallVector<APInt> iota;
+  for (int64_t i = 0; i < local; ++i)
+    iota.push_back(APInt(labelElement.getIntOrFloatBitWidth(), i));
+  Value classIds = ConstantOp::create(b, loc, iotaType,
+                                      DenseElementsAttr::get(iotaType, iota));
+  Value hit = CompareOp::create(
+      b, loc, classIds, column(block->shifted),
+      CompareDirectionAttr::get(b.getContext(), CompareDirection::EQ));
+  Value inside = column(block->inside);
+  hit = WhereOp::create(b, loc, inside, hit, inside);
+  Value oneHot = CastOp::create(b, loc, rowsWith(local, element), hit);
+  Value target = acrossClasses(
+      reduceClasses(ReduceSumOp(), MulOp::create(b, loc, shifted, oneHot)),
+      shard::ReductionKind::Sum);
+
+  // Per row: log-sum-exp minus the target's logit, mixed with the mean
+  // logit under label smoothing.
+  Value rowLoss = SubOp::create(b, loc, logSumExp, target);
+  Value targetWeights = oneHot;
+  if (smoothing != 0) {
+    Value meanLogit = MulOp::create(
+        b, loc,
+        acrossClasses(reduceClasses(ReduceSumOp(), shifted),
+                      shard::ReductionKind::Sum),
+        constant(1.0 / classes));
+    rowLoss = AddOp::create(
+        b, loc, MulOp::create(b, loc, rowLoss, constant(1 - smoothing)),
+        MulOp::create(b, loc, SubOp::create(b, loc, logSumExp, meanLogit),
+                      constant(smoothing)));
+    targetWeights = AddOp::create(
+        b, loc, MulOp::create(b, loc, oneHot, constant(1 - smoothing)),
+        constant(smoothing / classes));
+  }
+  Value counted = CastOp::create(
+      b, loc, rowsWith(1, element),
+      column(CompareOp::create(
+          b, loc, labels, scalar(b, loc, labelElement, ignoreIndex),
+          CompareDirectionAttr::get(b.getContext(), CompareDirection::NE))));
+  Value perRow = MulOp::create(b, loc, counted, inverseCount);
+  Value loss = ReduceSumOp::create(
+      b, loc, RankedTensorType::get({}, element),
+      MulOp::create(b, loc, rowLoss, perRow),
+      b.getDenseI64ArrayAttr(llvm::to_vector(llvm::seq<int64_t>(0, rank + 1))),
+      UnitAttr());
+  if (!rowAxes.empty())
+    loss = p.allReduce(loss, rowAxes, shard::ReductionKind::Sum);
+  if (!gradient)
+    return VocabParallelLoss{loss, Value()};
+
+  // d loss / d logits = (softmax - targets) / count on counted rows.
+  Value softmax =
+      ExpOp::create(b, loc, SubOp::create(b, loc, shifted, logSumExp));
+  Value dLogits = MulOp::create(
+      b, loc, SubOp::create(b, loc, softmax, targetWeights), perRow);
+  return VocabParallelLoss{loss, dLogits};
+}
+
+/// cross_entropy or its gradient with its classes split (the loop after
+/// the rows): the loss over this rank's block of the logits; null when the
+/// classes are whole.
+template <typename Op>
+FailureOr<std::optional<VocabParallelLoss>> overSplitClasses(Op op,
+                                                             Partitioning &p,
+                                                             bool gradient) {
+  int64_t rank = shapeOf(op.getLabels()).size();
+  SmallVector<shard::GridAxis> classAxes =
+      p.axesOf({getAffineDimExpr(rank, op->getContext())});
+  if (classAxes.empty())
+    return std::optional<VocabParallelLoss>();
+  if (op.getCount())
+    return op.emitOpError("already divides by a count across ranks; it "
+                          "cannot be split again");
+  FailureOr<VocabParallelLoss> loss = vocabParallelLoss(
+      p, p.operands[0], p.operands[1], shapeOf(op.getLogits()).back(),
+      op.getIgnoreIndex(), op.getLabelSmoothing().convertToDouble(), classAxes,
+      gradient);
+  if (failed(loss))
+    return failure();
+  return std::optional<VocabParallelLoss>(*loss);
+}
+
+/// cross_entropy: logits [rows..., C], labels [rows...] -> mean loss; the
+/// classes split, vocabParallelLoss.
 struct CrossEntropyRules {
   static LoopNest describe(CrossEntropyOp op) {
     LoopNest nest(op->getContext());
     SmallVector<AffineExpr> rows =
         rowLoops(nest, op.getLabels(), IteratorType::reduction);
-    AffineExpr c = nest.fixed("the class dim (a vocabulary-parallel loss "
-                              "is not supported yet)");
+    AffineExpr c = nest.parallel();
     nest.index(append(rows, c));
     nest.index(rows);
     if (op.getCount())
@@ -97,6 +251,13 @@ struct CrossEntropyRules {
     return nest;
   }
   static LogicalResult partition(CrossEntropyOp op, Partitioning &p) {
+    auto split = overSplitClasses(op, p, /*gradient=*/false);
+    if (failed(split))
+      return failure();
+    if (*split) {
+      p.map.map(op.getLoss(), (*split)->loss);
+      return success();
+    }
     SmallVector<shard::GridAxis> axes;
     FailureOr<Value> count = splitRows(op, p, p.operands[1], axes);
     if (failed(count) || !*count)
@@ -116,8 +277,7 @@ struct CrossEntropyGradRules {
     LoopNest nest(op->getContext());
     SmallVector<AffineExpr> rows =
         rowLoops(nest, op.getLabels(), IteratorType::parallel);
-    AffineExpr c = nest.fixed("the class dim (a vocabulary-parallel loss "
-                              "is not supported yet)");
+    AffineExpr c = nest.parallel();
     nest.index(append(rows, c));
     nest.index(rows);
     nest.index({}); // dloss
@@ -127,6 +287,14 @@ struct CrossEntropyGradRules {
     return nest;
   }
   static LogicalResult partition(CrossEntropyGradOp op, Partitioning &p) {
+    auto split = overSplitClasses(op, p, /*gradient=*/true);
+    if (failed(split))
+      return failure();
+    if (*split) {
+      p.map.map(op.getDlogits(), MulOp::create(p.b, op.getLoc(),
+                                               (*split)->dLogits, p.operands[2]));
+      return success();
+    }
     SmallVector<shard::GridAxis> axes;
     FailureOr<Value> count = splitRows(op, p, p.operands[1], axes);
     if (failed(count) || !*count)
@@ -144,7 +312,7 @@ struct CrossEntropyGradRules {
 /// labels [rows...] -> loss, input_grad [rows..., K], weight_grad. Rows
 /// are parallel for input_grad and summed for the loss and weight_grad:
 /// split, both get an all-reduce. The classes split (a vocabulary-parallel
-/// head, Megatron's): vocabParallel.
+/// head, Megatron's): vocabParallelLoss on this rank's block of the logits.
 struct LinearCrossEntropyRules {
   static LoopNest describe(LinearCrossEntropyOp op) {
     LoopNest nest(op->getContext());
@@ -169,8 +337,57 @@ struct LinearCrossEntropyRules {
     int64_t rank = shapeOf(op.getLabels()).size();
     SmallVector<shard::GridAxis> classAxes =
         p.axesOf({getAffineDimExpr(rank + 1, op->getContext())});
-    if (!classAxes.empty())
-      return vocabParallel(op, p, classAxes);
+    if (!classAxes.empty()) {
+      // Each rank its block of the logits; unlike the fused one-process
+      // kernel, the block exists whole ([rows..., C / ranks]).
+      Location loc = op.getLoc();
+      Value x = p.operands[0], w = p.operands[1];
+      bool inOut = op.getWeightInOut();
+      auto xType = cast<RankedTensorType>(x.getType());
+      int64_t local = shapeOf(w)[inOut ? 1 : 0];
+      SmallVector<int64_t> logitsShape(xType.getShape());
+      logitsShape.back() = local;
+      Value logits = LinearOp::create(
+          p.b, loc, RankedTensorType::get(logitsShape, xType.getElementType()),
+          x, w, Value(), op.getWeightInOutAttr());
+      FailureOr<VocabParallelLoss> loss = vocabParallelLoss(
+          p, logits, p.operands[2], shapeOf(op.getWeight())[inOut ? 1 : 0],
+          op.getIgnoreIndex(), op.getLabelSmoothing().convertToDouble(),
+          classAxes, /*gradient=*/true);
+      if (failed(loss))
+        return failure();
+      // input_grad: a partial sum over the classes; weight_grad: this
+      // rank's block, summed over every rank's rows.
+      Value inputGrad = p.allReduce(
+          LinearOp::create(p.b, loc, xType, loss->dLogits, w, Value(),
+                           inOut ? UnitAttr() : p.b.getUnitAttr()),
+          classAxes, shard::ReductionKind::Sum);
+      // This rank's rows (its block of the batch under dp).
+      int64_t rows =
+          cast<RankedTensorType>(p.operands[2].getType()).getNumElements();
+      int64_t features = xType.getShape().back();
+      Type element = xType.getElementType();
+      Value flatGrad = ReshapeOp::create(
+          p.b, loc, RankedTensorType::get({rows, local}, element), loss->dLogits);
+      Value flatInput = ReshapeOp::create(
+          p.b, loc, RankedTensorType::get({rows, features}, element), x);
+      Value weightGrad =
+          inOut ? MatmulOp::create(p.b, loc,
+                                   RankedTensorType::get({features, local}, element),
+                                   flatInput, flatGrad, p.b.getUnitAttr(), UnitAttr())
+                : MatmulOp::create(p.b, loc,
+                                   RankedTensorType::get({local, features}, element),
+                                   flatGrad, flatInput, p.b.getUnitAttr(), UnitAttr());
+      SmallVector<AffineExpr> rowLoops;
+      for (int64_t d = 0; d < rank; ++d)
+        rowLoops.push_back(getAffineDimExpr(d, op->getContext()));
+      if (SmallVector<shard::GridAxis> rowAxes = p.axesOf(rowLoops); !rowAxes.empty())
+        weightGrad = p.allReduce(weightGrad, rowAxes, shard::ReductionKind::Sum);
+      p.map.map(op.getLoss(), loss->loss);
+      p.map.map(op.getInputGrad(), inputGrad);
+      p.map.map(op.getWeightGrad(), weightGrad);
+      return success();
+    }
     SmallVector<shard::GridAxis> axes;
     FailureOr<Value> count = splitRows(op, p, p.operands[2], axes);
     if (failed(count) || !*count)
@@ -189,159 +406,6 @@ struct LinearCrossEntropyRules {
     return success();
   }
 
-  /// Each rank holds a block of the classes: it computes its block of the
-  /// logits; the row maximum, the sum of exponentials and the target's
-  /// logit are completed by all-reduces over `classAxes` (max, sum, sum);
-  /// the loss follows on every rank, the logits' gradient on its block,
-  /// from which its block of weight_grad and a partial input_grad (summed
-  /// over classAxes) follow. Unlike the fused kernel, the block of logits
-  /// exists whole on each rank ([rows..., C / ranks]).
-  static LogicalResult vocabParallel(LinearCrossEntropyOp op, Partitioning &p,
-                                     ArrayRef<shard::GridAxis> classAxes) {
-    OpBuilder &b = p.b;
-    Location loc = op.getLoc();
-    if (op.getCount())
-      return op.emitOpError("already divides by a count across ranks; it "
-                            "cannot be split again");
-    Value x = p.operands[0], w = p.operands[1], labels = p.operands[2];
-    bool inOut = op.getWeightInOut();
-    auto wholeWeight = cast<RankedTensorType>(op.getWeight().getType());
-    int64_t classes = wholeWeight.getDimSize(inOut ? 1 : 0);
-    int64_t local = shapeOf(w)[inOut ? 1 : 0];
-    int64_t features = shapeOf(x).back();
-    auto labelType = cast<RankedTensorType>(labels.getType());
-    int64_t rank = labelType.getRank();
-    Type element = cast<RankedTensorType>(x.getType()).getElementType();
-    SmallVector<int64_t> rowShape(labelType.getShape());
-    auto rowsWith = [&](int64_t last, Type type) {
-      SmallVector<int64_t> shape(rowShape);
-      shape.push_back(last);
-      return RankedTensorType::get(shape, type);
-    };
-    auto reduceClasses = [&](auto tag, Value v) -> Value {
-      using Op = decltype(tag);
-      return Op::create(b, loc, rowsWith(1, element), v,
-                        b.getDenseI64ArrayAttr({rank}), b.getUnitAttr());
-    };
-    auto acrossClasses = [&](Value v, shard::ReductionKind kind) {
-      return p.allReduce(v, classAxes, kind);
-    };
-
-    // Rows split too (a batch over dp): the mean is over every rank's
-    // counted positions.
-    SmallVector<AffineExpr> rowLoops;
-    for (int64_t d = 0; d < rank; ++d)
-      rowLoops.push_back(getAffineDimExpr(d, op->getContext()));
-    SmallVector<shard::GridAxis> rowAxes = p.axesOf(rowLoops);
-    Value count = countOf(p, labels, op.getIgnoreIndex());
-    if (!rowAxes.empty())
-      count = p.allReduce(count, rowAxes, shard::ReductionKind::Sum);
-    Value inverseCount = ReciprocalOp::create(
-        b, loc, CastOp::create(b, loc, RankedTensorType::get({}, element), count));
-
-    // Log-sum-exp over every rank's classes, relative to the row maximum.
-    Value logits = LinearOp::create(b, loc, rowsWith(local, element), x, w,
-                                    Value(), op.getWeightInOutAttr());
-    Value rowMax = acrossClasses(reduceClasses(ReduceMaxOp(), logits),
-                                 shard::ReductionKind::Max);
-    Value shifted = SubOp::create(b, loc, logits, rowMax);
-    Value sumExp = acrossClasses(
-        reduceClasses(ReduceSumOp(), ExpOp::create(b, loc, shifted)),
-        shard::ReductionKind::Sum);
-    Value logSumExp = LogOp::create(b, loc, sumExp);
-
-    // The target's (shifted) logit, from the rank holding its class.
-    FailureOr<BlockIndices> block = blockIndices(
-        p, labels, local, classes, classAxes, op.getIgnoreIndex());
-    if (failed(block))
-      return failure();
-    Type labelElement = labelType.getElementType();
-    auto iotaType = RankedTensorType::get({local}, labelElement);
-    SmallVector<APInt> iota;
-    for (int64_t i = 0; i < local; ++i)
-      iota.push_back(APInt(labelElement.getIntOrFloatBitWidth(), i));
-    Value classIds = ConstantOp::create(
-        b, loc, iotaType, DenseElementsAttr::get(iotaType, iota));
-    auto column = [&](Value v) {
-      auto t = cast<RankedTensorType>(v.getType());
-      return ReshapeOp::create(b, loc, rowsWith(1, t.getElementType()), v)
-          .getResult();
-    };
-    Value hit = CompareOp::create(
-        b, loc, classIds, column(block->shifted),
-        CompareDirectionAttr::get(b.getContext(), CompareDirection::EQ));
-    Value inside = column(block->inside);
-    hit = WhereOp::create(b, loc, inside, hit, inside);
-    Value oneHot = CastOp::create(b, loc, rowsWith(local, element), hit);
-    Value target = acrossClasses(
-        reduceClasses(ReduceSumOp(), MulOp::create(b, loc, shifted, oneHot)),
-        shard::ReductionKind::Sum);
-
-    // Per row: log-sum-exp minus the target's logit, mixed with the mean
-    // logit under label smoothing (as PyTorch's cross_entropy).
-    double smoothing = op.getLabelSmoothing().convertToDouble();
-    auto constant = [&](double v) {
-      auto t = RankedTensorType::get({}, element);
-      return ConstantOp::create(
-                 b, loc, t, DenseElementsAttr::get(t, b.getFloatAttr(element, v)))
-          .getResult();
-    };
-    Value rowLoss = SubOp::create(b, loc, logSumExp, target);
-    Value targetWeights = oneHot;
-    if (smoothing != 0) {
-      Value meanLogit = MulOp::create(
-          b, loc,
-          acrossClasses(reduceClasses(ReduceSumOp(), shifted),
-                        shard::ReductionKind::Sum),
-          constant(1.0 / classes));
-      rowLoss = AddOp::create(
-          b, loc, MulOp::create(b, loc, rowLoss, constant(1 - smoothing)),
-          MulOp::create(b, loc, SubOp::create(b, loc, logSumExp, meanLogit),
-                        constant(smoothing)));
-      targetWeights = AddOp::create(
-          b, loc, MulOp::create(b, loc, oneHot, constant(1 - smoothing)),
-          constant(smoothing / classes));
-    }
-    Value counted = CastOp::create(
-        b, loc, rowsWith(1, element),
-        column(CompareOp::create(
-            b, loc, labels, scalar(b, loc, labelElement, op.getIgnoreIndex()),
-            CompareDirectionAttr::get(b.getContext(), CompareDirection::NE))));
-    Value perRow = MulOp::create(b, loc, counted, inverseCount);
-    Value loss = ReduceSumOp::create(
-        b, loc, RankedTensorType::get({}, element),
-        MulOp::create(b, loc, rowLoss, perRow),
-        b.getDenseI64ArrayAttr(llvm::to_vector(llvm::seq<int64_t>(0, rank + 1))),
-        UnitAttr());
-    if (!rowAxes.empty())
-      loss = p.allReduce(loss, rowAxes, shard::ReductionKind::Sum);
-
-    // d loss / d logits = (softmax - targets) / count on counted rows.
-    Value softmax =
-        ExpOp::create(b, loc, SubOp::create(b, loc, shifted, logSumExp));
-    Value dLogits = MulOp::create(
-        b, loc, SubOp::create(b, loc, softmax, targetWeights), perRow);
-    Value inputGrad = acrossClasses(
-        LinearOp::create(b, loc, cast<RankedTensorType>(x.getType()), dLogits,
-                         w, Value(), inOut ? UnitAttr() : b.getUnitAttr()),
-        shard::ReductionKind::Sum);
-    int64_t rows = labelType.getNumElements();
-    Value flatGrad = ReshapeOp::create(
-        b, loc, RankedTensorType::get({rows, local}, element), dLogits);
-    Value flatInput = ReshapeOp::create(
-        b, loc, RankedTensorType::get({rows, features}, element), x);
-    Value weightGrad =
-        inOut ? MatmulOp::create(b, loc, RankedTensorType::get({features, local}, element),
-                                 flatInput, flatGrad, b.getUnitAttr(), UnitAttr())
-              : MatmulOp::create(b, loc, RankedTensorType::get({local, features}, element),
-                                 flatGrad, flatInput, b.getUnitAttr(), UnitAttr());
-    if (!rowAxes.empty())
-      weightGrad = p.allReduce(weightGrad, rowAxes, shard::ReductionKind::Sum);
-    p.map.map(op.getLoss(), loss);
-    p.map.map(op.getInputGrad(), inputGrad);
-    p.map.map(op.getWeightGrad(), weightGrad);
-    return success();
-  }
 };
 
 /// global_norm: each operand may be split along any dim (the gradients

@@ -67,3 +67,24 @@ def assert_close(name, actual, expected, rtol=1e-4, atol=None):
         raise AssertionError(f"{name}: max abs error {err:.3g} exceeds {tol:.3g} "
                              f"(rtol {rtol} of max |ref| {scale:.3g})")
     print(f"{name}: max abs error {err:.3g} (max |ref| {scale:.3g}) ok")
+
+
+def train_on_arrays(d, step_file, name, ranks, steps, arrays, seed=5):
+    """Trains `step_file` (weights d/model.safetensors) on the arrays
+    d/<a>.npy for each input name in `arrays`, `steps` steps on `ranks`
+    one-thread ranks, saving to d/name. Returns the logged losses and the
+    final parameters as whole tensors (a split checkpoint consolidated)."""
+    import json
+    from safetensors.numpy import load_file
+    out = os.path.join(d, name)
+    data = [a for name_ in arrays for a in ("--data-array", f"{name_}={d}/{name_}.npy")]
+    run(["accel-run", step_file, "--weights", os.path.join(d, "model.safetensors"), *data,
+         "--steps", steps, "--seed", seed, "--num-threads", 1, "--save-dir", out, "--quiet",
+         *(["--nproc-per-node", ranks] if ranks > 1 else [])])
+    losses = np.array([json.loads(line)["loss"] for line in open(os.path.join(out, "log.jsonl"))
+                       if "loss" in json.loads(line)])
+    saved = os.path.join(out, f"checkpoint-{steps}")
+    if not os.path.exists(os.path.join(saved, "model.safetensors")):
+        run(["accel-run", "--consolidate", saved, "--save-dir", os.path.join(out, "whole"), "--quiet"])
+        saved = os.path.join(out, "whole")
+    return losses, load_file(os.path.join(saved, "model.safetensors"))

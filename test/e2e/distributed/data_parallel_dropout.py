@@ -8,13 +8,12 @@
 # masks), named as Megatron's plan splits an MLP, trains 8 SGD steps in one
 # process and under dp=2, dp=2 zero=3, tp=2 and dp=2 x tp=2; losses agree
 # to 1e-5 and parameters to float rounding.
-import json
 import os
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
-from accel_testing import run, workdir
+from accel_testing import run, train_on_arrays, workdir
 
 d = workdir("data-parallel-dropout")
 rng = np.random.default_rng(3)
@@ -42,18 +41,7 @@ run(["accel-opt", os.path.join(d, "model.mlir"), "--accel-make-train-step=optimi
 
 
 def train_run(step_file, name, ranks):
-    out = os.path.join(d, name)
-    run(["accel-run", step_file, "--weights", os.path.join(d, "model.safetensors"),
-         "--data-array", f"x={d}/x.npy", "--data-array", f"labels={d}/labels.npy", "--steps", STEPS,
-         "--seed", 5, "--num-threads", 1, "--save-dir", out, "--quiet",
-         *(["--nproc-per-node", ranks] if ranks > 1 else [])])
-    losses = np.array([json.loads(line)["loss"] for line in open(os.path.join(out, "log.jsonl"))
-                       if "loss" in json.loads(line)])
-    saved = os.path.join(out, f"checkpoint-{STEPS}")
-    if not os.path.exists(os.path.join(saved, "model.safetensors")):
-        run(["accel-run", "--consolidate", saved, "--save-dir", os.path.join(out, "whole"), "--quiet"])
-        saved = os.path.join(out, "whole")
-    return losses, load_file(os.path.join(saved, "model.safetensors"))
+    return train_on_arrays(d, step_file, name, ranks, STEPS, ("x", "labels"))
 
 
 one, p1 = train_run(train, "one", 1)
