@@ -24,6 +24,7 @@ tool_dirs = [config.accel_tools_dir, config.llvm_tools_dir]
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.environment.get("PATH", "")])
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%accel_src", config.accel_src_root))
+config.substitutions.append(("%accel_tools", config.accel_tools_dir))
 
 # Tests that need torch/onnx/onnxruntime declare REQUIRES: python-ml.
 if os.path.exists(config.python):

@@ -69,16 +69,17 @@ def assert_close(name, actual, expected, rtol=1e-4, atol=None):
     print(f"{name}: max abs error {err:.3g} (max |ref| {scale:.3g}) ok")
 
 
-def train_on_arrays(d, step_file, name, ranks, steps, arrays, seed=5):
+def train_on_arrays(d, step_file, name, ranks, steps, arrays, seed=5, tool="accel-run"):
     """Trains `step_file` (weights d/model.safetensors) on the arrays
     d/<a>.npy for each input name in `arrays`, `steps` steps on `ranks`
     one-thread ranks, saving to d/name. Returns the logged losses and the
-    final parameters as whole tensors (a split checkpoint consolidated)."""
+    final parameters as whole tensors (a split checkpoint consolidated).
+    `tool` runs the step (accel-node for an executable)."""
     import json
     from safetensors.numpy import load_file
     out = os.path.join(d, name)
     data = [a for name_ in arrays for a in ("--data-array", f"{name_}={d}/{name_}.npy")]
-    run(["accel-run", step_file, "--weights", os.path.join(d, "model.safetensors"), *data,
+    run([tool, step_file, "--weights", os.path.join(d, "model.safetensors"), *data,
          "--steps", steps, "--seed", seed, "--num-threads", 1, "--save-dir", out, "--quiet",
          *(["--nproc-per-node", ranks] if ranks > 1 else [])])
     losses = np.array([json.loads(line)["loss"] for line in open(os.path.join(out, "log.jsonl"))
