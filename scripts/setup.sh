@@ -26,16 +26,17 @@ fi
 
 venv="$root/.venv"
 req="$root/scripts/requirements.txt"
+pins="$root/scripts/constraints.txt"
 stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$req" | cut -d' ' -f1)
+want=$(cat "$req" "$pins" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating $venv"
   python3 -m venv "$venv"
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing Python packages from scripts/requirements.txt (torch is large)"
+  echo "setup: installing Python packages from scripts/requirements.txt at the versions of scripts/constraints.txt (torch is large)"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -r "$req"
+  "$venv/bin/pip" install -q -r "$req" -c "$pins"
   echo "$want" >"$stamp"
 fi
 echo "setup: ready"

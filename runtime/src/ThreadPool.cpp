@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 
 namespace accel::rt {
 
@@ -57,12 +60,27 @@ struct InsideGuard {
 ThreadPool::ThreadPool(int n) : numThreads(n) {
   if (numThreads <= 0)
     numThreads = std::max(1u, std::thread::hardware_concurrency());
+  if (numThreads > kMaxThreads)
+    throw std::runtime_error("a pool of " + std::to_string(numThreads) +
+                             " threads: at most " +
+                             std::to_string(kMaxThreads) + " are allowed");
   workers.reserve(numThreads - 1);
-  for (int i = 1; i < numThreads; ++i)
-    workers.emplace_back([this, i] { workerLoop(i); });
+  try {
+    for (int i = 1; i < numThreads; ++i)
+      workers.emplace_back([this, i] { workerLoop(i); });
+  } catch (const std::system_error &e) {
+    // The destructor will not run for a half-built pool: stop what started.
+    size_t started = workers.size();
+    stop();
+    throw std::runtime_error("cannot create thread " +
+                             std::to_string(started + 1) + " of " +
+                             std::to_string(numThreads) + ": " + e.what());
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;
@@ -71,6 +89,7 @@ ThreadPool::~ThreadPool() {
   wake.notify_all();
   for (std::thread &t : workers)
     t.join();
+  workers.clear();
 }
 
 void ThreadPool::workerLoop(int) {

@@ -1,7 +1,8 @@
 //===- ThreadPoolTest.cpp - The runtime's thread pool ---------------------===//
 //
 // Coverage and chunking of parallelFor, inline execution, exception
-// propagation, nesting, concurrent callers and sustained reuse.
+// propagation, nesting, concurrent callers and sustained reuse; a bounded
+// size, and a clean error when threads cannot be created.
 //
 //===----------------------------------------------------------------------===//
 #include "accel/runtime/ThreadPool.h"
@@ -11,6 +12,10 @@
 #include <atomic>
 #include <set>
 #include <stdexcept>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace accel::rt;
 
@@ -134,6 +139,51 @@ TEST(ThreadPool, ConcurrentCallersAndSustainedReuse) {
   std::thread other(hammer);
   hammer();
   other.join();
+}
+
+TEST(ThreadPool, RefusesAnAbsurdSize) {
+  try {
+    ThreadPool pool(2147483647);
+    FAIL() << "made a pool of 2147483647 threads";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("2147483647 threads: at most 1024"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// With too little address space for thread stacks, creating the pool fails
+// with the reason and leaves no thread behind, instead of crashing or
+// hanging (run in a child process, whose limit the test sets).
+TEST(ThreadPool, ThreadCreationFailureIsAnError) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlimit limit{};
+    getrlimit(RLIMIT_AS, &limit);
+    // Room for what the process has, not for 64 stacks of 8 MiB.
+    FILE *status = fopen("/proc/self/statm", "r");
+    unsigned long size = 0;
+    if (!status || fscanf(status, "%lu", &size) != 1)
+      _exit(3);
+    fclose(status);
+    limit.rlim_cur = size * sysconf(_SC_PAGESIZE) + (64ul << 20);
+    if (setrlimit(RLIMIT_AS, &limit) != 0)
+      _exit(4);
+    try {
+      ThreadPool pool(64);
+      _exit(1); // created: the limit did not bite
+    } catch (const std::runtime_error &e) {
+      bool named = std::string(e.what()).find("cannot create thread") !=
+                   std::string::npos;
+      _exit(named ? 0 : 2);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child crashed (signal "
+                                 << WTERMSIG(status) << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 } // namespace

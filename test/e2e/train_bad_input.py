@@ -61,6 +61,14 @@ def expect_error(args, *needles, preexec_fn=None):
 train, weights = make("a")
 good = tokens("good.bin", np.arange(200) % VOCAB)
 
+# Counts that make no sense are named, before anything is loaded; an
+# absurd thread count is refused instead of exhausting the process limit.
+for option, value, message in (("--steps", 0, "--steps: must be at least 1, not 0"),
+                               ("--steps", -5, "--steps: must be at least 1, not -5"),
+                               ("--generate", -1, "--generate: must be at least 1, not -1"),
+                               ("--num-threads", 2147483647, "--num-threads: Value 2147483647 not in range 0 to 1024")):
+    expect_error(["accel-run", train, "--weights", weights, option, value, "--data", good], message)
+
 # A data file shorter than one batch.
 expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", tokens("short.bin", range(6))],
              "short.bin: holds 1 windows of 5 tokens, fewer than one batch of 2")

@@ -4,7 +4,33 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 namespace accel {
+namespace {
+
+/// An integer option's lower bound, said as "must be at least 1, not -5".
+CLI::Validator atLeast(long long minimum) {
+  return CLI::Validator(
+      [minimum](std::string &text) -> std::string {
+        size_t used = 0;
+        long long value = 0;
+        try {
+          value = std::stoll(text, &used);
+        } catch (const std::exception &) {
+          return "is not an integer: '" + text + "'";
+        }
+        if (used != text.size())
+          return "is not an integer: '" + text + "'";
+        if (value < minimum)
+          return "must be at least " + std::to_string(minimum) + ", not " +
+                 text;
+        return "";
+      },
+      ">= " + std::to_string(minimum));
+}
+
+} // namespace
 
 bool parseRunOptions(int argc, char **argv, const std::string &tool,
                      RunOptions &o, int &exitCode) {
@@ -30,18 +56,22 @@ bool parseRunOptions(int argc, char **argv, const std::string &tool,
   path("--output-dir", o.outputDir, "Where to write outputs", run);
   path("--function", o.function, "Function to run", run);
   app.add_option("--num-threads", o.numThreads, "Threads (default: all cores)")
-      ->group(run);
+      ->group(run)
+      ->check(CLI::Range(0, 1024));
   app.add_option("--repeat", o.repeat, "Run this many times (timing)")
-      ->group(run);
+      ->group(run)
+      ->check(atLeast(1));
   app.add_option("--warmup", o.warmup, "Untimed runs before the timed ones")
-      ->group(run);
+      ->group(run)
+      ->check(atLeast(0));
   app.add_flag("--profile", o.profile, "Print time per kernel on stderr")
       ->group(run);
   app.add_flag("--quiet", o.quiet, "No summary on stderr")->group(run);
 
   const char *train = "Training (runs train_step; see docs/user-guide.md)";
   app.add_option("--steps", o.steps, "Train up to this step count")
-      ->group(train);
+      ->group(train)
+      ->check(atLeast(1));
   path("--data", o.data,
        "Training tokens: .bin (uint16, or --token-bits 32) or integer .npy",
        train);
@@ -89,7 +119,8 @@ bool parseRunOptions(int argc, char **argv, const std::string &tool,
   app.add_option("--generate", o.generate,
                  "Append this many greedy tokens to --prompt and print the "
                  "text (byte-level tokens)")
-      ->group(generation);
+      ->group(generation)
+      ->check(atLeast(1));
   path("--prompt", o.prompt, "The prompt text; its bytes are the tokens",
        generation);
 
@@ -114,8 +145,12 @@ bool parseRunOptions(int argc, char **argv, const std::string &tool,
       ->group(dist);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::CallForHelp &e) {
     exitCode = app.exit(e);
+    return false;
+  } catch (const CLI::ParseError &e) {
+    std::cerr << tool << ": error: " << e.what() << " (see --help)\n";
+    exitCode = 2;
     return false;
   }
   o.masterPortGiven = port->count() > 0;

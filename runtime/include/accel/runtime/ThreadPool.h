@@ -20,7 +20,14 @@ namespace accel::rt {
 
 class ThreadPool {
 public:
-  /// numThreads <= 0 picks std::thread::hardware_concurrency().
+  /// More threads than this is a mistake, not a machine (and would exhaust
+  /// the process limit before failing).
+  static constexpr int kMaxThreads = 1024;
+
+  /// numThreads <= 0 picks std::thread::hardware_concurrency(). Throws
+  /// std::runtime_error, naming the count, for more than kMaxThreads, and
+  /// when a thread cannot be created (the reason, with every thread already
+  /// started stopped and joined).
   explicit ThreadPool(int numThreads = 1);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
@@ -38,6 +45,8 @@ public:
 
 private:
   void workerLoop(int index);
+  /// Stops and joins every worker.
+  void stop();
   /// Claims and runs chunks of task generation `gen` until none are left.
   void runChunks(uint64_t gen);
 
