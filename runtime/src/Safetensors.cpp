@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <limits>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -26,9 +27,35 @@ using namespace accel::rt;
 // Atomic writes
 //===----------------------------------------------------------------------===//
 
+void accel::rt::refuseInputsAsOutputs(
+    const std::vector<std::pair<std::string, std::string>> &outputs,
+    const std::vector<std::pair<std::string, std::string>> &inputs) {
+  namespace fs = std::filesystem;
+  auto same = [](const std::string &a, const std::string &b) {
+    std::error_code ec;
+    if (fs::equivalent(a, b, ec) && !ec)
+      return true;
+    // Not both existing yet: compare where the paths lead.
+    return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec) && !ec;
+  };
+  for (const auto &[outFlag, out] : outputs)
+    for (const auto &[inFlag, in] : inputs)
+      if (!out.empty() && !in.empty() && same(out, in))
+        throw FormatError(outFlag + " '" + out + "' is the " + inFlag +
+                          " file: refusing to overwrite an input");
+}
+
+void accel::rt::requireReplaceable(const std::string &path) {
+  struct stat existing;
+  if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode))
+    throw FormatError(path + ": not a regular file (a device, pipe, socket "
+                             "or directory): refusing to replace it");
+}
+
 void accel::rt::writeFileAtomically(
     const std::string &path,
     const std::vector<std::pair<const void *, size_t>> &pieces) {
+  requireReplaceable(path);
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0)

@@ -69,6 +69,19 @@ for option, value, message in (("--steps", 0, "--steps: must be at least 1, not 
                                ("--num-threads", 2147483647, "--num-threads: Value 2147483647 not in range 0 to 1024")):
     expect_error(["accel-run", train, "--weights", weights, option, value, "--data", good], message)
 
+# An output that is one of the inputs is refused before anything is
+# written: the token file stays whole.
+victim = tokens("victim.bin", np.arange(200) % VOCAB)
+before = open(victim, "rb").read()
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", victim, "--log-file", victim],
+             f"--log-file '{victim}' is the --data file: refusing to overwrite an input")
+assert open(victim, "rb").read() == before, "the data file was touched"
+linked = os.path.join(d, "victim-link.bin")
+os.symlink(victim, linked)
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", victim, "--log-file", linked],
+             "is the --data file")
+assert open(victim, "rb").read() == before, "the data file was touched through a link"
+
 # A data file shorter than one batch.
 expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", tokens("short.bin", range(6))],
              "short.bin: holds 1 windows of 5 tokens, fewer than one batch of 2")

@@ -176,6 +176,21 @@ int accel::runDriver(int argc, char **argv, const std::string &tool,
       if (std::filesystem::exists(guess))
         weightsPath = guess.string();
     }
+    // Nothing this run writes may be a file it reads.
+    std::vector<std::pair<std::string, std::string>> read = {
+        {"model", opts.model},
+        {"--weights", weightsPath},
+        {"--data", opts.data},
+        {"--eval-data", opts.evalData}};
+    for (const auto &[flag, specs] :
+         {std::pair<const char *, const std::vector<std::string> *>{
+              "--input", &opts.inputs},
+          {"--data-array", &opts.dataArrays},
+          {"--eval-array", &opts.evalArrays}})
+      for (const std::string &spec : *specs)
+        if (size_t eq = spec.find('='); eq != std::string::npos)
+          read.push_back({flag, spec.substr(eq + 1)});
+    rt::refuseInputsAsOutputs({{"--log-file", opts.logFile}}, read);
     std::unique_ptr<rt::SafetensorsFile> weights;
     if (!weightsPath.empty())
       weights = std::make_unique<rt::SafetensorsFile>(weightsPath);
@@ -225,12 +240,15 @@ int accel::runDriver(int argc, char **argv, const std::string &tool,
       std::filesystem::create_directories(opts.outputDir, ec);
       if (ec)
         return fail(opts.outputDir + ": cannot create: " + ec.message());
-      for (size_t i = 0; i < outputs.size(); ++i) {
-        std::filesystem::path file =
-            std::filesystem::path(opts.outputDir) /
-            (fileNameFor(executor.outputNames()[i]) + ".npy");
-        rt::writeNpy(file.string(), outputs[i]);
-      }
+      std::vector<std::pair<std::string, std::string>> written;
+      for (size_t i = 0; i < outputs.size(); ++i)
+        written.push_back(
+            {"--output-dir", (std::filesystem::path(opts.outputDir) /
+                              (fileNameFor(executor.outputNames()[i]) + ".npy"))
+                                 .string()});
+      rt::refuseInputsAsOutputs(written, read);
+      for (size_t i = 0; i < outputs.size(); ++i)
+        rt::writeNpy(written[i].second, outputs[i]);
     }
     if (!opts.quiet) {
       using ms = std::chrono::duration<double, std::milli>;

@@ -31,10 +31,10 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
 static cl::opt<bool> importOnnx("import-onnx",
                                 cl::desc("Import an ONNX model as accel IR"),
                                 cl::cat(category));
-static cl::opt<bool> toExecutable(
-    "mlir-to-executable",
-    cl::desc("Lower accel IR and write the runtime executable"),
-    cl::cat(category));
+static cl::opt<bool>
+    toExecutable("mlir-to-executable",
+                 cl::desc("Lower accel IR and write the runtime executable"),
+                 cl::cat(category));
 static cl::opt<std::string> weightsFile(
     "weights",
     cl::desc("Where to write the weights (default: the output's path with "
@@ -50,11 +50,11 @@ static cl::opt<std::string> hfConfig(
              "checkpoints carry (default: config.json beside the model, if "
              "it is one)"),
     cl::value_desc("path"), cl::cat(category));
-static cl::opt<bool> literal(
-    "no-high-level-ops",
-    cl::desc("Keep the literal import: no folding, linear or attention "
-             "forming"),
-    cl::cat(category));
+static cl::opt<bool>
+    literal("no-high-level-ops",
+            cl::desc("Keep the literal import: no folding, linear or attention "
+                     "forming"),
+            cl::cat(category));
 
 static int fail(const std::string &message) {
   errs() << "accel-translate: error: " << message << "\n";
@@ -78,6 +78,18 @@ static int runImport(mlir::MLIRContext &context) {
     SmallString<256> path(outputFile);
     sys::path::replace_extension(path, ".safetensors");
     weights = std::string(path);
+  }
+  try {
+    // Neither output may be the model read, nor each other.
+    accel::rt::refuseInputsAsOutputs(
+        {{"-o", outputFile}, {"--weights", weights}},
+        {{"input", inputFile}, {"--hf-config", hfConfig}});
+    accel::rt::refuseInputsAsOutputs({{"--weights", weights}},
+                                     {{"-o", outputFile}});
+    accel::rt::requireReplaceable(outputFile);
+    accel::rt::requireReplaceable(weights);
+  } catch (const std::exception &e) {
+    return fail(e.what());
   }
   std::string text;
   raw_string_ostream os(text);
@@ -107,6 +119,8 @@ static int runToExecutable(mlir::MLIRContext &context) {
   if (failed(accel::compileToExecutable(*module, bytes)))
     return 1;
   try {
+    accel::rt::refuseInputsAsOutputs({{"-o", outputFile}},
+                                     {{"input", inputFile}});
     accel::rt::writeFileAtomically(outputFile, {{bytes.data(), bytes.size()}});
   } catch (const std::exception &e) {
     return fail(e.what());

@@ -3,6 +3,7 @@
 # Bad input gets one clear message naming the file, node or value, a non-zero
 # exit, and leaves no output file behind.
 import os
+import stat
 
 import numpy as np
 import onnx
@@ -154,4 +155,20 @@ future = os.path.join(d, "future.accx")
 open(future, "wb").write(bytes(bumped))
 expect_error(["accel-run", future, "--input", f"x={x_ok}", "--output-dir", outdir], future,
              "format version 99", f"reads version {current}", absent=[outdir])
+# Outputs that would destroy an input, or a file that is not one, are
+# refused: -o equal to the model, --weights equal to -o, and -o naming a
+# pipe (atomic replacement would have turned it into a regular file).
+before = open(good_path, "rb").read()
+expect_error(["accel-translate", "--import-onnx", good_path, "-o", good_path],
+             f"-o '{good_path}' is the input file: refusing to overwrite an input")
+assert open(good_path, "rb").read() == before, "the model was overwritten"
+same = os.path.join(d, "same.mlir")
+expect_error(["accel-translate", "--import-onnx", good_path, "-o", same, "--weights", same],
+             f"--weights '{same}' is the -o file", absent=[same])
+pipe = os.path.join(d, "pipe")
+os.mkfifo(pipe)
+expect_error(["accel-translate", "--import-onnx", good_path, "-o", pipe, "--weights", os.path.join(d, "p.safetensors")],
+             "not a regular file (a device, pipe, socket or directory): refusing to replace it",
+             absent=[os.path.join(d, "p.safetensors")])
+assert stat.S_ISFIFO(os.stat(pipe).st_mode), "the pipe was replaced by a file"
 print("all bad inputs reported")

@@ -33,9 +33,23 @@ public:
 /// Writes `pieces` (pointer, size) in order to `path` + ".tmp.<pid>", fsyncs
 /// it and renames it over `path`, so readers see the old file or the whole
 /// new one. On failure the temporary file is removed and FormatError thrown.
+/// Only a regular file is replaced: an existing device, pipe, socket or
+/// directory at `path` is refused (FormatError), never turned into a file.
 void writeFileAtomically(
     const std::string &path,
     const std::vector<std::pair<const void *, size_t>> &pieces);
+
+/// Throws FormatError unless `path` is absent or a regular file (what
+/// writeFileAtomically checks), so a tool can refuse before writing any
+/// of its outputs.
+void requireReplaceable(const std::string &path);
+
+/// Throws FormatError when an output (flag, path) is the same file as an
+/// input (flag, path) — the same path, or another path to the same file —
+/// naming both flags: writing it would destroy what is being read.
+void refuseInputsAsOutputs(
+    const std::vector<std::pair<std::string, std::string>> &outputs,
+    const std::vector<std::pair<std::string, std::string>> &inputs);
 
 /// A safetensors file mapped read-only. Construction validates the whole
 /// header: every dtype is one the runtime knows (F32, F64, F16, BF16, I64,
