@@ -18,6 +18,10 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -90,6 +94,11 @@ void dropLogRecordsAfter(const std::string &path, int64_t step) {
 
 class Loop {
 public:
+  ~Loop() {
+    if (lockFd >= 0)
+      ::close(lockFd);
+  }
+
   Loop(const Executable &exe, ThreadPool &pool, const TrainerOptions &o)
       : exe(exe), pool(pool), o(o) {}
 
@@ -138,6 +147,8 @@ public:
     }
     sampler = std::make_unique<EpochSampler>(train->size(), globalBatch,
                                              o.seed, o.shuffle);
+    if (!o.saveDir.empty() && o.lead)
+      claimSaveDir();
     startStep = restore();
     if (!o.saveDir.empty() && o.lead)
       removeStaleCheckpointTemporaries(o.saveDir);
@@ -307,6 +318,61 @@ private:
                                                : "examples") +
                   ", fewer than one batch of " + std::to_string(globalBatch));
     return data;
+  }
+
+  /// The save dir is this run's alone: locked against a second run
+  /// writing it at the same time, and not holding another run's
+  /// checkpoints or log unless this run resumes from it or was told to
+  /// overwrite (a new run would otherwise replace some of the old
+  /// checkpoints, and a later --resume continue the old run).
+  void claimSaveDir() {
+    fs::path dir(o.saveDir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw Error(o.saveDir + ": cannot create: " + ec.message());
+    std::string lockPath = (dir / ".lock").string();
+    lockFd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lockFd < 0)
+      throw Error(lockPath + ": cannot open: " + std::strerror(errno));
+    if (::flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
+      char holder[32] = {};
+      ssize_t n = ::pread(lockFd, holder, sizeof holder - 1, 0);
+      throw Error(o.saveDir + ": another run" +
+                  (n > 0 ? " (pid " + std::string(holder, n) + ")" : "") +
+                  " is writing here; give each run its own --save-dir");
+    }
+    std::string pid = std::to_string(::getpid());
+    if (::ftruncate(lockFd, 0) != 0 ||
+        ::pwrite(lockFd, pid.data(), pid.size(), 0) !=
+            static_cast<ssize_t>(pid.size()))
+      throw Error(lockPath + ": cannot write: " + std::strerror(errno));
+
+    std::vector<fs::path> previous;
+    for (const auto &entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("checkpoint-", 0) == 0 || name == "log.jsonl")
+        previous.push_back(entry.path());
+    }
+    if (previous.empty())
+      return;
+    bool resumesHere = false;
+    if (!o.resume.empty()) {
+      fs::path from = fs::weakly_canonical(o.resume, ec);
+      fs::path here = fs::weakly_canonical(dir, ec);
+      resumesHere = from == here || from.parent_path() == here;
+    }
+    if (resumesHere)
+      return;
+    if (!o.overwrite)
+      throw Error(o.saveDir + ": holds another run (" +
+                  previous.front().filename().string() +
+                  (previous.size() > 1 ? ", ..." : "") +
+                  "); continue it with --resume " + o.saveDir +
+                  ", start over with --overwrite, or choose another "
+                  "--save-dir");
+    for (const fs::path &old : previous)
+      fs::remove_all(old, ec);
   }
 
   int64_t restore() {
@@ -592,6 +658,7 @@ private:
   int64_t dpSize = 1, dpRank = 0, globalBatch = 0; // batchSize is per rank
   std::map<std::string, std::string> checkpointFiles; // beside the tensors
   std::string resumedFrom;
+  int lockFd = -1; // holds the save dir's lock while the run lives
   std::ofstream log;
 };
 

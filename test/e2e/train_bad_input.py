@@ -82,6 +82,33 @@ expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", 
              "is the --data file")
 assert open(victim, "rb").read() == before, "the data file was touched through a link"
 
+# A new run into a save dir that holds another run's checkpoints and log
+# is refused (it would replace some of them and a later --resume would
+# continue the old run); --resume continues it, --overwrite starts over.
+first = os.path.join(d, "first")
+run(["accel-run", train, "--weights", weights, "--steps", 2, "--data", good, "--save-dir", first, "--quiet"])
+kept_log = open(os.path.join(first, "log.jsonl")).read()
+kept_ck = load_file(os.path.join(first, "checkpoint-2", "model.safetensors"))
+expect_error(["accel-run", train, "--weights", weights, "--steps", 3, "--data", good, "--save-dir", first],
+             f"{first}: holds another run (", "--resume", "--overwrite")
+assert open(os.path.join(first, "log.jsonl")).read() == kept_log, "the old run's log was touched"
+run(["accel-run", train, "--steps", 3, "--data", good, "--save-dir", first, "--resume", first, "--quiet"])
+run(["accel-run", train, "--weights", weights, "--steps", 1, "--data", good, "--save-dir", first, "--overwrite",
+     "--quiet"])
+assert sorted(n for n in os.listdir(first) if n.startswith("checkpoint-")) == ["checkpoint-1"], os.listdir(first)
+# A second run on a save dir another run is writing (its lock held) stops
+# at once, naming the holder.
+import fcntl
+with open(os.path.join(first, ".lock"), "r+") as held:
+    fcntl.flock(held, fcntl.LOCK_EX)
+    held.seek(0)
+    held.truncate()
+    held.write("4242")
+    held.flush()
+    expect_error(["accel-run", train, "--steps", 2, "--data", good, "--save-dir", first, "--resume", first],
+                 f"{first}: another run (pid 4242) is writing here")
+    assert sorted(n for n in os.listdir(first) if n.startswith("checkpoint-")) == ["checkpoint-1"]
+
 # A data file shorter than one batch.
 expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", tokens("short.bin", range(6))],
              "short.bin: holds 1 windows of 5 tokens, fewer than one batch of 2")
@@ -156,7 +183,7 @@ expect_error(["accel-run", train, "--steps", 4, "--data", good, "--resume", ckpt
               "--save-every", 2, "--log-file", os.path.join(d, "small.jsonl")],
              "checkpoint-4: cannot save the checkpoint", "the previous checkpoint is untouched",
              preexec_fn=small_disk)
-assert sorted(os.listdir(save)) == ["checkpoint-2", "log.jsonl"], os.listdir(save)
+assert sorted(os.listdir(save)) == [".lock", "checkpoint-2", "log.jsonl"], os.listdir(save)
 assert {f: open(os.path.join(ckpt, f), "rb").read() for f in os.listdir(ckpt)} == before
 print("ok: the previous checkpoint is intact after a failed save")
 

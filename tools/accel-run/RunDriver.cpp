@@ -87,6 +87,7 @@ int trainModel(const RunOptions &opts, const rt::Executable &exe,
   o.saveDir = opts.saveDir;
   o.saveEvery = opts.saveEvery;
   o.resume = opts.resume;
+  o.overwrite = opts.overwrite;
   o.logFile = opts.logFile;
   o.logEvery = opts.logEvery;
   o.quiet = opts.quiet;

@@ -100,6 +100,10 @@ bool parseRunOptions(int argc, char **argv, const std::string &tool,
   app.add_option("--save-every", o.saveEvery,
                  "Checkpoint every N steps (and at the end)")
       ->group(train);
+  app.add_flag("--overwrite", o.overwrite,
+               "Start a new run in a --save-dir that holds another run's "
+               "checkpoints and log, deleting them")
+      ->group(train);
   path("--resume", o.resume,
        "Continue from a checkpoint (or the newest in a dir)", train);
   app.add_flag("--rank-timing", o.rankTiming,

@@ -27,7 +27,7 @@ struct RunOptions {
   std::vector<std::string> dataArrays, evalArrays;
   int tokenBits = 16;
   uint64_t seed = 0;
-  bool noShuffle = false, rankTiming = false;
+  bool noShuffle = false, rankTiming = false, overwrite = false;
 
   // Generation.
   int64_t generate = 0;

@@ -93,7 +93,9 @@ for layout in ("dp=2", "dp=2 zero=3"):
         kept = sorted(os.listdir(save))
         checkpoints = [n for n in kept if n.startswith("checkpoint-")]
         assert checkpoints and all(os.path.exists(os.path.join(save, n, "trainer_state.json")) for n in checkpoints), kept
-        assert all(n in ("log.jsonl",) or n.startswith("checkpoint-") for n in kept), f"partial files left: {kept}"
+        # (.lock: the run's lock on its save dir, held while it runs.)
+        assert all(n in ("log.jsonl", ".lock") or n.startswith("checkpoint-") for n in kept), \
+            f"partial files left: {kept}"
         # A split checkpoint's parts are all there (no rank's files missing).
         for n in checkpoints:
             files = os.listdir(os.path.join(save, n))

@@ -39,6 +39,9 @@ struct TrainerOptions {
   std::string saveDir;
   int64_t saveEvery = 0;       // 0: only at the end (when saveDir is set)
   std::string resume;          // a checkpoint dir, or a save dir
+  /// Start a new run in a save dir holding another run's checkpoints and
+  /// log, removing them (without it, that is an error).
+  bool overwrite = false;
   std::string logFile;         // JSON lines; default <saveDir>/log.jsonl
   int64_t logEvery = 10;       // progress lines on the terminal
   bool quiet = false;
