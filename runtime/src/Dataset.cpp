@@ -63,6 +63,13 @@ TokenDataset::TokenDataset(const std::string &path, int tokenBits,
       ::close(fd);
       throw FormatError(path + ": cannot stat: " + std::strerror(errno));
     }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw FormatError(path + ": " +
+                        (S_ISDIR(st.st_mode) ? "is a directory"
+                                             : "is not a regular file") +
+                        ", not a token file");
+    }
     mappingSize = static_cast<size_t>(st.st_size);
     if (mappingSize % tokenBytes != 0) {
       ::close(fd);

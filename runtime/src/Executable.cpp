@@ -4,6 +4,9 @@
 #include "accel/runtime/schema/executable_generated.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -11,9 +14,14 @@
 namespace accel::rt {
 
 std::unique_ptr<Executable> Executable::loadFile(const std::string &path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(path + ": is a directory, not an executable (.accx) or a "
+                       "model (.mlir)");
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw Error(path + ": cannot open the executable");
+    throw Error(path + ": cannot open the executable: " +
+                std::strerror(errno));
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                              std::istreambuf_iterator<char>());
   return fromBytes(std::move(bytes), path);

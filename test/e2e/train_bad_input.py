@@ -109,6 +109,11 @@ with open(os.path.join(first, ".lock"), "r+") as held:
                  f"{first}: another run (pid 4242) is writing here")
     assert sorted(n for n in os.listdir(first) if n.startswith("checkpoint-")) == ["checkpoint-1"]
 
+# A directory where a file belongs is named as such.
+expect_error(["accel-run", d], f"{d}: is a directory, not an executable (.accx) or a model (.mlir)")
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", d],
+             f"{d}: is a directory, not a token file")
+
 # A data file shorter than one batch.
 expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", tokens("short.bin", range(6))],
              "short.bin: holds 1 windows of 5 tokens, fewer than one batch of 2")
