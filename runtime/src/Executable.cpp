@@ -100,8 +100,14 @@ void Executable::verify() {
       if (v->shape())
         for (int64_t d : *v->shape())
           if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes) ||
-              bytes > (int64_t(1) << 48))
-            ffail(vname + " has an invalid shape");
+              bytes > (int64_t(1) << 48)) {
+            std::string shape;
+            for (int64_t e : *v->shape())
+              shape += (shape.empty() ? "" : "x") + std::to_string(e);
+            ffail(vname + " has shape " + shape + " of " +
+                  dtypeName(DType(v->dtype())) +
+                  (d < 0 ? ": a negative dim" : ": more than 2^48 bytes"));
+          }
       switch (v->storage()) {
       case fb::Storage::Arena:
         if (v->arena_offset() < 0 || v->arena_offset() % 64 != 0 ||

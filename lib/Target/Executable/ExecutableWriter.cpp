@@ -154,6 +154,14 @@ private:
     if (!dtype)
       return emitError(loc) << "element type " << type.getElementType()
                             << " has no runtime counterpart";
+    // The runtime's bound on one tensor (as its loader checks): a shape
+    // past it is a mistake (an --input-shape typo), not a model.
+    int64_t bytes = (type.getElementTypeBitWidth() + 7) / 8;
+    for (int64_t d : type.getShape())
+      if (__builtin_mul_overflow(bytes, d, &bytes) || bytes > (int64_t(1) << 48))
+        return emitError(loc) << "value of type " << v.getType()
+                              << " holds more than 2^48 bytes, the runtime's "
+                                 "bound on one tensor";
     int index = static_cast<int>(values.size());
     values.push_back(fb::CreateValue(
         b, b.CreateString(name.str()), *dtype,
