@@ -189,6 +189,11 @@ def Accel_UnitInterval : AttrConstraint<
           "::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble() < 1">,
     "a probability in [0, 1)">;
 
+def Accel_NonNegativeFinite : AttrConstraint<
+    CPred<"::std::isfinite(::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble()) && "
+          "::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble() >= 0">,
+    "a finite non-negative number">;
+
 def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
   let summary = "Inverted dropout with a seeded counter-based generator";
   let description = [{
@@ -320,7 +325,7 @@ def Accel_LayerNormOp : Accel_InferredOp<"layer_norm",
                        Optional<Accel_FloatTensor>:$scale,
                        Optional<Accel_FloatTensor>:$bias,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$axis,
-                       F32Attr:$epsilon);
+                       ConfinedAttr<F32Attr, [Accel_NonNegativeFinite]>:$epsilon);
   let results = (outs Accel_FloatTensor:$result);
 }
 
@@ -337,7 +342,7 @@ def Accel_RmsNormOp : Accel_InferredOp<"rms_norm", [Accel_Differentiable]> {
   let arguments = (ins Accel_FloatTensor:$operand,
                        Optional<Accel_FloatTensor>:$scale,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$axis,
-                       F32Attr:$epsilon);
+                       ConfinedAttr<F32Attr, [Accel_NonNegativeFinite]>:$epsilon);
   let results = (outs Accel_FloatTensor:$result);
 }
 

@@ -14,6 +14,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/Regex.h"
 
+#include <cmath>
 #include <limits>
 
 namespace accel {
@@ -126,9 +127,29 @@ private:
                  "' (constant, constant_with_warmup, linear or cosine)");
     if ((schedule == "linear" || schedule == "cosine") && totalSteps <= 0)
       return bad("schedule '" + schedule + "' needs total-steps");
-    if (lr < 0 || weightDecay < 0 || clipNorm < 0 || warmupSteps < 0)
-      return bad("lr, weight-decay, clip-norm and warmup-steps must be "
-                 "non-negative");
+    // Every number finite and, where torch.optim or the schedules say so,
+    // non-negative (a NaN passes every comparison, so it is named first).
+    struct Number {
+      const char *name;
+      double value;
+      bool nonNegative;
+    };
+    for (const Number &n :
+         {Number{"lr", lr, true}, {"weight-decay", weightDecay, true},
+          {"clip-norm", clipNorm, true}, {"eps", epsilon, true},
+          {"momentum", momentum, true}, {"dampening", dampening, false},
+          {"beta1", beta1, false}, {"beta2", beta2, false},
+          {"num-cycles", numCycles, true},
+          {"label-smoothing", labelSmoothing, false}}) {
+      if (!std::isfinite(n.value))
+        return bad(std::string(n.name) + " must be a finite number, not " +
+                   std::to_string(n.value));
+      if (n.nonNegative && n.value < 0)
+        return bad(std::string(n.name) + " must be non-negative, not " +
+                   std::to_string(n.value) + " (as torch.optim requires)");
+    }
+    if (warmupSteps < 0)
+      return bad("warmup-steps must be non-negative");
     if (labelSmoothing < 0 || labelSmoothing > 1)
       return bad("label-smoothing must be in [0, 1]");
     if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)

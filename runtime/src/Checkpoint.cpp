@@ -222,6 +222,15 @@ std::vector<int64_t> parseDims(const std::string &text,
 } // namespace
 
 void TrainingState::loadParameters(const SafetensorsFile &file) {
+  // A tensor the step has no place for means the file is another model's
+  // (or another version's): training on would silently drop it.
+  for (const std::string &name : file.names()) {
+    auto it = slots.find(name);
+    if (it == slots.end() || it->second.spec.isOptimizerState)
+      throw Error(file.path() + ": has tensor '" + name +
+                  "', which is no parameter or buffer of the step (weights "
+                  "of another model?)");
+  }
   for (auto &[name, slot] : slots) {
     if (slot.spec.isOptimizerState)
       continue;

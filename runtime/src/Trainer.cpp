@@ -150,6 +150,10 @@ public:
     if (!o.saveDir.empty() && o.lead)
       claimSaveDir();
     startStep = restore();
+    if (startStep >= o.steps)
+      throw Error(resumedFrom + ": is at step " + std::to_string(startStep) +
+                  ", not before --steps " + std::to_string(o.steps) +
+                  ": nothing to train (raise --steps)");
     if (!o.saveDir.empty() && o.lead)
       removeStaleCheckpointTemporaries(o.saveDir);
     openLog();
@@ -424,6 +428,22 @@ private:
         throw Error(file + ": \"" + key + "\" is out of range");
       return static_cast<int64_t>(v);
     };
+    // What this reader writes; another format is not guessed at.
+    auto format = fields.find("format");
+    std::string formatName =
+        format == fields.end() ? "" : format->second;
+    if (formatName.size() >= 2 && formatName.front() == '"')
+      formatName = formatName.substr(1, formatName.size() - 2);
+    if (formatName != "accel-checkpoint-1")
+      throw Error(file + ": format " +
+                  (formatName.empty() ? "missing" : "'" + formatName + "'") +
+                  "; this accel reads accel-checkpoint-1");
+    // A step or epoch no run reaches is a damaged file, not a position.
+    constexpr int64_t kMaxCount = int64_t(1) << 40;
+    for (const char *key : {"step", "epoch"})
+      if (count(key) > kMaxCount)
+        throw Error(file + ": \"" + key + "\" " + std::to_string(count(key)) +
+                    " is beyond any run (at most 2^40)");
     if (count("batch_size") != globalBatch)
       throw Error(dir + ": was saved with batch size " +
                   std::to_string(count("batch_size")) + ", this step uses " +

@@ -109,6 +109,29 @@ with open(os.path.join(first, ".lock"), "r+") as held:
                  f"{first}: another run (pid 4242) is writing here")
     assert sorted(n for n in os.listdir(first) if n.startswith("checkpoint-")) == ["checkpoint-1"]
 
+# Resuming at or past --steps trains nothing: said, not a silent success.
+# A trainer state of another format, or a step no run reaches, is refused.
+expect_error(["accel-run", train, "--steps", 1, "--data", good, "--resume", os.path.join(first, "checkpoint-1")],
+             "checkpoint-1: is at step 1, not before --steps 1: nothing to train (raise --steps)")
+import json
+import shutil
+for key, value, message in (("format", "accel-checkpoint-2", "format 'accel-checkpoint-2'; this accel reads accel-checkpoint-1"),
+                            ("step", 2**62, f"\"step\" {2**62} is beyond any run (at most 2^40)")):
+    damaged = os.path.join(d, f"damaged-{key}")
+    shutil.copytree(os.path.join(first, "checkpoint-1"), damaged)
+    state = json.load(open(os.path.join(damaged, "trainer_state.json")))
+    state[key] = value
+    json.dump(state, open(os.path.join(damaged, "trainer_state.json"), "w"))
+    expect_error(["accel-run", train, "--steps", 3, "--data", good, "--resume", damaged], message)
+
+# An extra tensor in --weights (another model's file) is an error naming it.
+extra = os.path.join(d, "extra.safetensors")
+w_extra = load_file(weights)
+w_extra["stray.bias"] = np.zeros(3, np.float32)
+save_file(w_extra, extra)
+expect_error(["accel-run", train, "--weights", extra, "--steps", 2, "--data", good],
+             "has tensor 'stray.bias', which is no parameter or buffer of the step")
+
 # A directory where a file belongs is named as such.
 expect_error(["accel-run", d], f"{d}: is a directory, not an executable (.accx) or a model (.mlir)")
 expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", d],

@@ -83,8 +83,8 @@ assert first != [0, 1, 2]
 assert_close("first batch of seed 42", seeded[0], torch_loss(init, tokens, first), rtol=1e-6)
 
 # Resuming twice without repeating --seed continues the checkpoint's data
-# order: the same bytes as the uninterrupted run.
-train("chain", "--data", os.path.join(d, "t16.bin"), "--seed", 42, "--quiet")
+# order: the same bytes as the uninterrupted run (the first resume starts a
+# new save dir from another run's checkpoint, the second continues it).
 chain = os.path.join(d, "chain")
 for start, stop in [(2, 3), (3, 4)]:
     run(["accel-run", os.path.join(d, "train.mlir"), "--steps", stop, "--data", os.path.join(d, "t16.bin"),

@@ -361,3 +361,20 @@ func.func @linear_cross_entropy_weight(%h: tensor<4x8xf32>, %w: tensor<10x6xf32>
   %0:3 = accel.linear_cross_entropy %h, %w, %y : (tensor<4x8xf32>, tensor<10x6xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x8xf32>, tensor<10x6xf32>)
   return
 }
+
+// -----
+
+// A negative epsilon would divide by the square root of a negative variance.
+func.func @layer_norm_negative_epsilon(%x: tensor<2x8xf32>) {
+  // expected-error@+1 {{attribute 'epsilon' failed to satisfy constraint: 32-bit float attribute a finite non-negative number}}
+  %0 = accel.layer_norm %x {axis = 1 : i64, epsilon = -1.0 : f32, operandSegmentSizes = array<i32: 1, 0, 0>} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_nan_epsilon(%x: tensor<2x8xf32>) {
+  // expected-error@+1 {{attribute 'epsilon' failed to satisfy constraint: 32-bit float attribute a finite non-negative number}}
+  %0 = accel.rms_norm %x {axis = 1 : i64, epsilon = 0x7FC00000 : f32} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return
+}
