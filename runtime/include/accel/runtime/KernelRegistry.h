@@ -96,7 +96,6 @@ public:
   /// Registers `binder` for `name`; a name registered twice is a bug
   /// (throws Error).
   void add(const std::string &name, KernelBinder binder);
-  bool has(const std::string &name) const { return binders.count(name) != 0; }
   /// Binds `inst`: throws Error for an unknown kernel, a missing or
   /// ill-typed attribute, or a collective whose group is not in `groups`.
   BoundKernel bind(const fb::Instruction &inst, const CommGroups &groups) const;
