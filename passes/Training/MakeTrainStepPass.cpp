@@ -43,6 +43,10 @@ int64_t bytesOf(Type type) {
 
 /// The optimizer state counting applied updates (with skip-nonfinite).
 constexpr llvm::StringLiteral kAppliedStepsName = "optimizer.applied_steps";
+/// The step's flag output when it found a non-finite loss or gradient norm
+/// and left the state unchanged: the run skips the step, or stops.
+constexpr llvm::StringLiteral kSkippedOutput = "found_inf";
+constexpr llvm::StringLiteral kStoppedOutput = "nonfinite";
 
 Value f32Scalar(OpBuilder &b, Location loc, double value) {
   auto type = RankedTensorType::get({}, b.getF32Type());
@@ -394,9 +398,7 @@ private:
     for (unsigned i : sig.others)
       args.push_back(forward.getArgument(i).getType());
     args.push_back(labelsType);
-    results = {f32, f64, f32};
-    if (skipNonfinite)
-      results.push_back(i1);
+    results = {f32, f64, f32, i1};
     for (size_t s = 0; s <= suffixes.size(); ++s)
       for (unsigned i : sig.params)
         results.push_back(forward.getArgument(i).getType());
@@ -475,18 +477,19 @@ private:
       Value coef = MulOp::create(b, loc, inverse, f32Scalar(b, loc, clipNorm));
       scale = MinOp::create(b, loc, coef, f32Scalar(b, loc, 1.0));
     }
-    Value foundInf, updateStep = step, newApplied;
+    // A NaN or infinite gradient norm or loss leaves parameters and state
+    // as they were: with skip-nonfinite the run goes on (GradScaler's skip),
+    // without it the trainer stops, and in both cases nothing non-finite
+    // reaches the parameters or a checkpoint.
+    Value inf = f32Scalar(b, loc, std::numeric_limits<double>::infinity());
+    Value normOk = CompareOp::create(b, loc, norm, inf, CompareDirection::LT);
+    Value lossSize = AbsOp::create(b, loc, lossValue);
+    Value lossOk = CompareOp::create(b, loc, lossSize, inf, CompareDirection::LT);
+    Value no = ConstantOp::create(b, loc, i1, DenseElementsAttr::get(i1, false));
+    Value finite = WhereOp::create(b, loc, normOk, lossOk, no);
+    Value foundInf = NotOp::create(b, loc, finite);
+    Value updateStep = step, newApplied;
     if (skipNonfinite) {
-      // Not finite: NaN or infinite gradient norm or loss.
-      Value inf = f32Scalar(b, loc, std::numeric_limits<double>::infinity());
-      Value normOk = CompareOp::create(b, loc, norm, inf, CompareDirection::LT);
-      Value lossSize = AbsOp::create(b, loc, lossValue);
-      Value lossOk =
-          CompareOp::create(b, loc, lossSize, inf, CompareDirection::LT);
-      Value no = ConstantOp::create(b, loc, i1,
-                                    DenseElementsAttr::get(i1, false));
-      Value finite = WhereOp::create(b, loc, normOk, lossOk, no);
-      foundInf = NotOp::create(b, loc, finite);
       Value one = ConstantOp::create(
           b, loc, stepType,
           DenseElementsAttr::get(stepType, static_cast<int64_t>(1)));
@@ -526,10 +529,8 @@ private:
 
     SmallVector<Value> outs = {lossValue, lrValue, norm};
     SmallVector<std::string> names = {"loss", "lr", "grad_norm"};
-    if (foundInf) {
-      outs.push_back(foundInf);
-      names.push_back("found_inf");
-    }
+    outs.push_back(foundInf);
+    names.push_back((skipNonfinite ? kSkippedOutput : kStoppedOutput).str());
     for (auto [i, name] : llvm::enumerate(names))
       g.setResultAttr(i, kOutputAttr, b.getStringAttr(name));
     unsigned resultIndex = outs.size();

@@ -83,10 +83,11 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
     `[..., C]` and int64 labels shaped like the leading dims; `mse` is
     `F.mse_loss(output, labels)`. `adamw` and `sgd` are `torch.optim.AdamW`
     and `torch.optim.SGD`; `clip-norm` is `clip_grad_norm_`; `schedule` is
-    `transformers.get_scheduler`'s, at `step`. With `skip-nonfinite`, a step
-    whose loss or gradient norm is not finite leaves parameters and state
-    unchanged and returns `found_inf = true`; such a step is not an
-    optimizer step (as with AMP's GradScaler and HF's Trainer): the
+    `transformers.get_scheduler`'s, at `step`. A step whose loss or gradient
+    norm is not finite leaves parameters and state unchanged and says so in
+    its `i1` output: `nonfinite`, on which the trainer stops, or with
+    `skip-nonfinite`, `found_inf`, on which it goes on; a skipped step is not
+    an optimizer step (as with AMP's GradScaler and HF's Trainer): the
     schedule, AdamW's bias correction and SGD's first step follow the count
     of applied updates, kept as optimizer state
     `{accel.state = "optimizer.applied_steps"}`.

@@ -6,6 +6,9 @@
 //===----------------------------------------------------------------------===//
 #include "accel/runtime/Tensor.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace accel::rt {
 
 namespace {
@@ -69,6 +72,32 @@ std::string shapeToString(const Shape &shape) {
     s += std::to_string(shape[i]);
   }
   return s;
+}
+
+bool allFinite(const TensorView &t) {
+  int64_t n = t.numel();
+  // A half-precision value is NaN or infinite when its exponent is all ones.
+  auto halfFinite = [&](uint16_t exponentMask) {
+    const uint16_t *bits = t.as<uint16_t>();
+    for (int64_t i = 0; i < n; ++i)
+      if ((bits[i] & exponentMask) == exponentMask)
+        return false;
+    return true;
+  };
+  switch (t.dtype) {
+  case DType::F32:
+    return std::all_of(t.as<float>(), t.as<float>() + n,
+                       [](float v) { return std::isfinite(v); });
+  case DType::F64:
+    return std::all_of(t.as<double>(), t.as<double>() + n,
+                       [](double v) { return std::isfinite(v); });
+  case DType::F16:
+    return halfFinite(0x7c00);
+  case DType::BF16:
+    return halfFinite(0x7f80);
+  default:
+    return true;
+  }
 }
 
 } // namespace accel::rt

@@ -528,6 +528,28 @@ private:
     return total / static_cast<double>(batches);
   }
 
+  /// A checkpoint is a state to resume from: one with a NaN or infinite
+  /// parameter would only resume into the same failure, so it is refused
+  /// (every rank agrees, so that none waits for a save that will not come).
+  void refuseNonFiniteParameters(int64_t done, Communicator *ranks) {
+    std::string bad;
+    for (const NamedTensor &t : state->tensors(false))
+      if (!allFinite(t.view)) {
+        bad = t.name;
+        break;
+      }
+    if (ranks) {
+      float found = bad.empty() ? 0.0f : 1.0f;
+      ranks->allReduce({&found, DType::F32, {}}, ReduceOp::Max)->wait();
+      if (found != 0 && bad.empty())
+        bad = "(on another rank)";
+    }
+    if (!bad.empty())
+      throw Error("step " + std::to_string(done) + ": parameter " + bad +
+                  " is not finite; not writing checkpoint-" +
+                  std::to_string(done));
+  }
+
   void save(int64_t done) {
     // Every rank holds the same replicated state, which rank 0 saves; a
     // state split over ranks is saved by all of them together.
@@ -535,6 +557,7 @@ private:
     if (auto it = o.groups.find("world"); it != o.groups.end())
       world = it->second;
     bool together = state->sharded() && world && world->size() > 1;
+    refuseNonFiniteParameters(done, together ? world : nullptr);
     if (!o.lead && !together)
       return;
     std::string dir =
@@ -567,6 +590,7 @@ private:
     };
     int lossAt = indexOf("loss"), lrAt = indexOf("lr");
     int normAt = indexOf("grad_norm"), infAt = indexOf("found_inf");
+    int stopAt = indexOf("nonfinite");
     if (lossAt < 0)
       throw Error("train_step has no 'loss' output");
     int64_t stepValue = 0;
@@ -608,10 +632,13 @@ private:
                                                        collectiveBefore)
                              : "") +
                "}");
-      if (!std::isfinite(loss) && !skipped)
+      bool stop = stopAt >= 0 ? out[stopAt].as<uint8_t>()[0] != 0
+                              : !std::isfinite(loss) && !skipped;
+      if (stop)
         throw Error("step " + std::to_string(done) + ": the loss is " +
-                    number(loss) + "; stopping (build the step with "
-                    "skip-nonfinite=true to skip such steps instead)");
+                    number(loss) + " and the gradient norm " + number(norm) +
+                    "; stopping before this step's update (build the step "
+                    "with skip-nonfinite=true to skip such steps instead)");
       ++windowSteps;
       if (!o.quiet && (done % std::max<int64_t>(1, o.logEvery) == 0 ||
                        done == o.steps || skipped)) {

@@ -215,22 +215,68 @@ assert sorted(os.listdir(save)) == [".lock", "checkpoint-2", "log.jsonl"], os.li
 assert {f: open(os.path.join(ckpt, f), "rb").read() for f in os.listdir(ckpt)} == before
 print("ok: the previous checkpoint is intact after a failed save")
 
-# A non-finite loss stops the run with the step number...
-nan_weights = os.path.join(d, "nan.safetensors")
+# A non-finite loss or gradient norm stops the run, naming the step, before
+# that step's update: the parameters and the newest checkpoint stay finite.
+# Here a token the first steps do not see has an embedding so large that
+# its logits overflow.
+def checkpoints(save_dir):
+    return sorted(int(n.split("-")[1]) for n in os.listdir(save_dir) if n.startswith("checkpoint-"))
+
+
 w = load_file(weights)
-w["head"][3, 2] = np.nan
-save_file(w, nan_weights)
-expect_error(["accel-run", train, "--weights", nan_weights, "--steps", 3, "--data", good],
-             "step 1: the loss is NaN; stopping")
-# ...unless the step was built to skip such steps: parameters stay as they
-# were, the log says so, and the run finishes.
-skip, _ = make("e", options="lr=0.1 skip-nonfinite=true")
-run(["accel-run", skip, "--weights", nan_weights, "--steps", 3, "--data", good, "--save-dir",
-     os.path.join(d, "skip"), "--quiet"])
+w["emb"][15] = 1e38
+save_file(w, os.path.join(d, "overflow.safetensors"))
+late = np.arange(200) % 15
+late[7::41] = 15
+proc = expect_error(["accel-run", train, "--weights", os.path.join(d, "overflow.safetensors"), "--steps", 30,
+                     "--data", tokens("late.bin", late), "--save-dir", os.path.join(d, "overflow"),
+                     "--save-every", 1],
+                    "the loss is NaN and the gradient norm NaN; stopping before this step's update")
+stopped = int(proc.stderr.split("error: step ")[1].split(":")[0])
+assert stopped > 1 and checkpoints(os.path.join(d, "overflow")) == list(range(1, stopped)), proc.stderr
+newest = load_file(os.path.join(d, "overflow", f"checkpoint-{stopped - 1}", "model.safetensors"))
+assert all(np.isfinite(t).all() for t in newest.values())
+print(f"ok: stopped at step {stopped} before its update; checkpoint-{stopped - 1} is the newest")
+
+# A finite loss with a non-finite gradient norm stops the run too (the
+# update would have made every parameter NaN): sqrt's gradient at 0.
+sqrt_src = os.path.join(d, "sqrt.mlir")
+open(sqrt_src, "w").write(lm(HIDDEN).replace(
+    "%l = accel.linear %h, %w :",
+    f"%r = accel.sqrt %w : (tensor<{VOCAB}x{HIDDEN}xf32>) -> tensor<{VOCAB}x{HIDDEN}xf32>\n"
+    "  %l = accel.linear %h, %r :"))
+sqrt_weights = os.path.join(d, "sqrt.safetensors")
+w = load_file(weights)
+w["head"] = np.abs(w["head"])
+w["head"][3, 2] = 0
+save_file(w, sqrt_weights)
+for options, name in [("lr=0.1", "sqrt-train.mlir"), ("lr=0.1 skip-nonfinite=true", "sqrt-skip.mlir")]:
+    run(["accel-opt", sqrt_src, f"--accel-make-train-step={options}", "-o", os.path.join(d, name)])
+proc = expect_error(["accel-run", os.path.join(d, "sqrt-train.mlir"), "--weights", sqrt_weights, "--steps", 3,
+                     "--data", good, "--save-dir", os.path.join(d, "sqrt")],
+                    "step 1: the loss is ", "and the gradient norm Infinity; stopping before this step's update")
+assert "the loss is NaN" not in proc.stderr and checkpoints(os.path.join(d, "sqrt")) == [], proc.stderr
+
+# With skip-nonfinite such steps are skipped: parameters and optimizer
+# state stay as they were, the log says so, and the run finishes.
+run(["accel-run", os.path.join(d, "sqrt-skip.mlir"), "--weights", sqrt_weights, "--steps", 3, "--data", good,
+     "--save-dir", os.path.join(d, "skip"), "--quiet"])
 log = open(os.path.join(d, "skip", "log.jsonl")).read()
 assert log.count('"skipped": true') == 3, log
 kept = load_file(os.path.join(d, "skip", "checkpoint-3", "model.safetensors"))
-assert np.array_equal(kept["emb"], w["emb"]), "a skipped step changed the parameters"
+assert all(np.array_equal(kept[k], w[k]) for k in w), "a skipped step changed the parameters"
 state = load_file(os.path.join(d, "skip", "checkpoint-3", "optimizer.safetensors"))
 assert int(state["optimizer.applied_steps"]) == 0, state["optimizer.applied_steps"]
 print("ok: non-finite steps skipped with skip-nonfinite=true")
+
+# A parameter that is not finite (a NaN in the embedding of a token the data
+# never holds: loss and gradients stay finite) is never written to a
+# checkpoint.
+w = load_file(weights)
+w["emb"][15, 1] = np.nan
+save_file(w, os.path.join(d, "nan-row.safetensors"))
+expect_error(["accel-run", train, "--weights", os.path.join(d, "nan-row.safetensors"), "--steps", 2,
+              "--data", tokens("no15.bin", np.arange(200) % 15), "--save-dir", os.path.join(d, "nan-row")],
+             "step 2: parameter emb is not finite; not writing checkpoint-2")
+assert checkpoints(os.path.join(d, "nan-row")) == []
+print("ok: no checkpoint with a non-finite parameter")

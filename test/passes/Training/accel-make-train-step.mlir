@@ -7,7 +7,9 @@
 // AdamW with clipping and a linear schedule: parameters, then both moments
 // per parameter, then step, inputs and labels; the loss, its fused
 // gradient, the reverse sweep, the global norm, clip_grad_norm_'s
-// coefficient, the schedule and one update per parameter.
+// coefficient, the schedule and one update per parameter. A non-finite
+// loss or norm gates every update and is returned as `nonfinite`, on which
+// the trainer stops: the update of that step is never applied.
 // ADAMW-LABEL: func.func @train_step
 // ADAMW-SAME: %[[W:[^:]*]]: tensor<3x4xf32> {accel.param = "fc.weight"}
 // ADAMW-SAME: %[[B:[^:]*]]: tensor<3xf32> {accel.param = "fc.bias"}
@@ -18,7 +20,7 @@
 // ADAMW-SAME: %[[STEP:[^:]*]]: tensor<i64> {accel.input = "step"}
 // ADAMW-SAME: %[[X:[^:]*]]: tensor<2x4xf32> {accel.input = "x"}
 // ADAMW-SAME: %[[Y:[^:]*]]: tensor<2xi64> {accel.input = "labels"}
-// ADAMW-SAME: -> (tensor<f32> {accel.output = "loss"}, tensor<f64> {accel.output = "lr"}, tensor<f32> {accel.output = "grad_norm"},
+// ADAMW-SAME: -> (tensor<f32> {accel.output = "loss"}, tensor<f64> {accel.output = "lr"}, tensor<f32> {accel.output = "grad_norm"}, tensor<i1> {accel.output = "nonfinite"},
 // ADAMW-SAME: tensor<3x4xf32> {accel.update = "fc.weight"}, tensor<3xf32> {accel.update = "fc.bias"},
 // ADAMW-SAME: tensor<3x4xf32> {accel.update = "fc.weight.exp_avg"}, tensor<3xf32> {accel.update = "fc.bias.exp_avg"},
 // ADAMW-SAME: tensor<3x4xf32> {accel.update = "fc.weight.exp_avg_sq"}, tensor<3xf32> {accel.update = "fc.bias.exp_avg_sq"})
@@ -36,10 +38,11 @@
 // ADAMW: %[[INVERSE:.*]] = accel.reciprocal %[[PADDED]]
 // ADAMW: %[[COEF:.*]] = accel.mul %[[INVERSE]], %{{.*}}
 // ADAMW: %[[SCALE:.*]] = accel.min %[[COEF]], %{{.*}}
+// ADAMW: %[[STOP:.*]] = accel.not
 // ADAMW: %[[LR:.*]] = accel.lr_schedule %[[STEP]] {lr = 1.000000e-03 : f64, schedule = #accel<lr_schedule linear>, total_steps = 100 : i64, warmup_steps = 10 : i64}
-// ADAMW: %[[P0:.*]], %[[M0:.*]], %[[V0:.*]] = accel.adamw %[[W]], %[[DW]], %[[MW]], %[[VW]], %[[LR]], %[[STEP]], %[[SCALE]] {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, epsilon = 1.000000e-08 : f64, {{.*}}weight_decay = 1.000000e-02
-// ADAMW: %[[P1:.*]], %[[M1:.*]], %[[V1:.*]] = accel.adamw %[[B]], %[[DB]], %[[MB]], %[[VB]], %[[LR]], %[[STEP]], %[[SCALE]]
-// ADAMW: return %[[LOSS]], %[[LR]], %[[NORM]], %[[P0]], %[[P1]], %[[M0]], %[[M1]], %[[V0]], %[[V1]]
+// ADAMW: %[[P0:.*]], %[[M0:.*]], %[[V0:.*]] = accel.adamw %[[W]], %[[DW]], %[[MW]], %[[VW]], %[[LR]], %[[STEP]], %[[SCALE]], %[[STOP]] {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, epsilon = 1.000000e-08 : f64, {{.*}}weight_decay = 1.000000e-02
+// ADAMW: %[[P1:.*]], %[[M1:.*]], %[[V1:.*]] = accel.adamw %[[B]], %[[DB]], %[[MB]], %[[VB]], %[[LR]], %[[STEP]], %[[SCALE]], %[[STOP]]
+// ADAMW: return %[[LOSS]], %[[LR]], %[[NORM]], %[[STOP]], %[[P0]], %[[P1]], %[[M0]], %[[M1]], %[[V0]], %[[V1]]
 
 // The evaluation step: the forward computation and the loss.
 // ADAMW-LABEL: func.func @eval_step

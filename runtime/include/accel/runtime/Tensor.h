@@ -52,6 +52,9 @@ struct TensorView {
   template <typename T> T *as() const { return static_cast<T *>(data); }
 };
 
+/// Whether every element is finite (true for integer types).
+bool allFinite(const TensorView &t);
+
 } // namespace accel::rt
 
 #endif // ACCEL_RUNTIME_TENSOR_H
