@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,6 +124,7 @@ int launchRanks(const std::vector<std::string> &argv,
   ::sigaction(SIGTERM, &act, &oldTerm);
 
   std::vector<pid_t> pids;
+  pid_t launcher = ::getpid();
   for (int local = 0; local < o.procsPerNode; ++local) {
     int rank = o.nodeRank * o.procsPerNode + local;
     pid_t pid = ::fork();
@@ -132,6 +134,14 @@ int launchRanks(const std::vector<std::string> &argv,
     if (pid == 0) {
       ::sigaction(SIGINT, &oldInt, nullptr);
       ::sigaction(SIGTERM, &oldTerm, nullptr);
+      // A rank hears a signal once, from the launcher: Ctrl-C at a terminal
+      // goes to the foreground process group, which the ranks leave (a
+      // second signal would make them stop at once instead of saving). They
+      // do not outlive the launcher.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != launcher)
+        ::_exit(1);
       ::setenv("RANK", std::to_string(rank).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(local).c_str(), 1);
@@ -156,6 +166,7 @@ int launchRanks(const std::vector<std::string> &argv,
   using Clock = std::chrono::steady_clock;
   auto stopAt = Clock::time_point::max(), reportAt = Clock::time_point::max();
   bool stopping = false, killed = false;
+  int stoppedBy = 0; // the signal passed on to the ranks
   // Failures seen before the report: a rank that died of a signal is the
   // likely cause, its peers' errors the consequence; they often exit first,
   // so the report waits a moment and names signals first.
@@ -168,6 +179,8 @@ int launchRanks(const std::vector<std::string> &argv,
   while (running > 0) {
     if (int sig = forwardedSignal.exchange(0)) {
       signalAll(sig);
+      if (!stoppedBy)
+        stoppedBy = sig;
       if (!stopping)
         stopAt = std::chrono::steady_clock::now() + o.grace * 6;
       stopping = true;
@@ -226,7 +239,8 @@ int launchRanks(const std::vector<std::string> &argv,
   }
   ::sigaction(SIGINT, &oldInt, nullptr);
   ::sigaction(SIGTERM, &oldTerm, nullptr);
-  return result;
+  // Stopped on request: the status a shell gives a process ended by it.
+  return stoppedBy && result ? 128 + stoppedBy : result;
 }
 
 } // namespace accel::rt

@@ -6,6 +6,7 @@
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/GradientMemory.h"
 #include "accel/runtime/Grid.h"
+#include "accel/runtime/StopSignals.h"
 #include "accel/runtime/schema/executable_generated.h"
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <limits>
 #include <set>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -580,6 +582,37 @@ private:
              dir + "\"}");
   }
 
+  /// The signal some rank received (every rank must stop after the same
+  /// step, so they agree on it after each one), or 0.
+  int stopRequestedEverywhere() {
+    int sig = StopSignals::requested();
+    auto world = o.groups.find("world");
+    if (world == o.groups.end() || !world->second ||
+        world->second->size() == 1)
+      return sig;
+    float flag = static_cast<float>(sig);
+    world->second->allReduce({&flag, DType::F32, {}}, ReduceOp::Max)->wait();
+    return static_cast<int>(flag);
+  }
+
+  /// After a SIGINT or SIGTERM: saves the step just done (unless it was
+  /// saved already) and ends the run with StoppedBySignal.
+  [[noreturn]] void stopOnSignal(int sig, int64_t done, bool saved) {
+    if (!o.saveDir.empty() && !saved)
+      save(done);
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    writeLog("{\"step\": " + std::to_string(done) + ", \"stopped\": \"" +
+             name + "\"}");
+    std::string where =
+        o.saveDir.empty()
+            ? "; nothing saved (no --save-dir)"
+            : "; saved checkpoint-" + std::to_string(done) +
+                  ", continue with --resume " + o.saveDir;
+    throw StoppedBySignal(sig, std::string("stopped by ") + name +
+                                   " after step " + std::to_string(done) +
+                                   where);
+  }
+
   void loop() {
     const std::vector<std::string> &names = step->outputNames();
     auto indexOf = [&](const char *name) {
@@ -601,6 +634,9 @@ private:
       std::fprintf(stderr, "resuming from %s at step %lld\n",
                    resumedFrom.c_str(), static_cast<long long>(startStep));
 
+    StopSignals signals(o.lead ? "\nstopping after the current step (a second "
+                                 "signal stops at once)\n"
+                               : "");
     step->setProfiling(o.profile || o.rankTiming);
     auto begin = Clock::now(), windowStart = begin;
     int64_t windowSteps = 0;
@@ -673,10 +709,13 @@ private:
                        tty ? "\n" : "", static_cast<long long>(done),
                        evalLoss);
       }
-      if (!o.saveDir.empty() &&
-          ((o.saveEvery > 0 && done % o.saveEvery == 0) || done == o.steps)) {
+      bool saved = !o.saveDir.empty() &&
+                   ((o.saveEvery > 0 && done % o.saveEvery == 0) ||
+                    done == o.steps);
+      if (saved)
         save(done);
-      }
+      if (int sig = stopRequestedEverywhere())
+        stopOnSignal(sig, done, saved);
     }
     if (!o.quiet)
       std::fprintf(stderr,

@@ -11,6 +11,7 @@
 #include "accel/runtime/Launch.h"
 #include "accel/runtime/Npy.h"
 #include "accel/runtime/Safetensors.h"
+#include "accel/runtime/StopSignals.h"
 #include "accel/runtime/Trainer.h"
 #include "backends/cpu/CpuKernels.h"
 
@@ -267,6 +268,11 @@ int accel::runDriver(int argc, char **argv, const std::string &tool,
     if (opts.profile)
       std::cerr << rt::formatProfile(executor.profile(),
                                      std::max(1, opts.repeat));
+  } catch (const rt::StoppedBySignal &stopped) {
+    const char *rank = std::getenv("RANK");
+    if (!rank || std::string(rank) == "0")
+      std::cerr << toolName << ": " << stopped.what() << "\n";
+    return 128 + stopped.signal;
   } catch (const std::exception &e) {
     // In a job, say which rank failed.
     const char *rank = std::getenv("RANK");

@@ -51,7 +51,9 @@ struct LaunchOptions {
 /// (global rank = nodeRank * procsPerNode + local rank), and waits. Returns
 /// 0 when every rank exits 0. When one fails, says which and how, stops the
 /// others (SIGTERM, then SIGKILL after the grace period) and returns 1. A
-/// SIGINT or SIGTERM to the launcher is passed on to the ranks.
+/// SIGINT or SIGTERM to the launcher is passed on to the ranks (which run
+/// in their own process group, so that Ctrl-C reaches them once, and die
+/// with the launcher); a run they end on it returns 128 + the signal.
 int launchRanks(const std::vector<std::string> &argv,
                 const LaunchOptions &options);
 

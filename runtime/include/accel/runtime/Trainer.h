@@ -59,7 +59,9 @@ struct TrainerOptions {
 
 /// Trains; returns normally after `steps` steps. Throws Error with one clear
 /// message for any problem with the data, a checkpoint or the step (a
-/// non-finite loss names the step).
+/// non-finite loss or gradient norm names the step, whose update is not
+/// applied), and StoppedBySignal after stopping on SIGINT or SIGTERM (the
+/// step done saved when there is a save dir).
 void train(const Executable &executable, ThreadPool &pool,
            const TrainerOptions &options);
 
