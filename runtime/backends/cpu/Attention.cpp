@@ -29,7 +29,7 @@ constexpr int64_t kMinRowBlock = 16;
 constexpr int64_t kCausalRowBlock = 64;
 
 /// In-place softmax of a score row; a row whose scores are all -inf (fully
-/// masked) becomes zeros.
+/// masked) becomes zeros, one holding a NaN becomes NaN (rowMax keeps it).
 void softmaxScores(float *s, int64_t n) {
   float m = rowMax(s, n);
   if (m == -std::numeric_limits<float>::infinity()) {

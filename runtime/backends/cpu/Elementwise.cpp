@@ -133,10 +133,13 @@ void binaryF32(BinaryKind kind, const TensorView &a, const TensorView &b,
     return run(kGrainCheap, [](float x, float y) { return x * y; });
   case BinaryKind::Div:
     return run(kGrainCheap, [](float x, float y) { return x / y; });
+  // torch.maximum/minimum: NaN when either operand is.
   case BinaryKind::Max:
-    return run(kGrainCheap, [](float x, float y) { return x < y ? y : x; });
+    return run(kGrainCheap,
+               [](float x, float y) { return x < y || y != y ? y : x; });
   case BinaryKind::Min:
-    return run(kGrainCheap, [](float x, float y) { return y < x ? y : x; });
+    return run(kGrainCheap,
+               [](float x, float y) { return y < x || y != y ? y : x; });
   case BinaryKind::Mod:
     return run(kGrainExpensive,
                [](float x, float y) { return std::fmod(x, y); });

@@ -21,26 +21,6 @@ using namespace detail;
 
 namespace {
 
-/// min(x[0..n)); +inf for n == 0.
-float rowMin(const float *x, int64_t n) {
-  const float kInf = __builtin_inff();
-  Float8 m0 = {kInf, kInf, kInf, kInf, kInf, kInf, kInf, kInf};
-  Float8 m1 = m0;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    Float8 a = load8(x + i), b = load8(x + i + 8);
-    m0 = a < m0 ? a : m0;
-    m1 = b < m1 ? b : m1;
-  }
-  m0 = m1 < m0 ? m1 : m0;
-  float m = kInf;
-  for (int k = 0; k < 8; ++k)
-    m = m0[k] < m ? m0[k] : m;
-  for (; i < n; ++i)
-    m = x[i] < m ? x[i] : m;
-  return m;
-}
-
 /// Integer sums and products wrap around (computed unsigned).
 template <typename T> T wrapAdd(T a, T b) {
   using U = std::make_unsigned_t<T>;
@@ -84,9 +64,9 @@ template <typename T, ReduceKind K> struct Reducer {
       else
         return wrapMul(a, x);
     } else if constexpr (K == ReduceKind::Max) {
-      return a < x ? x : a;
+      return a < x || x != x ? x : a; // a NaN wins, as in torch.amax
     } else {
-      return x < a ? x : a;
+      return x < a || x != x ? x : a;
     }
   }
 

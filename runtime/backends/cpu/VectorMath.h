@@ -213,26 +213,33 @@ inline Double4 load4d(const float *p) {
 
 inline double horizontalSum(Double4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
-/// max(x[0..n)); -inf for n == 0.
-inline float rowMax(const float *x, int64_t n) {
-  const float kNegInf = -__builtin_inff();
-  Float8 m0 = {kNegInf, kNegInf, kNegInf, kNegInf,
-               kNegInf, kNegInf, kNegInf, kNegInf};
+/// max(x[0..n)) (IsMax) or min(x[0..n)), NaN when some x[i] is NaN (as
+/// torch.amax/amin and every softmax built on them: a NaN is never
+/// skipped); -inf (+inf for the min) when n == 0.
+template <bool IsMax> inline float rowExtreme(const float *x, int64_t n) {
+  const float kStart = IsMax ? -__builtin_inff() : __builtin_inff();
+  // Takes the new value when it is further out or NaN; a NaN kept stays.
+  auto pick = [](auto m, auto v) {
+    return (IsMax ? m < v : v < m) | (v != v) ? v : m;
+  };
+  Float8 m0 = {kStart, kStart, kStart, kStart, kStart, kStart, kStart, kStart};
   Float8 m1 = m0;
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    Float8 a = load8(x + i), b = load8(x + i + 8);
-    m0 = m0 < a ? a : m0;
-    m1 = m1 < b ? b : m1;
+    m0 = pick(m0, load8(x + i));
+    m1 = pick(m1, load8(x + i + 8));
   }
-  m0 = m0 < m1 ? m1 : m0;
-  float m = kNegInf;
+  m0 = pick(m0, m1);
+  float m = kStart;
   for (int k = 0; k < 8; ++k)
-    m = m < m0[k] ? m0[k] : m;
+    m = pick(m, m0[k]);
   for (; i < n; ++i)
-    m = m < x[i] ? x[i] : m;
+    m = pick(m, x[i]);
   return m;
 }
+
+inline float rowMax(const float *x, int64_t n) { return rowExtreme<true>(x, n); }
+inline float rowMin(const float *x, int64_t n) { return rowExtreme<false>(x, n); }
 
 /// Sum of f(x[i]) over [0, n), in double; f maps Double4 to Double4 and
 /// double to double.
