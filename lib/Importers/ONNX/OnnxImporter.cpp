@@ -2,6 +2,7 @@
 #include "accel/Importers/OnnxImporter.h"
 #include "lib/Importers/ONNX/GraphImporter.h"
 #include "lib/Importers/ONNX/InitializerRoles.h"
+#include "lib/Importers/ONNX/ModelValidity.h"
 #include "lib/Importers/ONNX/OnnxModel.h"
 #include "passes/Import/Passes.h"
 
@@ -21,10 +22,6 @@ using namespace mlir;
 using namespace accel;
 
 namespace {
-
-/// Opsets whose semantics the converters implement (Softmax, Split, Reduce*
-/// changed at 13; earlier models need a version converter first).
-constexpr int64_t kMinOpset = 13;
 
 rt::DType runtimeDType(int32_t t) {
   using onnx::ElemType;
@@ -112,16 +109,11 @@ bool accel::importOnnxFile(const std::string &path,
   context.loadDialect<AccelDialect, func::FuncDialect>();
   OpBuilder b(&context);
 
-  int64_t opset = -1;
-  for (const char *domain : {"", "ai.onnx"})
-    if (model->opsetImports.count(domain))
-      opset = model->opsetImports.at(domain);
-  if (opset < kMinOpset) {
-    error = path + ": default-domain opset " + std::to_string(opset) +
-            " is not supported (needs " + std::to_string(kMinOpset) +
-            " or later; export with opset_version=17 or newer)";
+  if (!onnx::checkModelValidity(*model, error)) {
+    error = path + ": " + error;
     return false;
   }
+  int64_t opset = model->opsetImports.at("");
   for (const auto &node : graph.nodes)
     if (node.opType == "If" || node.opType == "Loop" || node.opType == "Scan") {
       error = path + ": node '" + node.name + "' (" + node.opType +
