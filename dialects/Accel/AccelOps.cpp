@@ -149,7 +149,30 @@ int64_t accel::detail::defaultBytesAccessed(Operation *op) {
 // ConstantOp
 //===----------------------------------------------------------------------===//
 
+std::optional<int64_t> accel::tensorBytes(ArrayRef<int64_t> shape,
+                                          Type elementType) {
+  int64_t bytes = std::max<int64_t>(
+      1, llvm::divideCeil(elementType.getIntOrFloatBitWidth(), 8));
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes))
+      return std::nullopt;
+  return bytes;
+}
+
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult ConstantOp::verify() {
+  auto type = cast<ShapedType>(getType());
+  std::optional<int64_t> bytes =
+      tensorBytes(type.getShape(), type.getElementType());
+  if (!bytes || *bytes > kMaxConstantBytes)
+    return emitOpError("of type ")
+           << type << " holds "
+           << (bytes ? std::to_string(*bytes) : std::string("over 2^63"))
+           << " bytes; a constant is stored whole in the executable and may "
+              "hold at most 4 GiB";
+  return success();
+}
 int64_t ConstantOp::getFlops() { return 0; }
 
 //===----------------------------------------------------------------------===//

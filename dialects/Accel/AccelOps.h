@@ -19,6 +19,17 @@
 #include "dialects/Accel/AccelOps.h.inc"
 
 namespace accel {
+/// The largest constant accel materialises (accel.constant is stored whole
+/// in the executable and loaded whole): a folded Range or ConstantOfShape
+/// past it is an error naming the op and its size, not an allocation that
+/// takes the machine down.
+inline constexpr int64_t kMaxConstantBytes = int64_t(1) << 32;
+
+/// Bytes of a tensor of `shape` and `elementType` (one byte per i1), or
+/// nullopt when that overflows int64.
+std::optional<int64_t> tensorBytes(llvm::ArrayRef<int64_t> shape,
+                                   mlir::Type elementType);
+
 /// True when `mask` (i1: true keeps; float: 0 keeps, <= -1e4 drops) is
 /// exactly the causal pattern for Sq queries over Sk keys: key j visible
 /// from query i iff j <= i + (Sk - Sq), in every [Sq, Sk] slice.

@@ -38,7 +38,9 @@ def Accel_ConstantOp : Accel_PureOp<"constant", [ConstantLike,
   let summary = "A small constant tensor";
   let description = [{
     A tensor literal: shape vectors, scalars, masks. Weights never appear
-    here; they are function arguments backed by safetensors.
+    here; they are function arguments backed by safetensors. A constant is
+    stored whole in the executable, so it holds at most 4 GiB (a splat
+    too).
 
     ```mlir
     %0 = accel.constant dense<[1, 32, 768]> : tensor<3xi64>
@@ -48,6 +50,8 @@ def Accel_ConstantOp : Accel_PureOp<"constant", [ConstantLike,
   let results = (outs Accel_Tensor:$result);
   let assemblyFormat = "attr-dict $value";
   let hasFolder = 1;
+  // At most kMaxConstantBytes (4 GiB): stored and loaded whole.
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -90,6 +90,11 @@ private:
   mlir::LogicalResult setOutput(const Node &node, size_t index,
                                 mlir::Value v);
   mlir::LogicalResult fail(const Node &node, const llvm::Twine &message);
+  /// Fails naming `node` when a constant of `shape` would be over
+  /// kMaxConstantBytes (checked before it is built).
+  mlir::LogicalResult checkConstantSize(const Node &node,
+                                        llvm::ArrayRef<int64_t> shape,
+                                        mlir::Type elementType);
   int64_t normalizeAxis(int64_t axis, int64_t rank) const {
     return axis < 0 ? axis + rank : axis;
   }

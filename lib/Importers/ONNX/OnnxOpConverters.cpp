@@ -13,6 +13,7 @@
 #include "llvm/Support/Regex.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -106,8 +107,10 @@ GraphImporter::converters() {
 
 LogicalResult GraphImporter::convertBinary(const Node &node) {
   static const std::map<std::string, StringRef> ops = {
-      {"Add", AddOp::getOperationName()}, {"Sub", SubOp::getOperationName()},
-      {"Mul", MulOp::getOperationName()}, {"Div", DivOp::getOperationName()},
+      {"Add", AddOp::getOperationName()},
+      {"Sub", SubOp::getOperationName()},
+      {"Mul", MulOp::getOperationName()},
+      {"Div", DivOp::getOperationName()},
       {"Pow", PowOp::getOperationName()}};
   if (node.inputs.size() != 2)
     return fail(node, "expects 2 inputs");
@@ -196,9 +199,8 @@ LogicalResult GraphImporter::convertCompare(const Node &node) {
   if (typeOf(lhs).getElementType().isInteger(1))
     return fail(node, "comparing booleans is not supported");
   auto r = create<CompareOp>(
-      {lhs, rhs},
-      {named("direction",
-             CompareDirectionAttr::get(ctx, dirs.at(node.opType)))});
+      {lhs, rhs}, {named("direction", CompareDirectionAttr::get(
+                                          ctx, dirs.at(node.opType)))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
@@ -352,7 +354,8 @@ LogicalResult GraphImporter::convertMatMul(const Node &node) {
 
 LogicalResult GraphImporter::convertGemm(const Node &node) {
   Value a = input(node, 0), w = input(node, 1), c = input(node, 2);
-  float alpha = attrFloat(node, "alpha", 1.0f), beta = attrFloat(node, "beta", 1.0f);
+  float alpha = attrFloat(node, "alpha", 1.0f),
+        beta = attrFloat(node, "beta", 1.0f);
   bool transA = attrInt(node, "transA", 0), transB = attrInt(node, "transB", 0);
   if (!a || !w || typeOf(a).getRank() != 2 || typeOf(w).getRank() != 2)
     return fail(node, "expects 2-D A and B");
@@ -571,12 +574,12 @@ LogicalResult GraphImporter::convertRotaryEmbedding(const Node &node) {
       llvm::raw_string_ostream os(got);
       llvm::interleaveComma(typeOf(*table).getShape(), os);
       return fail(node, "cos/sin caches must give [" + Twine(batch) + ", " +
-                            Twine(seq) + ", " + Twine(half) + "], got [" +
-                            got + "]");
+                            Twine(seq) + ", " + Twine(half) + "], got [" + got +
+                            "]");
     }
-    SmallVector<int64_t> shape = rank == 4
-                                     ? SmallVector<int64_t>{batch, 1, seq, half}
-                                     : SmallVector<int64_t>{batch, seq, 1, half};
+    SmallVector<int64_t> shape =
+        rank == 4 ? SmallVector<int64_t>{batch, 1, seq, half}
+                  : SmallVector<int64_t>{batch, seq, 1, half};
     auto r = reshape(*table, shape);
     if (failed(r))
       return failure();
@@ -613,7 +616,8 @@ LogicalResult GraphImporter::convertRotaryEmbedding(const Node &node) {
     auto re = reshape(*real, pairs), im = reshape(*imag, pairs);
     if (failed(re) || failed(im))
       return failure();
-    auto both = create<ConcatOp>({*re, *im}, {named("axis", b.getI64IntegerAttr(4))});
+    auto both =
+        create<ConcatOp>({*re, *im}, {named("axis", b.getI64IntegerAttr(4))});
     if (failed(both))
       return failure();
     SmallVector<int64_t> flat(typeOf(*real).getShape());
@@ -668,11 +672,11 @@ LogicalResult GraphImporter::convertLayerNorm(const Node &node) {
   if (bias)
     operands.push_back(bias);
   auto r = create<LayerNormOp>(
-      operands, {named("axis", b.getI64IntegerAttr(axis)),
-                 named("epsilon", b.getF32FloatAttr(
-                                      attrFloat(node, "epsilon", 1e-5f))),
-                 named("operandSegmentSizes",
-                       b.getDenseI32ArrayAttr({1, scale ? 1 : 0, bias ? 1 : 0}))});
+      operands,
+      {named("axis", b.getI64IntegerAttr(axis)),
+       named("epsilon", b.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f))),
+       named("operandSegmentSizes",
+             b.getDenseI32ArrayAttr({1, scale ? 1 : 0, bias ? 1 : 0}))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
@@ -690,9 +694,9 @@ LogicalResult GraphImporter::convertRmsNorm(const Node &node) {
     operands.push_back(*r);
   }
   auto r = create<RmsNormOp>(
-      operands, {named("axis", b.getI64IntegerAttr(axis)),
-                 named("epsilon", b.getF32FloatAttr(
-                                      attrFloat(node, "epsilon", 1e-5f)))});
+      operands,
+      {named("axis", b.getI64IntegerAttr(axis)),
+       named("epsilon", b.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f)))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
@@ -706,8 +710,8 @@ LogicalResult GraphImporter::convertCumSum(const Node &node) {
     return fail(node, "axis must be one value");
   int64_t axis = normalizeAxis((*given)[0], rank);
   if (axis < 0 || axis >= rank)
-    return fail(node, "axis " + Twine((*given)[0]) + " is out of range for rank " +
-                          Twine(rank));
+    return fail(node, "axis " + Twine((*given)[0]) +
+                          " is out of range for rank " + Twine(rank));
   SmallVector<NamedAttribute> attrs{named("axis", b.getI64IntegerAttr(axis))};
   if (attrInt(node, "exclusive", 0))
     attrs.push_back(named("exclusive", b.getUnitAttr()));
@@ -902,8 +906,8 @@ LogicalResult GraphImporter::convertTranspose(const Node &node) {
   else
     for (int64_t d = rank - 1; d >= 0; --d)
       perm.push_back(d);
-  auto r = create<TransposeOp>({x}, {named("permutation",
-                                          b.getDenseI64ArrayAttr(perm))});
+  auto r = create<TransposeOp>(
+      {x}, {named("permutation", b.getDenseI64ArrayAttr(perm))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
@@ -970,15 +974,17 @@ LogicalResult GraphImporter::convertSlice(const Node &node) {
     limit[axis] = e;
     stride[axis] = st;
   }
-  auto r = create<SliceOp>({x}, {named("start", b.getDenseI64ArrayAttr(start)),
-                                 named("limit", b.getDenseI64ArrayAttr(limit)),
-                                 named("stride", b.getDenseI64ArrayAttr(stride))});
+  auto r =
+      create<SliceOp>({x}, {named("start", b.getDenseI64ArrayAttr(start)),
+                            named("limit", b.getDenseI64ArrayAttr(limit)),
+                            named("stride", b.getDenseI64ArrayAttr(stride))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
 LogicalResult GraphImporter::convertConcat(const Node &node) {
   Value first = input(node, 0);
-  int64_t axis = normalizeAxis(attrInt(node, "axis", 0), typeOf(first).getRank());
+  int64_t axis =
+      normalizeAxis(attrInt(node, "axis", 0), typeOf(first).getRank());
   if (axis < 0 || axis >= typeOf(first).getRank())
     return fail(node, "axis out of range");
   // Pieces of length 0 along the axis add nothing (exporters emit them).
@@ -992,7 +998,8 @@ LogicalResult GraphImporter::convertConcat(const Node &node) {
     operands.push_back(first);
   if (operands.size() == 1)
     return setOutput(node, 0, operands[0]);
-  auto r = create<ConcatOp>(operands, {named("axis", b.getI64IntegerAttr(axis))});
+  auto r =
+      create<ConcatOp>(operands, {named("axis", b.getI64IntegerAttr(axis))});
   return failed(r) ? failure() : setOutput(node, 0, *r);
 }
 
@@ -1069,10 +1076,11 @@ LogicalResult GraphImporter::convertExpand(const Node &node) {
   SmallVector<int64_t> out(rank);
   for (size_t i = 0; i < rank; ++i) {
     int64_t a = i < rank - in.size() ? 1 : in[i - (rank - in.size())];
-    int64_t s = i < rank - shape->size() ? 1 : (*shape)[i - (rank - shape->size())];
+    int64_t s =
+        i < rank - shape->size() ? 1 : (*shape)[i - (rank - shape->size())];
     if (a != s && a != 1 && s != 1)
-      return fail(node, "input dim " + Twine(a) + " cannot expand to " +
-                            Twine(s));
+      return fail(node,
+                  "input dim " + Twine(a) + " cannot expand to " + Twine(s));
     out[i] = a == 1 ? s : a;
   }
   auto r = broadcastTo(x, out);
@@ -1097,7 +1105,8 @@ embeddingPaddingIndex(const Node &node,
   SmallVector<StringRef, 3> m;
   if (!args.match(it->second, &m))
     return fail("cannot read the embedding's arguments from the exporter's "
-                "record: " + it->second);
+                "record: " +
+                it->second);
   SmallVector<StringRef> positional, keywords;
   m[1].split(positional, ',', -1, false);
   m[2].split(keywords, ',', -1, false);
@@ -1226,8 +1235,9 @@ LogicalResult GraphImporter::convertGatherIndexed(const Node &node) {
     data = *r;
     indexShape.assign(ishape.begin(), ishape.end());
   }
-  auto indices = constant(DenseElementsAttr::get(
-      RankedTensorType::get(indexShape, b.getI64Type()), ArrayRef<int64_t>(flat)));
+  auto indices = constant(
+      DenseElementsAttr::get(RankedTensorType::get(indexShape, b.getI64Type()),
+                             ArrayRef<int64_t>(flat)));
   auto g = create<GatherOp>({data, indices},
                             {named("axis", b.getI64IntegerAttr(0))});
   return failed(g) ? failure() : setOutput(node, 0, *g);
@@ -1245,9 +1255,10 @@ LogicalResult GraphImporter::convertConstant(const Node &node) {
                             Twine(elemTypeName(a.t.elemType)));
     value = *t;
   } else if (a.name == "value_float" || a.name == "value_floats") {
-    SmallVector<float> v = a.name == "value_float"
-                               ? SmallVector<float>{a.f}
-                               : SmallVector<float>(a.floats.begin(), a.floats.end());
+    SmallVector<float> v =
+        a.name == "value_float"
+            ? SmallVector<float>{a.f}
+            : SmallVector<float>(a.floats.begin(), a.floats.end());
     auto type = RankedTensorType::get(
         a.name == "value_float" ? ArrayRef<int64_t>{}
                                 : ArrayRef<int64_t>{int64_t(v.size())},
@@ -1274,12 +1285,30 @@ LogicalResult GraphImporter::convertConstantOfShape(const Node &node) {
   if (const onnx::Attribute *a = node.attr("value")) {
     auto t = tensorAttr(a->t);
     if (failed(t) || t->getNumElements() != 1)
-      return fail(node, "value must be a one-element tensor of a supported type");
+      return fail(node,
+                  "value must be a one-element tensor of a supported type");
     et = t->getElementType();
     fill = t->getValues<mlir::Attribute>()[0];
   }
+  if (failed(checkConstantSize(node, *shape, et)))
+    return failure();
   auto type = RankedTensorType::get(*shape, et);
   return setOutput(node, 0, constant(SplatElementsAttr::get(type, fill)));
+}
+
+LogicalResult GraphImporter::checkConstantSize(const Node &node,
+                                               ArrayRef<int64_t> shape,
+                                               Type elementType) {
+  std::optional<int64_t> bytes = tensorBytes(shape, elementType);
+  if (bytes && *bytes <= kMaxConstantBytes)
+    return success();
+  std::string dims;
+  for (int64_t d : shape)
+    dims += (dims.empty() ? "" : "x") + std::to_string(d);
+  return fail(node, "its result (" + (dims.empty() ? "scalar" : dims) +
+                        ") would be a constant of " +
+                        (bytes ? std::to_string(*bytes) : "over 2^63") +
+                        " bytes; accel folds constants of at most 4 GiB");
 }
 
 LogicalResult GraphImporter::convertRange(const Node &node) {
@@ -1297,24 +1326,32 @@ LogicalResult GraphImporter::convertRange(const Node &node) {
   double s = scalar(*start), l = scalar(*limit), d = scalar(*delta);
   if (d == 0)
     return fail(node, "delta is zero");
-  int64_t n = std::max<int64_t>(0, int64_t(std::ceil((l - s) / d)));
+  double count = std::ceil((l - s) / d);
+  if (!std::isfinite(s) || !std::isfinite(l) || !std::isfinite(d) ||
+      !(count < 9.2e18)) // NaN and counts past int64 included
+    return fail(node, "start, limit and delta give no finite length");
+  int64_t n = std::max<int64_t>(0, int64_t(count));
+  if (failed(checkConstantSize(node, {n}, et)))
+    return failure();
+  // Element by element into the raw buffer (a vector of APFloat or APInt
+  // would take 4 to 8 times the constant's size).
   auto type = RankedTensorType::get({n}, et);
-  if (isa<FloatType>(et)) {
-    SmallVector<APFloat> v;
-    for (int64_t i = 0; i < n; ++i) {
-      APFloat f(s + i * d);
+  unsigned bits = et.getIntOrFloatBitWidth();
+  std::vector<char> raw(size_t(n) * (bits / 8));
+  for (int64_t i = 0; i < n; ++i) {
+    APInt value;
+    if (auto ft = dyn_cast<FloatType>(et)) {
+      APFloat f(s + double(i) * d);
       bool lost;
-      f.convert(cast<FloatType>(et).getFloatSemantics(),
-                APFloat::rmNearestTiesToEven, &lost);
-      v.push_back(f);
+      f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      value = f.bitcastToAPInt();
+    } else {
+      value = APInt(bits, int64_t(s) + i * int64_t(d), /*isSigned=*/true);
     }
-    return setOutput(node, 0, constant(DenseElementsAttr::get(type, v)));
+    std::memcpy(raw.data() + i * (bits / 8), value.getRawData(), bits / 8);
   }
-  SmallVector<APInt> v;
-  for (int64_t i = 0; i < n; ++i)
-    v.push_back(APInt(et.getIntOrFloatBitWidth(), int64_t(s) + i * int64_t(d),
-                      /*isSigned=*/true));
-  return setOutput(node, 0, constant(DenseElementsAttr::get(type, v)));
+  return setOutput(node, 0,
+                   constant(DenseElementsAttr::getFromRawBuffer(type, raw)));
 }
 
 LogicalResult GraphImporter::convertTrilu(const Node &node) {

@@ -378,3 +378,13 @@ func.func @rms_norm_nan_epsilon(%x: tensor<2x8xf32>) {
   %0 = accel.rms_norm %x {axis = 1 : i64, epsilon = 0x7FC00000 : f32} : (tensor<2x8xf32>) -> tensor<2x8xf32>
   return
 }
+
+// -----
+
+// A constant is stored whole in the executable: a splat of 4 TiB is refused
+// here, not when the executable writer runs out of memory.
+func.func @constant_too_large() {
+  // expected-error@+1 {{'accel.constant' op of type 'tensor<1048576x1048576xf32>' holds 4398046511104 bytes; a constant is stored whole in the executable and may hold at most 4 GiB}}
+  %0 = accel.constant dense<0.0> : tensor<1048576x1048576xf32>
+  return
+}

@@ -110,6 +110,28 @@ for opset, ok in [(newest, True), (newest + 1, False), (99, False)]:
                      f"13 to {newest}", absent=[out])
 
 
+# A Range or ConstantOfShape folded into a constant past 4 GiB names the
+# node and the size before anything is allocated (it used to abort the
+# process); so does a Range without a finite length.
+def constant_node(name, op, inputs, *fragments):
+    inits = [onnx.numpy_helper.from_array(np.array(v, dtype=dt), n) for n, v, dt in inputs]
+    path = os.path.join(d, f"{name}.onnx")
+    onnx.save(model([helper.make_node(op, [n for n, _, _ in inputs], ["y"], name=name)], [],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits), path)
+    expect_error(["accel-translate", "--import-onnx", path, "-o", out], path, f"node '{name}' ({op}", *fragments,
+                 absent=[out])
+
+
+f32 = np.float32
+constant_node("range_huge", "Range", [("s", 0, f32), ("l", 2.0 ** 31, f32), ("d", 1, f32)],
+              "its result (2147483648) would be a constant of 8589934592 bytes", "at most 4 GiB")
+constant_node("range_inf", "Range", [("s", 0, f32), ("l", np.inf, f32), ("d", 1, f32)], "no finite length")
+constant_node("fill_huge", "ConstantOfShape", [("shape", [2 ** 20, 2 ** 20], np.int64)],
+              "its result (1048576x1048576) would be a constant of 4398046511104 bytes")
+constant_node("fill_overflow", "ConstantOfShape", [("shape", [2 ** 40, 2 ** 40], np.int64)],
+              "a constant of over 2^63 bytes")
+
+
 # What onnx.checker and onnxruntime reject is refused, naming the node and
 # value: a value defined twice (the last definition would win), a graph
 # input listed twice, a use before definition, an output nothing defines.
