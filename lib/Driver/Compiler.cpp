@@ -1,5 +1,6 @@
 //===- Compiler.cpp - The compile steps the tools share ------------------===//
 #include "accel/Driver/Compiler.h"
+#include "accel/Driver/NestingLimit.h"
 #include "accel/Evaluation/ConstantEvaluator.h"
 #include "accel/Target/ExecutableWriter.h"
 #include "dialects/Accel/AccelDialect.h"
@@ -27,6 +28,11 @@ OwningOpRef<ModuleOp> accel::parseMlirFile(const std::string &path,
   if (!buffer) {
     llvm::errs() << path << ": cannot read: " << buffer.getError().message()
                  << "\n";
+    return nullptr;
+  }
+  std::string tooDeep = checkMlirNesting((*buffer)->getBuffer(), path);
+  if (!tooDeep.empty()) {
+    llvm::errs() << tooDeep << "\n";
     return nullptr;
   }
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
