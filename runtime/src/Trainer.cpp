@@ -91,7 +91,8 @@ void dropLogRecordsAfter(const std::string &path, int64_t step) {
     kept += line + "\n";
   }
   in.close();
-  std::ofstream(path, std::ios::trunc) << kept;
+  // Replaced whole or not at all: a full disk keeps the old log.
+  writeFileAtomically(path, {{kept.data(), kept.size()}});
 }
 
 class Loop {
@@ -493,16 +494,25 @@ private:
       fs::create_directories(fs::path(path).parent_path());
     if (startStep > 0)
       dropLogRecordsAfter(path, startStep);
+    logPath = path;
+    errno = 0;
     log.open(path, startStep > 0 ? std::ios::app : std::ios::trunc);
     if (!log)
-      throw Error(path + ": cannot write the log");
+      throw Error(path + ": cannot write the log" +
+                  (errno ? std::string(": ") + std::strerror(errno) : ""));
   }
 
+  /// Every record reaches the file or the run stops: a log that silently
+  /// ends (a full disk) would pass for a run that did.
   void writeLog(const std::string &line) {
-    if (log.is_open()) {
-      log << line << "\n";
-      log.flush();
-    }
+    if (!log.is_open())
+      return;
+    errno = 0;
+    log << line << "\n";
+    log.flush();
+    if (!log)
+      throw Error(logPath + ": cannot write the log" +
+                  (errno ? std::string(": ") + std::strerror(errno) : ""));
   }
 
   double evaluate() {
@@ -746,6 +756,7 @@ private:
   std::string resumedFrom;
   int lockFd = -1; // holds the save dir's lock while the run lives
   std::ofstream log;
+  std::string logPath;
 };
 
 } // namespace

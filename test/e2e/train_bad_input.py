@@ -215,6 +215,22 @@ assert sorted(os.listdir(save)) == [".lock", "checkpoint-2", "log.jsonl"], os.li
 assert {f: open(os.path.join(ckpt, f), "rb").read() for f in os.listdir(ckpt)} == before
 print("ok: the previous checkpoint is intact after a failed save")
 
+# A full disk while logging: every record is checked, so the run stops with
+# the reason instead of finishing with a log that silently ends.
+expect_error(["accel-run", train, "--weights", weights, "--steps", 2, "--data", good, "--log-file", "/dev/full"],
+             "/dev/full: cannot write the log: No space left on device")
+
+
+def tiny_files():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
+
+
+expect_error(["accel-run", train, "--weights", weights, "--steps", 50, "--data", good, "--log-file",
+              os.path.join(d, "tiny.jsonl")], "tiny.jsonl: cannot write the log: File too large",
+             preexec_fn=tiny_files)
+
+
 # A non-finite loss or gradient norm stops the run, naming the step, before
 # that step's update: the parameters and the newest checkpoint stay finite.
 # Here a token the first steps do not see has an embedding so large that
