@@ -10,7 +10,8 @@ debs=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libopenblas-dev libdnnl-dev libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
-  libgloo-dev libhwloc-dev pybind11-dev libcli11-dev
+  libgloo-dev libhwloc-dev pybind11-dev libcli11-dev nlohmann-json3-dev
+  protobuf-compiler libprotobuf-dev
   python3-venv python3-psutil iproute2
 )
 missing=()

@@ -1,6 +1,8 @@
 //===- Checkpoint.cpp - Training state and its checkpoints ----------------===//
 #include "accel/runtime/Checkpoint.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -23,64 +25,27 @@ std::string describe(const StateSpec &s) {
   return std::string(dtypeName(s.dtype)) + " " + shapeToString(s.shape);
 }
 
-/// Reads a flat JSON object of scalars into key -> literal text.
+/// Reads a JSON object of scalars (trainer_state.json) into key -> the
+/// value's JSON text (strings keep their quotes). Errors name the file and,
+/// for malformed JSON, the place.
 std::map<std::string, std::string> parseFlatJson(const std::string &path) {
   std::ifstream in(path);
   if (!in)
-    throw Error(path + ": cannot read");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  size_t i = 0;
-  auto bad = [&](const char *what) -> Error {
-    return Error(path + ": " + what + " at byte " + std::to_string(i));
-  };
-  auto skipSpace = [&] {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
-      ++i;
-  };
-  auto readString = [&] {
-    if (text[i] != '"')
-      throw bad("expected a string");
-    size_t start = i++;
-    while (i < text.size() && text[i] != '"')
-      i += text[i] == '\\' ? 2 : 1;
-    if (i >= text.size())
-      throw bad("unterminated string");
-    return text.substr(start, ++i - start);
-  };
-  std::map<std::string, std::string> out;
-  skipSpace();
-  if (i >= text.size() || text[i++] != '{')
-    throw bad("expected '{'");
-  for (skipSpace(); i < text.size() && text[i] != '}';) {
-    std::string key = readString();
-    key = key.substr(1, key.size() - 2);
-    skipSpace();
-    if (i >= text.size() || text[i++] != ':')
-      throw bad("expected ':'");
-    skipSpace();
-    if (i >= text.size())
-      throw bad("expected a value");
-    std::string value;
-    if (text[i] == '"') {
-      value = readString();
-    } else {
-      size_t start = i;
-      while (i < text.size() && text[i] != ',' && text[i] != '}' &&
-             !std::isspace(static_cast<unsigned char>(text[i])))
-        ++i;
-      value = text.substr(start, i - start);
-    }
-    out[key] = value;
-    skipSpace();
-    if (i < text.size() && text[i] == ',') {
-      ++i;
-      skipSpace();
-    }
+    throw Error(path + ": cannot read: " + std::strerror(errno));
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(path + ": not valid JSON: " + e.what());
   }
-  if (i >= text.size())
-    throw bad("expected '}'");
+  if (!root.is_object())
+    throw Error(path + ": not a JSON object");
+  std::map<std::string, std::string> out;
+  for (const auto &[key, value] : root.items()) {
+    if (value.is_structured())
+      throw Error(path + ": \"" + key + "\" is not a number or a string");
+    out[key] = value.dump();
+  }
   return out;
 }
 
@@ -341,24 +306,23 @@ void writeParts(const fs::path &dir, const char *kind,
 std::string indexJson(const fs::path &dir, const char *kind,
                       const std::vector<TrainingState::Part> &parts,
                       int64_t ranks) {
-  std::map<std::string, std::string> files;
+  std::map<std::string, std::vector<std::string>> files;
   for (int64_t r = 0; r < ranks; ++r) {
     SafetensorsFile file((dir / rankFile(kind, r)).string());
     for (const std::string &name : file.names())
-      files[name] += std::string(files[name].empty() ? "" : ", ") + "\"" +
-                     rankFile(kind, r) + "\"";
+      files[name].push_back(rankFile(kind, r));
   }
   int64_t total = 0;
-  std::string map;
+  nlohmann::ordered_json map = nlohmann::ordered_json::object();
   for (const TrainingState::Part &p : parts) {
     total += numElements(p.global) * dtypeSize(p.view.dtype);
-    map += std::string(map.empty() ? "" : ",\n") + "    \"" + p.name +
-           "\": [" + files[p.name] + "]";
+    map[p.name] = files[p.name];
   }
-  return "{\n  \"metadata\": {\"format\": \"" + std::string(kIndexFormat) +
-         "\", \"ranks\": " + std::to_string(ranks) +
-         ", \"total_size\": " + std::to_string(total) +
-         "},\n  \"weight_map\": {\n" + map + "\n  }\n}\n";
+  nlohmann::ordered_json index = {
+      {"metadata",
+       {{"format", kIndexFormat}, {"ranks", ranks}, {"total_size", total}}},
+      {"weight_map", std::move(map)}};
+  return index.dump(2) + "\n";
 }
 
 void writeText(const fs::path &path, const std::string &text) {
@@ -410,13 +374,10 @@ void saveCheckpoint(const std::string &dir, const TrainingState &state,
         writeText(tmp / "optimizer.safetensors.index.json",
                   indexJson(tmp, "optimizer", state.parts(true), ranks->size()));
       }
-      std::string json = "{\n";
-      size_t i = 0;
+      nlohmann::ordered_json json = nlohmann::ordered_json::object();
       for (const auto &[key, value] : trainerState)
-        json += "  \"" + key + "\": " + value +
-                (++i < trainerState.size() ? ",\n" : "\n");
-      json += "}\n";
-      writeText(tmp / "trainer_state.json", json);
+        json[key] = nlohmann::ordered_json::parse(value);
+      writeText(tmp / "trainer_state.json", json.dump(2) + "\n");
       for (const auto &[name, content] : extraFiles)
         writeText(tmp / name, content);
       syncDirectory(tmp);

@@ -1,13 +1,14 @@
 //===- Safetensors.cpp - Safetensors reader and writer -------------------===//
 //
-// Maps safetensors files and validates their JSON header with a small strict
-// parser (objects, arrays, strings, integers: all the format uses), and
-// writes them in the Hugging Face library's layout. Also implements the
-// atomic file write that the runtime's writers share.
+// Maps safetensors files and validates their JSON header (read and written
+// with nlohmann-json), and writes them in the Hugging Face library's layout.
+// Also implements the atomic file write that the runtime's writers share.
 //
 //===----------------------------------------------------------------------===//
 
 #include "accel/runtime/Safetensors.h"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +20,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <optional>
+#include <set>
 #include <unordered_set>
 
 using namespace accel::rt;
@@ -136,309 +139,6 @@ const SafetensorsDType *findDType(const std::string &name) {
   return nullptr;
 }
 
-//===----------------------------------------------------------------------===//
-// JSON
-//===----------------------------------------------------------------------===//
-
-struct JsonValue {
-  enum class Kind { Object, Array, String, Integer };
-  Kind kind = Kind::Integer;
-  std::string string;
-  int64_t integer = 0;
-  std::vector<std::pair<std::string, JsonValue>> members; // in input order
-  std::vector<JsonValue> items;
-};
-
-/// Parses the header text. Errors name the file and the byte offset in it.
-class JsonParser {
-public:
-  JsonParser(const std::string &file, const char *text, size_t size,
-             size_t fileOffset)
-      : file(file), text(text), size(size), fileOffset(fileOffset) {}
-
-  JsonValue parseDocument() {
-    skipSpace();
-    JsonValue v = parseValue(0);
-    skipSpace();
-    if (pos != size)
-      fail("unexpected data after the header object");
-    return v;
-  }
-
-private:
-  /// The header format nests three deep; the cap bounds the recursion.
-  static constexpr unsigned kMaxDepth = 16;
-
-  [[noreturn]] void fail(const std::string &what) const {
-    throw FormatError(file + ": invalid JSON header at byte " +
-                      std::to_string(fileOffset + pos) + ": " + what);
-  }
-
-  void skipSpace() {
-    while (pos < size && (text[pos] == ' ' || text[pos] == '\t' ||
-                          text[pos] == '\n' || text[pos] == '\r'))
-      ++pos;
-  }
-
-  void expect(char c) {
-    if (pos >= size || text[pos] != c)
-      fail(std::string("expected '") + c + "'");
-    ++pos;
-  }
-
-  JsonValue parseValue(unsigned depth) {
-    if (depth > kMaxDepth)
-      fail("nested too deeply");
-    if (pos >= size)
-      fail("unexpected end of header");
-    JsonValue v;
-    char c = text[pos];
-    if (c == '{') {
-      v.kind = JsonValue::Kind::Object;
-      parseObject(v, depth);
-    } else if (c == '[') {
-      v.kind = JsonValue::Kind::Array;
-      parseArray(v, depth);
-    } else if (c == '"') {
-      v.kind = JsonValue::Kind::String;
-      v.string = parseString();
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      v.kind = JsonValue::Kind::Integer;
-      v.integer = parseInteger();
-    } else {
-      fail(std::string("unexpected character '") + c +
-           "' (only objects, arrays, strings and integers are allowed)");
-    }
-    return v;
-  }
-
-  void parseObject(JsonValue &v, unsigned depth) {
-    expect('{');
-    skipSpace();
-    if (pos < size && text[pos] == '}') {
-      ++pos;
-      return;
-    }
-    std::unordered_set<std::string> keys;
-    while (true) {
-      skipSpace();
-      if (pos >= size || text[pos] != '"')
-        fail("expected a string key");
-      size_t keyPos = pos;
-      std::string key = parseString();
-      if (!keys.insert(key).second) {
-        pos = keyPos;
-        fail("duplicate key \"" + key + "\"");
-      }
-      skipSpace();
-      expect(':');
-      skipSpace();
-      v.members.emplace_back(std::move(key), parseValue(depth + 1));
-      skipSpace();
-      if (pos < size && text[pos] == ',') {
-        ++pos;
-        continue;
-      }
-      expect('}');
-      return;
-    }
-  }
-
-  void parseArray(JsonValue &v, unsigned depth) {
-    expect('[');
-    skipSpace();
-    if (pos < size && text[pos] == ']') {
-      ++pos;
-      return;
-    }
-    while (true) {
-      skipSpace();
-      v.items.push_back(parseValue(depth + 1));
-      skipSpace();
-      if (pos < size && text[pos] == ',') {
-        ++pos;
-        continue;
-      }
-      expect(']');
-      return;
-    }
-  }
-
-  unsigned hexDigit() {
-    if (pos >= size)
-      fail("truncated \\u escape");
-    char c = text[pos++];
-    if (c >= '0' && c <= '9')
-      return static_cast<unsigned>(c - '0');
-    if (c >= 'a' && c <= 'f')
-      return static_cast<unsigned>(c - 'a' + 10);
-    if (c >= 'A' && c <= 'F')
-      return static_cast<unsigned>(c - 'A' + 10);
-    --pos;
-    fail("invalid hex digit in \\u escape");
-  }
-
-  unsigned parseHex4() {
-    unsigned v = 0;
-    for (int i = 0; i < 4; ++i)
-      v = v * 16 + hexDigit();
-    return v;
-  }
-
-  static void appendUtf8(std::string &out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-  }
-
-  /// Length of the well-formed UTF-8 sequence at pos, 0 when malformed.
-  size_t utf8Length() const {
-    auto byte = [&](size_t i) -> unsigned {
-      return pos + i < size ? static_cast<unsigned char>(text[pos + i]) : 0;
-    };
-    auto cont = [&](size_t i, unsigned lo = 0x80, unsigned hi = 0xbf) {
-      return byte(i) >= lo && byte(i) <= hi;
-    };
-    unsigned b = byte(0);
-    if (b >= 0xc2 && b <= 0xdf)
-      return cont(1) ? 2 : 0;
-    if (b >= 0xe0 && b <= 0xef) {
-      // Excludes overlong forms (E0 80..9F) and surrogates (ED A0..BF).
-      bool second = b == 0xe0   ? cont(1, 0xa0)
-                    : b == 0xed ? cont(1, 0x80, 0x9f)
-                                : cont(1);
-      return second && cont(2) ? 3 : 0;
-    }
-    if (b >= 0xf0 && b <= 0xf4) {
-      bool second = b == 0xf0   ? cont(1, 0x90)
-                    : b == 0xf4 ? cont(1, 0x80, 0x8f)
-                                : cont(1);
-      return second && cont(2) && cont(3) ? 4 : 0;
-    }
-    return 0;
-  }
-
-  std::string parseString() {
-    expect('"');
-    std::string out;
-    while (true) {
-      if (pos >= size)
-        fail("unterminated string");
-      unsigned char c = static_cast<unsigned char>(text[pos]);
-      if (c == '"') {
-        ++pos;
-        return out;
-      }
-      if (c < 0x20)
-        fail("control character in string");
-      if (c >= 0x80) {
-        size_t n = utf8Length();
-        if (n == 0)
-          fail("invalid UTF-8 in string");
-        out.append(text + pos, n);
-        pos += n;
-        continue;
-      }
-      ++pos;
-      if (c != '\\') {
-        out += static_cast<char>(c);
-        continue;
-      }
-      if (pos >= size)
-        fail("unterminated string");
-      char e = text[pos++];
-      switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        out += e;
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        unsigned cp = parseHex4();
-        if (cp >= 0xdc00 && cp <= 0xdfff)
-          fail("unpaired low surrogate in \\u escape");
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-          if (pos + 1 >= size || text[pos] != '\\' || text[pos + 1] != 'u')
-            fail("unpaired high surrogate in \\u escape");
-          pos += 2;
-          unsigned lo = parseHex4();
-          if (lo < 0xdc00 || lo > 0xdfff)
-            fail("unpaired high surrogate in \\u escape");
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-        appendUtf8(out, cp);
-        break;
-      }
-      default:
-        --pos;
-        fail(std::string("invalid escape '\\") + e + "'");
-      }
-    }
-  }
-
-  int64_t parseInteger() {
-    bool negative = text[pos] == '-';
-    if (negative)
-      ++pos;
-    if (pos >= size || text[pos] < '0' || text[pos] > '9')
-      fail("expected a digit");
-    if (text[pos] == '0' && pos + 1 < size && text[pos + 1] >= '0' &&
-        text[pos + 1] <= '9')
-      fail("leading zero in integer");
-    // Accumulated as a negative number so that INT64_MIN fits.
-    int64_t v = 0;
-    while (pos < size && text[pos] >= '0' && text[pos] <= '9') {
-      int digit = text[pos] - '0';
-      if (v < (std::numeric_limits<int64_t>::min() + digit) / 10)
-        fail("integer out of range");
-      v = v * 10 - digit;
-      ++pos;
-    }
-    if (pos < size &&
-        (text[pos] == '.' || text[pos] == 'e' || text[pos] == 'E'))
-      fail("only integers are allowed");
-    if (!negative) {
-      if (v == std::numeric_limits<int64_t>::min())
-        fail("integer out of range");
-      v = -v;
-    }
-    return v;
-  }
-
-  const std::string &file;
-  const char *text;
-  size_t size;
-  size_t fileOffset;
-  size_t pos = 0;
-};
-
 /// The bytes of one tensor in the data section, for the overlap check.
 struct Range {
   uint64_t begin;
@@ -505,57 +205,85 @@ void SafetensorsFile::parseHeader() {
   size_t dataStart = 8 + static_cast<size_t>(headerSize);
   uint64_t dataSize = mappingSize - dataStart;
 
-  JsonParser parser(filePath, reinterpret_cast<const char *>(bytes) + 8,
-                    static_cast<size_t>(headerSize), 8);
-  JsonValue root = parser.parseDocument();
-  if (root.kind != JsonValue::Kind::Object)
+  // Parsed by nlohmann-json. Beyond JSON, the format allows three levels
+  // (entries, their fields, shape and offsets) and one entry per name:
+  // deeper nesting and a repeated name are refused while parsing.
+  using Json = nlohmann::ordered_json;
+  std::set<std::string> names;
+  auto check = [&](int depth, Json::parse_event_t event, Json &parsed) {
+    if (depth > 3)
+      throw FormatError(filePath + ": header nests deeper than a safetensors "
+                                   "header does");
+    if (event == Json::parse_event_t::key && depth == 1 &&
+        !names.insert(parsed.get<std::string>()).second)
+      throw FormatError(filePath + ": tensor '" + parsed.get<std::string>() +
+                        "' is listed twice in the header");
+    return true;
+  };
+  const char *text = reinterpret_cast<const char *>(bytes) + 8;
+  Json root;
+  try {
+    root = Json::parse(text, text + headerSize, check);
+  } catch (const Json::exception &e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 9:
+    // ..." names the place in the header (whose first byte is file byte 8).
+    throw FormatError(filePath + ": header is not valid JSON: " + e.what());
+  }
+  if (!root.is_object())
     throw FormatError(filePath + ": header is not a JSON object");
 
   std::vector<Range> ranges;
-  for (const auto &[name, value] : root.members) {
+  for (const auto &[name, value] : root.items()) {
     if (name == "__metadata__") {
-      if (value.kind != JsonValue::Kind::Object)
+      if (!value.is_object())
         throw FormatError(filePath + ": __metadata__ is not an object");
-      for (const auto &[key, v] : value.members) {
-        if (v.kind != JsonValue::Kind::String)
+      for (const auto &[key, v] : value.items()) {
+        if (!v.is_string())
           throw FormatError(filePath + ": __metadata__ value of \"" + key +
                             "\" is not a string");
-        meta[key] = v.string;
+        meta[key] = v.get<std::string>();
       }
       continue;
     }
     std::string where = filePath + ": tensor '" + name + "': ";
-    if (value.kind != JsonValue::Kind::Object)
+    if (!value.is_object())
       throw FormatError(where + "entry is not an object");
-    const JsonValue *dtype = nullptr, *shape = nullptr, *offsets = nullptr;
-    for (const auto &[key, v] : value.members) {
-      if (key == "dtype")
-        dtype = &v;
-      else if (key == "shape")
-        shape = &v;
-      else if (key == "data_offsets")
-        offsets = &v;
-    }
-    if (!dtype || dtype->kind != JsonValue::Kind::String)
+    auto field = [&](const char *key) -> const Json * {
+      auto it = value.find(key);
+      return it == value.end() ? nullptr : &*it;
+    };
+    const Json *dtype = field("dtype"), *shape = field("shape"),
+               *offsets = field("data_offsets");
+    if (!dtype || !dtype->is_string())
       throw FormatError(where + "missing or non-string \"dtype\"");
-    if (!shape || shape->kind != JsonValue::Kind::Array)
+    if (!shape || !shape->is_array())
       throw FormatError(where + "missing or non-array \"shape\"");
-    if (!offsets || offsets->kind != JsonValue::Kind::Array ||
-        offsets->items.size() != 2)
+    if (!offsets || !offsets->is_array() || offsets->size() != 2)
       throw FormatError(where + "\"data_offsets\" is not an array of two "
                                 "integers");
-    const SafetensorsDType *dt = findDType(dtype->string);
+    std::string dtypeName = dtype->get<std::string>();
+    const SafetensorsDType *dt = findDType(dtypeName);
     if (!dt)
-      throw FormatError(where + "unsupported dtype '" + dtype->string + "'");
+      throw FormatError(where + "unsupported dtype '" + dtypeName + "'");
+    // A JSON integer within int64 (what the format's writers produce).
+    auto integer = [](const Json &v) -> std::optional<int64_t> {
+      if (v.is_number_unsigned() &&
+          v.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()))
+        return static_cast<int64_t>(v.get<uint64_t>());
+      if (v.is_number_integer() && v.get<int64_t>() >= 0)
+        return v.get<int64_t>();
+      return std::nullopt;
+    };
 
     Entry entry{dt->dtype, {}, 0};
     uint64_t numel = 1;
     bool empty = false;
-    for (const JsonValue &dim : shape->items) {
-      if (dim.kind != JsonValue::Kind::Integer || dim.integer < 0)
+    for (const Json &dim : *shape) {
+      std::optional<int64_t> d = integer(dim);
+      if (!d)
         throw FormatError(where + "shape has a non-integer or negative entry");
-      entry.shape.push_back(dim.integer);
-      empty |= dim.integer == 0;
+      entry.shape.push_back(*d);
+      empty |= *d == 0;
     }
     // With a zero dimension the product is zero whatever the others are.
     for (int64_t dim : entry.shape) {
@@ -571,12 +299,13 @@ void SafetensorsFile::parseHeader() {
       numel = 0;
     uint64_t nbytes = numel * dtypeSize(dt->dtype);
 
-    for (const JsonValue &o : offsets->items)
-      if (o.kind != JsonValue::Kind::Integer || o.integer < 0)
-        throw FormatError(where + "\"data_offsets\" is not an array of two "
-                                  "non-negative integers");
-    uint64_t begin = static_cast<uint64_t>(offsets->items[0].integer);
-    uint64_t end = static_cast<uint64_t>(offsets->items[1].integer);
+    std::optional<int64_t> first = integer((*offsets)[0]),
+                           last = integer((*offsets)[1]);
+    if (!first || !last)
+      throw FormatError(where + "\"data_offsets\" is not an array of two "
+                                "non-negative integers");
+    uint64_t begin = static_cast<uint64_t>(*first);
+    uint64_t end = static_cast<uint64_t>(*last);
     std::string rangeText = "data_offsets [" + std::to_string(begin) + ", " +
                             std::to_string(end) + "]";
     if (begin > end || end > dataSize)
@@ -586,7 +315,7 @@ void SafetensorsFile::parseHeader() {
     if (end - begin != nbytes)
       throw FormatError(where + rangeText + " hold " +
                         std::to_string(end - begin) + " bytes, but " +
-                        dtype->string + " " + shapeToString(entry.shape) +
+                        dtypeName + " " + shapeToString(entry.shape) +
                         " needs " + std::to_string(nbytes));
     entry.offset = dataStart + static_cast<size_t>(begin);
     index.emplace(name, std::move(entry));
@@ -619,48 +348,6 @@ TensorView SafetensorsFile::tensor(const std::string &name) const {
 // Writing
 //===----------------------------------------------------------------------===//
 
-/// Quotes `s` as JSON, escaping what serde_json (the Hugging Face writer)
-/// escapes, so that headers come out byte-identical.
-static void appendJsonString(std::string &out, const std::string &s) {
-  static const char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (c < 0x20) {
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-      } else {
-        out += ch;
-      }
-    }
-  }
-  out += '"';
-}
-
 void accel::rt::writeSafetensors(
     const std::string &path, const std::vector<NamedTensor> &tensors,
     const std::map<std::string, std::string> &metadata) {
@@ -689,39 +376,31 @@ void accel::rt::writeSafetensors(
               return oa != ob ? oa > ob : a->name < b->name;
             });
 
-  std::string header = "{";
+  // Compact, fields in the Hugging Face writer's order (serde_json's
+  // escaping is nlohmann-json's): headers come out byte-identical.
+  nlohmann::ordered_json root = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
-    header += "\"__metadata__\":{";
-    bool first = true;
-    for (const auto &[key, value] : metadata) {
-      if (!first)
-        header += ',';
-      first = false;
-      appendJsonString(header, key);
-      header += ':';
-      appendJsonString(header, value);
-    }
-    header += '}';
+    nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+    for (const auto &[key, value] : metadata)
+      meta[key] = value;
+    root["__metadata__"] = std::move(meta);
   }
   uint64_t offset = 0;
   for (const NamedTensor *t : order) {
-    if (header.size() > 1)
-      header += ',';
-    appendJsonString(header, t->name);
-    header += ":{\"dtype\":\"";
-    header += findDType(t->view.dtype)->name;
-    header += "\",\"shape\":[";
-    for (size_t i = 0; i < t->view.shape.size(); ++i) {
-      if (i)
-        header += ',';
-      header += std::to_string(t->view.shape[i]);
-    }
     uint64_t end = offset + t->view.bytes();
-    header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
-              std::to_string(end) + "]}";
+    nlohmann::ordered_json entry = nlohmann::ordered_json::object();
+    entry["dtype"] = findDType(t->view.dtype)->name;
+    entry["shape"] = t->view.shape;
+    entry["data_offsets"] = {offset, end};
+    root[t->name] = std::move(entry);
     offset = end;
   }
-  header += '}';
+  std::string header;
+  try {
+    header = root.dump();
+  } catch (const nlohmann::ordered_json::exception &e) {
+    throw FormatError(path + ": cannot write the header: " + e.what());
+  }
   // Spaces are JSON whitespace; they make the data section 8-byte aligned.
   header.append((8 - header.size() % 8) % 8, ' ');
 

@@ -299,36 +299,39 @@ TEST_F(SafetensorsTest, RejectsTruncatedAndOversizedHeaders) {
 }
 
 TEST_F(SafetensorsTest, RejectsBadJson) {
+  // Malformed JSON is nlohmann-json's to report (with the place); what JSON
+  // allows but the format does not is ours.
+  const char *kInvalid = "header is not valid JSON";
   const std::pair<const char *, const char *> cases[] = {
-      {"", "unexpected end of header"},
-      {"{", "expected a string key"},
-      {"{\"a\":}", "unexpected character '}'"},
-      {"{} x", "unexpected data after the header object"},
-      {"{\"a\" 1}", "expected ':'"},
-      {"{\"a\":1,}", "expected a string key"},
-      {"{\"a\":[1 2]}", "expected ']'"},
-      {"{\"a\":\"x}", "unterminated string"},
-      {"{\"a\":\"\\q\"}", "invalid escape '\\q'"},
-      {"{\"a\":\"\\u12g4\"}", "invalid hex digit"},
-      {"{\"a\":\"\\udc00\"}", "unpaired low surrogate"},
-      {"{\"a\":\"\\ud800x\"}", "unpaired high surrogate"},
-      {"{\"a\":\"\x01\"}", "control character in string"},
-      {"{\"a\":\"\xc3\x28\"}", "invalid UTF-8"},
-      {"{\"a\":\"\xed\xa0\x80\"}", "invalid UTF-8"},
-      {"{\"a\":1.5}", "only integers are allowed"},
-      {"{\"a\":1e3}", "only integers are allowed"},
-      {"{\"a\":01}", "leading zero"},
-      {"{\"a\":-}", "expected a digit"},
-      {"{\"a\":99999999999999999999}", "integer out of range"},
-      {"{\"a\":true}", "unexpected character 't'"},
-      {"{\"a\":1,\"a\":2}", "duplicate key \"a\""},
-      {"[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", "nested too deeply"},
+      {"", kInvalid},
+      {"{", kInvalid},
+      {"{\"a\":}", kInvalid},
+      {"{} x", kInvalid},
+      {"{\"a\" 1}", kInvalid},
+      {"{\"a\":1,}", kInvalid},
+      {"{\"a\":[1 2]}", kInvalid},
+      {"{\"a\":\"x}", kInvalid},
+      {"{\"a\":\"\\q\"}", kInvalid},
+      {"{\"a\":\"\\u12g4\"}", kInvalid},
+      {"{\"a\":\"\\udc00\"}", kInvalid},
+      {"{\"a\":\"\\ud800x\"}", kInvalid},
+      {"{\"a\":\"\x01\"}", kInvalid},
+      {"{\"a\":\"\xc3\x28\"}", kInvalid},
+      {"{\"a\":\"\xed\xa0\x80\"}", kInvalid},
+      {"{\"a\":01}", kInvalid},
+      {"{\"a\":-}", kInvalid},
+      {"{\"a\":1.5}", "tensor 'a': entry is not an object"},
+      {"{\"a\":99999999999999999999}", "tensor 'a': entry is not an object"},
+      {"{\"a\":true}", "tensor 'a': entry is not an object"},
+      {"{\"a\":1,\"a\":2}", "tensor 'a' is listed twice"},
+      {"{\"a\":{\"shape\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}}",
+       "nests deeper than a safetensors header does"},
       {"[]", "header is not a JSON object"},
   };
   for (const auto &[header, message] : cases)
     EXPECT_ERROR_HAS(openError(header, ""), message);
-  // Offsets count from the start of the file.
-  EXPECT_ERROR_HAS(openError("{\"a\":01}", ""), "at byte 13");
+  // The place in the header is named.
+  EXPECT_ERROR_HAS(openError("{\"a\":01}", ""), "line 1, column 7");
 }
 
 TEST_F(SafetensorsTest, RejectsBadEntries) {
