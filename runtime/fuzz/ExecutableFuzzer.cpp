@@ -2,10 +2,13 @@
 //
 // Any byte string must either load (and then bind: kernels resolved,
 // attributes decoded, indices checked) or be rejected with an accel::rt
-// error; never crash, hang or read out of bounds.
+// error; never crash, hang or read out of bounds. The input is sealed
+// (its checksum set) when it has a checksum field, so that the fuzzer gets
+// past the checksum to every check behind it.
 //
 //===----------------------------------------------------------------------===//
 #include "accel/runtime/Executable.h"
+#include "accel/runtime/ExecutableChecksum.h"
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/schema/executable_generated.h"
 
@@ -15,8 +18,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   try {
-    auto exe = accel::rt::Executable::fromBytes(
-        std::vector<uint8_t>(data, data + size), "fuzz input");
+    std::vector<uint8_t> bytes(data, data + size);
+    flatbuffers::Verifier verifier(bytes.data(), bytes.size());
+    if (bytes.size() >= 8 && accel::rt::fb::VerifyExecutableBuffer(verifier))
+      accel::rt::sealExecutable(bytes.data(), bytes.size());
+    auto exe = accel::rt::Executable::fromBytes(std::move(bytes), "fuzz input");
     accel::rt::ThreadPool pool(1);
     for (const auto *function : *exe->root().functions()) {
       // Big arenas are legitimate (and allocated lazily); the fuzzer's

@@ -159,7 +159,7 @@ void registerCpuKernels(KernelRegistry &registry) {
     });
   registry.add("dropout", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-    expectArity(inst, 2, 1);
+    expectArity(inst, 2, 1, /*optional step*/ {1});
     float ratio = static_cast<float>(attrs.number("ratio"));
     uint64_t seed = static_cast<uint64_t>(attrs.integer("seed"));
     // A block of a tensor split over a group draws its block of the mask.
@@ -194,7 +194,7 @@ void registerCpuKernels(KernelRegistry &registry) {
   });
   registry.add("linear", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-    expectArity(inst, 3, 1);
+    expectArity(inst, 3, 1, /*optional bias*/ {2});
     bool inOut = attrs.integer("weight_in_out");
     return [inOut](const Views &o, const Views &r, KernelContext &c) {
       cpu::linear(o[0], o[1], o[2], r[0], inOut, c.pool);
@@ -202,7 +202,7 @@ void registerCpuKernels(KernelRegistry &registry) {
   });
   registry.add("attention", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-    expectArity(inst, 4, 1);
+    expectArity(inst, 4, 1, /*optional mask*/ {3});
     bool causal = attrs.integer("causal");
     float scale = static_cast<float>(attrs.number("scale"));
     return [causal, scale](const Views &o, const Views &r, KernelContext &c) {
@@ -221,7 +221,7 @@ void registerCpuKernels(KernelRegistry &registry) {
     });
   registry.add("layer_norm", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-    expectArity(inst, 3, 1);
+    expectArity(inst, 3, 1, /*optional scale, bias*/ {1, 2});
     int64_t axis = attrs.integer("axis");
     float eps = static_cast<float>(attrs.number("epsilon"));
     return [axis, eps](const Views &o, const Views &r, KernelContext &c) {
@@ -230,7 +230,7 @@ void registerCpuKernels(KernelRegistry &registry) {
   });
   registry.add("rms_norm", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-    expectArity(inst, 2, 1);
+    expectArity(inst, 2, 1, /*optional scale*/ {1});
     int64_t axis = attrs.integer("axis");
     float eps = static_cast<float>(attrs.number("epsilon"));
     return [axis, eps](const Views &o, const Views &r, KernelContext &c) {
@@ -360,7 +360,7 @@ void registerCpuKernels(KernelRegistry &registry) {
   });
   registry.add("adamw", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-    expectArity(inst, 8, 3);
+    expectArity(inst, 8, 3, /*optional grad scale, skip*/ {6, 7});
     cpu::AdamWConfig config{attrs.number("beta1"), attrs.number("beta2"),
                             attrs.number("epsilon"),
                             attrs.number("weight_decay")};
@@ -372,7 +372,8 @@ void registerCpuKernels(KernelRegistry &registry) {
   registry.add("sgd", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
     size_t results = inst.results() ? inst.results()->size() : 0;
-    expectArity(inst, 7, results == 2 ? 2 : 1);
+    expectArity(inst, 7, results == 2 ? 2 : 1,
+                /*optional buffer, grad scale, skip*/ {2, 5, 6});
     cpu::SgdConfig config{attrs.number("momentum"), attrs.number("dampening"),
                           attrs.number("weight_decay"),
                           attrs.integer("nesterov") != 0};

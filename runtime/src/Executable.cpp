@@ -1,10 +1,12 @@
 //===- Executable.cpp - Loading and checking executables -----------------===//
 #include "accel/runtime/Executable.h"
+#include "accel/runtime/ExecutableChecksum.h"
 #include "accel/runtime/Tensor.h"
 #include "accel/runtime/schema/executable_generated.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +63,15 @@ void Executable::verify() {
     fail("executable format version " + std::to_string(root_->version()) +
          ", this runtime reads version " + std::to_string(kFormatVersion) +
          "; recompile it with a matching accel");
+  ExecutableChecksum sum = checksumOf(storage.data(), storage.size());
+  if (!sum.stored || *sum.stored != sum.computed) {
+    char text[96];
+    std::snprintf(text, sizeof text, " (stored %08x, the bytes give %08x)",
+                  sum.stored.value_or(0), sum.computed);
+    fail(std::string("damaged executable: its checksum does not match") +
+         (sum.stored ? text : " (it has none)") +
+         "; recompile it or copy it again");
+  }
   if (!root_->functions() || root_->functions()->size() == 0)
     fail("the executable has no functions");
 

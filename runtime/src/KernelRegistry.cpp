@@ -1,6 +1,8 @@
 //===- KernelRegistry.cpp - Kernel names to bound kernels, per backend ----===//
 #include "accel/runtime/KernelRegistry.h"
 
+#include <algorithm>
+
 #include <mutex>
 
 namespace accel::rt {
@@ -63,13 +65,19 @@ size_t operandCount(const fb::Instruction &inst) {
   return inst.operands() ? inst.operands()->size() : 0;
 }
 
-void expectArity(const fb::Instruction &inst, size_t operands, size_t results) {
+void expectArity(const fb::Instruction &inst, size_t operands, size_t results,
+                 std::initializer_list<size_t> optional) {
   size_t haveOps = operandCount(inst);
   size_t haveRes = inst.results() ? inst.results()->size() : 0;
   if (haveOps != operands || haveRes != results)
     throw Error("expects " + std::to_string(operands) + " operands and " +
                 std::to_string(results) + " results, has " +
                 std::to_string(haveOps) + " and " + std::to_string(haveRes));
+  for (size_t i = 0; i < haveOps; ++i)
+    if (inst.operands()->Get(i) < 0 &&
+        std::find(optional.begin(), optional.end(), i) == optional.end())
+      throw Error("operand " + std::to_string(i) +
+                  " is absent, and the kernel needs it");
 }
 
 void KernelRegistry::add(const std::string &name, KernelBinder binder) {

@@ -1,5 +1,6 @@
 //===- ExecutableWriter.cpp - accel IR to the runtime's executable -------===//
 #include "accel/Target/ExecutableWriter.h"
+#include "accel/runtime/ExecutableChecksum.h"
 #include "accel/runtime/Executable.h"
 #include "dialects/Accel/AccelOps.h"
 #include "lib/Target/Executable/InstructionEncoding.h"
@@ -248,12 +249,16 @@ LogicalResult accel::writeExecutable(ModuleOp module,
   }
   if (functions.empty())
     return module.emitError("no function to write into the executable");
-  auto exe = fb::CreateExecutable(b, rt::kFormatVersion,
-                                  b.CreateString("accel"),
-                                  b.CreateVector(functions),
-                                  b.CreateVector(constants));
+  auto producer = b.CreateString("accel");
+  auto functionVector = b.CreateVector(functions);
+  auto constantVector = b.CreateVector(constants);
+  b.ForceDefaults(true); // the checksum field is written while still 0
+  auto exe = fb::CreateExecutable(b, rt::kFormatVersion, producer,
+                                  functionVector, constantVector);
   fb::FinishExecutableBuffer(b, exe);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  if (!rt::sealExecutable(bytes.data(), bytes.size()))
+    return module.emitError("the executable has no checksum field");
   return success();
 }
 

@@ -1,8 +1,9 @@
 //===- Executable.h - Loading and checking executables ----------*- C++ -*-===//
 //
 // An executable is the FlatBuffers file the compiler writes
-// (schema/executable.fbs). Loading verifies the buffer, its format version
-// and every index in it, so that the executor can trust what it reads.
+// (schema/executable.fbs). Loading verifies the buffer, its checksum, its
+// format version and every index in it, so that the executor can trust
+// what it reads.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_RUNTIME_EXECUTABLE_H
@@ -22,7 +23,7 @@ struct Function;
 } // namespace fb
 
 /// The format version this runtime reads and the compiler writes.
-inline constexpr uint32_t kFormatVersion = 3;
+inline constexpr uint32_t kFormatVersion = 4;
 
 /// Any problem with an executable, an input, a weight file or a kernel
 /// argument that the user can fix. The message says which file or value.

@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <map>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,8 +77,11 @@ private:
 };
 
 size_t operandCount(const fb::Instruction &inst);
-/// Throws Error unless `inst` has that many operands and results.
-void expectArity(const fb::Instruction &inst, size_t operands, size_t results);
+/// Throws Error unless `inst` has that many operands and results, and every
+/// operand is present except at the `optional` positions (an absent one is
+/// -1 in the executable; a kernel must never see it where it needs data).
+void expectArity(const fb::Instruction &inst, size_t operands, size_t results,
+                 std::initializer_list<size_t> optional = {});
 
 /// The instruction a binder binds: its kernel name (one binder may serve
 /// several names), the instruction, its attributes and the job's
