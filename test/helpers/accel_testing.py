@@ -31,6 +31,21 @@ def workdir(name):
     return d
 
 
+def tiny_lm(vocab, hidden, batch, seq, head_name="head"):
+    """MLIR of the smallest language model: an embedding lookup, then a
+    linear head (parameters "emb" and `head_name`, input "input_ids")."""
+    ids, h, out = f"tensor<{batch}x{seq}xi64>", f"tensor<{batch}x{seq}x{hidden}xf32>", f"tensor<{batch}x{seq}x{vocab}xf32>"
+    w = f"tensor<{vocab}x{hidden}xf32>"
+    return f"""
+func.func @lm(%emb: {w} {{accel.param = "emb"}}, %w: {w} {{accel.param = "{head_name}"}},
+              %ids: {ids} {{accel.input = "input_ids"}}) -> {out} {{
+  %h = accel.gather %emb, %ids {{axis = 0 : i64}} : ({w}, {ids}) -> {h}
+  %l = accel.linear %h, %w : ({h}, {w}) -> {out}
+  return %l : {out}
+}}
+"""
+
+
 def import_and_run(onnx_path, inputs, out_dir, input_shapes=None, extra_import=()):
     """Imports `onnx_path`, runs it on `inputs` (name -> array) and returns
     the outputs as a dict name -> array."""

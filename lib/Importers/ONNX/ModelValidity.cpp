@@ -59,7 +59,8 @@ bool accel::onnx::checkModelValidity(const Model &model, std::string &error) {
     }
   }
   if (!model.opsetImports.count("")) {
-    error = "the model imports no default-domain opset";
+    error = "the model imports no default-domain (ai.onnx) opset; models "
+            "of other domains only (ai.onnx.ml, training) are not supported";
     return false;
   }
 

@@ -1,10 +1,10 @@
 //===- OnnxModel.h - ONNX ModelProto decoded into plain structs -*- C++ -*-===//
 //
-// A self-contained reader of the ONNX protobuf wire format (onnx.proto3): the
-// importer needs a small, well-defined subset of ModelProto and reads it
-// without libprotobuf, so that a malformed file gives a precise message
-// (which field, at which byte) and the reader can be fuzzed on its own.
-// Field numbers follow the public onnx.proto; unknown fields are skipped.
+// The part of an ONNX ModelProto the importer uses, as plain structs: read
+// by libprotobuf with code generated from the pinned onnx release's
+// onnx-ml.proto (OnnxModel.cpp), then checked where protobuf cannot check
+// (tensor types, shapes, payload sizes, external data) with errors naming
+// the message path. The importer and the fuzz target see only these structs.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_LIB_IMPORTERS_ONNX_ONNXMODEL_H
@@ -140,9 +140,11 @@ struct Model {
 
 /// Decodes a serialized ModelProto. `baseDir` resolves external data
 /// locations, which must stay inside it; an empty `baseDir` forbids external
-/// data (the bytes did not come from a file). On failure returns false and sets `error` to one line saying
-/// what is wrong and where (message path and byte offset), e.g.
-/// "truncated varint in ModelProto.graph.node[3].attribute[0] at byte 1234".
+/// data (the bytes did not come from a file). On failure returns false and
+/// sets `error` to one line saying what is wrong and where (the message
+/// path), e.g. "tensor 'w' has 12 bytes of data, expected 24 (6 x FLOAT) in
+/// ModelProto.graph.initializer[0]"; bytes protobuf cannot parse are named
+/// as such.
 bool parseModel(const uint8_t *data, size_t size, const std::string &baseDir,
                 Model &model, std::string &error);
 

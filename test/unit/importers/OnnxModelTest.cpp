@@ -1,10 +1,11 @@
 //===- OnnxModelTest.cpp - Tests of the ONNX protobuf reader --------------===//
 //
 // Encodes small ModelProtos by hand with a minimal protobuf writer and checks
-// what accel::onnx::parseModel makes of them: every field kind, packed and
-// unpacked repeated fields, each typed tensor data field, external data, and
-// errors (with message path and byte offset) for malformed input, including
-// every truncation of a valid model and random corruptions of one.
+// what accel::onnx::parseModel (libprotobuf, then the conversion to structs)
+// makes of them: every field kind, packed and unpacked repeated fields, each
+// typed tensor data field, external data, and errors (with the message path)
+// for malformed input, including every truncation of a valid model and
+// random corruptions of one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -646,8 +647,7 @@ TEST(OnnxModel, TensorPayloadErrors) {
   EXPECT_NE(e.find("tensor 'w' has 12 bytes of data, expected 24 (6 x FLOAT)"),
             std::string::npos)
       << e;
-  EXPECT_NE(e.find("in ModelProto.graph.initializer[0] at byte"),
-            std::string::npos)
+  EXPECT_NE(e.find("in ModelProto.graph.initializer[0]"), std::string::npos)
       << e;
   EXPECT_NE(
       tensorError(tensorProto("w", 7, {1}).packedFloats(4, {1}))
@@ -676,11 +676,15 @@ TEST(OnnxModel, TensorPayloadErrors) {
             std::string::npos);
   EXPECT_NE(tensorError(tensorProto("a\nb", 1, {1})).find("tensor 'a?b'"),
             std::string::npos);
+  // A packed float field whose length is no multiple of 4 is protobuf's
+  // to refuse.
   EXPECT_NE(tensorError(tensorProto("w", 1, {1}).bytes(4, "abc"))
-                .find("packed field 'float_data' has 3 bytes"),
+                .find("not a valid ONNX ModelProto"),
             std::string::npos);
+  // An unknown data_location is an unknown field to protobuf (proto2
+  // enums): the tensor then has no data, which is an error.
   EXPECT_NE(tensorError(tensorProto("w", 1, {1}).sint(14, 2))
-                .find("invalid data_location 2"),
+                .find("0 bytes of data, expected 4"),
             std::string::npos);
 }
 
@@ -799,20 +803,6 @@ TEST_F(OnnxExternalData, LoadModelFileReportsMissingFile) {
 // Wire-format errors
 //===----------------------------------------------------------------------===//
 
-TEST(OnnxModel, ReportsPathAndOffset) {
-  // The bad key (field 3, wire type 7) is the very last byte.
-  Proto attr;
-  attr.bytes(1, "a").key(3, 7);
-  Proto node;
-  node.bytes(4, "Op").msg(5, Proto().bytes(1, "ok").sint(3, 1)).msg(5, attr);
-  Proto g;
-  g.msg(1, Proto().bytes(4, "First")).msg(1, node);
-  Proto m = modelWith(g);
-  EXPECT_EQ(parseError(m), "invalid wire type 7 in field 3 in "
-                           "ModelProto.graph.node[1].attribute[1] at byte " +
-                               std::to_string(m.size() - 1));
-}
-
 TEST(OnnxModel, RejectsMalformedWireData) {
   auto errorOf = [](const std::string &bytes) {
     Model m;
@@ -821,45 +811,26 @@ TEST(OnnxModel, RejectsMalformedWireData) {
                             bytes.size(), "", m, error));
     return error;
   };
-  EXPECT_EQ(errorOf(""), "missing graph in ModelProto at byte 0");
-  EXPECT_EQ(errorOf("\x08"), "truncated varint in ModelProto at byte 1");
-  EXPECT_EQ(errorOf("\x08\x80\x80"),
-            "truncated varint in ModelProto at byte 1");
-  EXPECT_EQ(errorOf("\x08" + std::string(10, '\xff') + "\x01"),
-            "varint longer than 10 bytes in ModelProto at byte 1");
-  EXPECT_EQ(errorOf("\x08" + std::string(9, '\xff') + "\x02"),
-            "varint overflows 64 bits in ModelProto at byte 1");
-  EXPECT_EQ(errorOf("\x0b"),
-            "unsupported group wire type in field 1 in ModelProto at byte 0");
-  EXPECT_EQ(errorOf("\x0c"),
-            "unsupported group wire type in field 1 in ModelProto at byte 0");
-  EXPECT_EQ(errorOf("\x0e"),
-            "invalid wire type 6 in field 1 in ModelProto at byte 0");
-  EXPECT_EQ(errorOf(std::string("\x00\x01", 2)),
-            "invalid field number 0 in ModelProto at byte 0");
-  EXPECT_EQ(errorOf("\x3a\x05"
-                    "ab"),
-            "field 7 of 5 bytes runs past the end of its message (2 bytes "
-            "left) in ModelProto at byte 2");
-  EXPECT_EQ(errorOf("\x39\x01\x02"),
-            "truncated 64-bit value of field 7 in ModelProto at byte 1");
-  EXPECT_EQ(errorOf("\x3d\x01"),
-            "truncated 32-bit value of field 7 in ModelProto at byte 1");
-  // A nested length may not run past its parent even if the buffer goes on.
-  EXPECT_EQ(errorOf("\x3a\x02\x12\x05"
-                    "abcdefgh"),
-            "field 2 of 5 bytes runs past the end of its message (0 bytes "
-            "left) in ModelProto.graph at byte 4");
-  // Known fields must have the wire type their schema gives them.
-  EXPECT_EQ(errorOf("\x10\x01"),
-            "field 'producer_name' has varint wire type, expected "
-            "length-delimited in ModelProto at byte 0");
-  EXPECT_EQ(errorOf("\x38\x01"),
-            "expected a message, found a varint value in ModelProto.graph at "
-            "byte 0");
-  EXPECT_EQ(errorOf("\x0d\x01\x02\x03\x04"),
-            "field 'ir_version' has 32-bit wire type, expected varint in "
-            "ModelProto at byte 0");
+  const std::string kInvalid = "not a valid ONNX ModelProto (protobuf cannot "
+                               "parse it: truncated or damaged?)";
+  EXPECT_EQ(errorOf(""), "missing graph in ModelProto");
+  for (const std::string &bytes : {
+           std::string("\x08"),                               // varint cut
+           std::string("\x08\x80\x80"),                       // varint cut
+           "\x08" + std::string(10, '\xff') + "\x01",          // too long
+           std::string("\x0e"),                               // wire type 6
+           std::string("\x00\x01", 2),                        // field 0
+           std::string("\x3a\x05"
+                       "ab"),                                 // length cut
+           std::string("\x39\x01\x02"),                       // fixed64 cut
+           std::string("\x3d\x01"),                           // fixed32 cut
+           std::string("\x3a\x02\x12\x05"
+                       "abcdefgh"), // a nested length past its parent
+       })
+    EXPECT_EQ(errorOf(bytes), kInvalid) << bytes.size();
+  // A known field with another wire type is an unknown field to protobuf:
+  // skipped, so the model is then missing its graph.
+  EXPECT_EQ(errorOf("\x10\x01"), "missing graph in ModelProto");
 }
 
 TEST(OnnxModel, RejectsDeepNesting) {
@@ -878,7 +849,8 @@ TEST(OnnxModel, RejectsDeepNesting) {
   // Each level is three messages: graph, node, attribute.
   Model m = parseOk(nested(20));
   EXPECT_EQ(m.graph.nodes.at(0).attributes.at(0).g->nodes.size(), 1u);
-  EXPECT_NE(parseError(nested(25)).find("messages nested deeper than 64"),
+  // protobuf's recursion limit (100 messages) bounds the parse.
+  EXPECT_NE(parseError(nested(40)).find("not a valid ONNX ModelProto"),
             std::string::npos);
 }
 
@@ -895,7 +867,7 @@ TEST(OnnxModel, SparseInitializers) {
   used.msg(15, sparse).msg(1, Proto().bytes(1, "sp").bytes(4, "Relu"));
   EXPECT_NE(parseError(modelWith(used))
                 .find("sparse initializer 'sp' is not supported in "
-                      "ModelProto.graph at byte"),
+                      "ModelProto.graph"),
             std::string::npos);
 
   // A use inside a subgraph counts too.
@@ -936,7 +908,7 @@ TEST(OnnxModel, EveryTruncationIsAnError) {
     EXPECT_FALSE(parseModel(reinterpret_cast<const uint8_t *>(bytes.data()),
                             len, "", model, error))
         << "prefix of " << len << " bytes decoded";
-    EXPECT_NE(error.find(" at byte "), std::string::npos) << error;
+    EXPECT_FALSE(error.empty());
   }
 }
 

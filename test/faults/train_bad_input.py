@@ -10,23 +10,14 @@ import subprocess
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from accel_testing import run, tool, workdir
+from accel_testing import run, tiny_lm, tool, workdir
 
 d = workdir("train-bad-input")
 VOCAB, HIDDEN, BATCH, SEQ = 16, 8, 2, 4
 
 
 def lm(hidden, head_name="head"):
-    """A tiny language model: embedding, then a linear head."""
-    return f"""
-func.func @lm(%emb: tensor<{VOCAB}x{hidden}xf32> {{accel.param = "emb"}},
-              %w: tensor<{VOCAB}x{hidden}xf32> {{accel.param = "{head_name}"}},
-              %ids: tensor<{BATCH}x{SEQ}xi64> {{accel.input = "input_ids"}}) -> tensor<{BATCH}x{SEQ}x{VOCAB}xf32> {{
-  %h = accel.gather %emb, %ids {{axis = 0 : i64}} : (tensor<{VOCAB}x{hidden}xf32>, tensor<{BATCH}x{SEQ}xi64>) -> tensor<{BATCH}x{SEQ}x{hidden}xf32>
-  %l = accel.linear %h, %w : (tensor<{BATCH}x{SEQ}x{hidden}xf32>, tensor<{VOCAB}x{hidden}xf32>) -> tensor<{BATCH}x{SEQ}x{VOCAB}xf32>
-  return %l : tensor<{BATCH}x{SEQ}x{VOCAB}xf32>
-}}
-"""
+    return tiny_lm(VOCAB, hidden, BATCH, SEQ, head_name)
 
 
 def make(name, hidden=HIDDEN, head_name="head", options="lr=0.1"):

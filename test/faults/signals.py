@@ -14,20 +14,12 @@ import time
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from accel_testing import run, tool, workdir
+from accel_testing import run, tiny_lm, tool, workdir
 
 d = workdir("signals")
 VOCAB, HIDDEN, BATCH, SEQ = 16, 8, 4, 4
 src = os.path.join(d, "lm.mlir")
-open(src, "w").write(f"""
-func.func @lm(%emb: tensor<{VOCAB}x{HIDDEN}xf32> {{accel.param = "emb"}},
-              %w: tensor<{VOCAB}x{HIDDEN}xf32> {{accel.param = "head"}},
-              %ids: tensor<{BATCH}x{SEQ}xi64> {{accel.input = "input_ids"}}) -> tensor<{BATCH}x{SEQ}x{VOCAB}xf32> {{
-  %h = accel.gather %emb, %ids {{axis = 0 : i64}} : (tensor<{VOCAB}x{HIDDEN}xf32>, tensor<{BATCH}x{SEQ}xi64>) -> tensor<{BATCH}x{SEQ}x{HIDDEN}xf32>
-  %l = accel.linear %h, %w : (tensor<{BATCH}x{SEQ}x{HIDDEN}xf32>, tensor<{VOCAB}x{HIDDEN}xf32>) -> tensor<{BATCH}x{SEQ}x{VOCAB}xf32>
-  return %l : tensor<{BATCH}x{SEQ}x{VOCAB}xf32>
-}}
-""")
+open(src, "w").write(tiny_lm(VOCAB, HIDDEN, BATCH, SEQ))
 train = os.path.join(d, "train.mlir")
 run(["accel-opt", src, "--accel-make-train-step=lr=0.01", "-o", train])
 dp2 = os.path.join(d, "train-dp2.mlir")
