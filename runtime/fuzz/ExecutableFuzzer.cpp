@@ -41,9 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       accel::rt::Executor trainer(
           *exe, *function,
           [&](const accel::rt::StateSpec &spec) -> accel::rt::TensorView {
-            size_t bytes = static_cast<size_t>(
-                               accel::rt::numElements(spec.shape)) *
-                           accel::rt::dtypeSize(spec.dtype);
+            size_t bytes =
+                static_cast<size_t>(accel::rt::numElements(spec.shape)) *
+                accel::rt::dtypeSize(spec.dtype);
             if (bytes > (size_t(1) << 24))
               throw accel::rt::Error("too large for the fuzzer");
             buffers.emplace_back((bytes + 7) / 8 + 1);

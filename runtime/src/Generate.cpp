@@ -15,6 +15,17 @@ std::vector<int64_t> generateGreedy(Executor &forward, std::vector<int64_t> toke
   if (tokens.empty())
     throw Error("generation needs a prompt of at least one token");
   const int64_t seq = inputs[0].shape[1];
+  // A prompt token the model has no embedding for is the prompt's fault:
+  // said so, rather than as the lookup's index error.
+  const Shape &logitsShape = forward.outputShape(0);
+  if (logitsShape.size() == 3)
+    for (size_t i = 0; i < tokens.size(); ++i)
+      if (tokens[i] < 0 || tokens[i] >= logitsShape[2])
+        throw Error("the prompt's token " + std::to_string(tokens[i]) +
+                    " at position " + std::to_string(i) +
+                    " is outside the model's vocabulary of " +
+                    std::to_string(logitsShape[2]) +
+                    " (the prompt is read as bytes, one token each)");
   std::vector<int64_t> window(seq);
   std::map<std::string, TensorView> feed = {
       {inputs[0].name, {window.data(), DType::I64, {1, seq}}}};

@@ -235,9 +235,11 @@ NpyArray accel::rt::readNpy(const std::string &path) {
     throw FormatError(path + ": not a readable regular file");
   uint64_t fileSize = static_cast<uint64_t>(st.st_size);
   auto readAt = [&](void *buf, size_t size, uint64_t offset) {
+    errno = 0;
     if (!preadAll(fd, buf, size, offset))
       throw FormatError(path + ": cannot read " + std::to_string(size) +
-                        " bytes at offset " + std::to_string(offset));
+                        " bytes at offset " + std::to_string(offset) + ": " +
+                        (errno ? std::strerror(errno) : "the file ends first"));
   };
 
   uint8_t preamble[kMagicSize + 2 + 4] = {};

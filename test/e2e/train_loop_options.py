@@ -136,3 +136,9 @@ for _ in range(9):  # the last SEQ tokens, right-padded; the last real position'
     ids.append(int(logits[0, len(window) - 1].argmax()))
 assert gen.stdout == bytes(ids) + b"\n", (gen.stdout, bytes(ids))
 print("ok: greedy decoding equals PyTorch's argmax decoding")
+# A prompt byte the model has no token for is named as the prompt's.
+bad = subprocess.run([tool("accel-run"), os.path.join(d, "lm1.mlir"), "--weights", trained, "--generate", "2",
+                      "--prompt", b"a\xff"], capture_output=True, text=True)
+assert bad.returncode == 1 and "the prompt's token 255 at position 1 is outside the model's vocabulary of" \
+    in bad.stderr, bad.stderr
+print("ok:", bad.stderr.strip())

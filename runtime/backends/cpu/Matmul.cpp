@@ -13,7 +13,9 @@
 
 #include <cblas.h>
 #include <dnnl.h>
+#ifdef ACCEL_HAVE_OPENMP
 #include <omp.h>
+#endif
 
 #include <atomic>
 #include <cstring>
@@ -104,11 +106,13 @@ void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
            int64_t ldb, float beta, float *c, int64_t ldc) {
   // oneDNN threads with OpenMP; each pool thread runs its share alone, so
   // its OpenMP team size (a per-thread setting) is 1.
+#ifdef ACCEL_HAVE_OPENMP
   thread_local bool single = [] {
     omp_set_num_threads(1);
     return true;
   }();
   (void)single;
+#endif
   dnnl_status_t status =
       dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, alpha, a,
                  lda, b, ldb, beta, c, ldc);

@@ -73,6 +73,10 @@ public:
   };
   const std::vector<InputSpec> &inputs() const { return inputSpecs; }
   const std::vector<std::string> &outputNames() const { return outputNames_; }
+  /// The shape of output `i`, known before any run.
+  const Shape &outputShape(size_t i) const {
+    return values.at(outputValues.at(i)).shape;
+  }
 
   /// Runs the function. `inputs` maps each input name to a view of the
   /// caller's data (checked against the expected dtype and shape). The
