@@ -16,9 +16,11 @@ namespace {
 /// Kernels that move or communicate a gradient without computing it: the
 /// walk back from an update's gradient goes through them.
 const std::set<std::string> kCarriers = {
-    "copy",           "wait",       "split",          "concat",
-    "all_reduce",     "all_reduce_start", "reduce_scatter",
-    "reduce_scatter_start", "all_slice"};
+    "copy",           "wait",
+    "split",          "concat",
+    "all_reduce",     "all_reduce_start",
+    "reduce_scatter", "reduce_scatter_start",
+    "all_slice"};
 
 } // namespace
 
@@ -73,7 +75,8 @@ int64_t peakGradientBytes(const fb::Function &step) {
     if (at < 0)
       continue;
     const fb::Instruction &inst = *instructions.Get(at);
-    if (inst.kernel() && kCarriers.count(inst.kernel()->str()) && inst.operands())
+    if (inst.kernel() && kCarriers.count(inst.kernel()->str()) &&
+        inst.operands())
       for (int o : *inst.operands())
         work.push_back(o);
   }
@@ -94,8 +97,9 @@ int64_t peakGradientBytes(const fb::Function &step) {
     if (value.shape())
       for (int64_t d : *value.shape())
         elements *= d;
-    buffers[base] = {elements * dtypeSize(DType(value.dtype())), producer[base],
-                     std::max(producer[base], lastUse[base])};
+    buffers[base] = {elements *
+                         static_cast<int64_t>(dtypeSize(DType(value.dtype()))),
+                     producer[base], std::max(producer[base], lastUse[base])};
   }
   int64_t peak = 0;
   for (int i = 0; i < static_cast<int>(instructions.size()); ++i) {

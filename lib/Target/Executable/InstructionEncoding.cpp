@@ -18,7 +18,9 @@ EncodedAttr floatAttr(const char *name, double v) {
 EncodedAttr strAttr(const char *name, std::string v) {
   return {name, {}, {}, std::move(v)};
 }
-std::vector<int64_t> toVector(ArrayRef<int64_t> a) { return {a.begin(), a.end()}; }
+std::vector<int64_t> toVector(ArrayRef<int64_t> a) {
+  return {a.begin(), a.end()};
+}
 
 } // namespace
 
@@ -39,10 +41,14 @@ std::optional<uint8_t> accel::encodeDType(Type t) {
     if (i.isUnsigned())
       return i.getWidth() == 8 ? std::optional(code(DType::U8)) : std::nullopt;
     switch (i.getWidth()) {
-    case 64: return code(DType::I64);
-    case 32: return code(DType::I32);
-    case 16: return code(DType::I16);
-    case 8: return code(DType::I8);
+    case 64:
+      return code(DType::I64);
+    case 32:
+      return code(DType::I32);
+    case 16:
+      return code(DType::I16);
+    case 8:
+      return code(DType::I8);
     }
   }
   return std::nullopt;
@@ -59,8 +65,9 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
   bool ok = true;
   TypeSwitch<Operation *>(op)
       .Case<GeluOp>([&](GeluOp g) {
-        inst.attrs.push_back(strAttr(
-            "approximate", stringifyGeluApproximation(g.getApproximate()).str()));
+        inst.attrs.push_back(
+            strAttr("approximate",
+                    stringifyGeluApproximation(g.getApproximate()).str()));
       })
       .Case<CompareOp>([&](CompareOp c) {
         inst.attrs.push_back(strAttr(
@@ -69,7 +76,8 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<DropoutOp>([&](DropoutOp d) {
         inst.operands = {d.getOperand(), d.getStep()};
         inst.attrs.push_back(floatAttr("ratio", d.getRatio().convertToFloat()));
-        inst.attrs.push_back(intAttr("seed", {d.getSeed()}));
+        inst.attrs.push_back(
+            intAttr("seed", {static_cast<int64_t>(d.getSeed())}));
         if (auto group = d.getSplitGroup())
           inst.attrs.push_back(strAttr("split_group", group->str()));
       })
@@ -92,19 +100,22 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<LayerNormOp>([&](LayerNormOp l) {
         inst.operands = {l.getOperand(), l.getScale(), l.getBias()};
         inst.attrs.push_back(intAttr("axis", {int64_t(l.getAxis())}));
-        inst.attrs.push_back(floatAttr("epsilon", l.getEpsilon().convertToFloat()));
+        inst.attrs.push_back(
+            floatAttr("epsilon", l.getEpsilon().convertToFloat()));
       })
       .Case<RmsNormOp>([&](RmsNormOp l) {
         inst.operands = {l.getOperand(), l.getScale()};
         inst.attrs.push_back(intAttr("axis", {int64_t(l.getAxis())}));
-        inst.attrs.push_back(floatAttr("epsilon", l.getEpsilon().convertToFloat()));
+        inst.attrs.push_back(
+            floatAttr("epsilon", l.getEpsilon().convertToFloat()));
       })
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp>([&](auto r) {
         inst.attrs.push_back(intAttr("axes", toVector(r.getAxes())));
       })
       .Case<ReshapeOp>([&](ReshapeOp) { inst.kernel = "copy"; })
       .Case<TransposeOp>([&](TransposeOp t) {
-        inst.attrs.push_back(intAttr("permutation", toVector(t.getPermutation())));
+        inst.attrs.push_back(
+            intAttr("permutation", toVector(t.getPermutation())));
       })
       .Case<SliceOp>([&](SliceOp s) {
         inst.attrs.push_back(intAttr("start", toVector(s.getStart())));
@@ -143,34 +154,41 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       .Case<ScatterAddOp>([&](ScatterAddOp s) {
         inst.attrs.push_back(intAttr("axis", {int64_t(s.getAxis())}));
         if (auto skip = s.getSkipIndex())
-          inst.attrs.push_back(intAttr("skip_index", {*skip}));
+          inst.attrs.push_back(
+              intAttr("skip_index", {static_cast<int64_t>(*skip)}));
       })
       .Case<CrossEntropyOp, CrossEntropyGradOp>([&](auto c) {
-        inst.attrs.push_back(intAttr("ignore_index", {c.getIgnoreIndex()}));
-        inst.attrs.push_back(
-            floatAttr("label_smoothing", c.getLabelSmoothing().convertToDouble()));
+        inst.attrs.push_back(intAttr(
+            "ignore_index", {static_cast<int64_t>(c.getIgnoreIndex())}));
+        inst.attrs.push_back(floatAttr(
+            "label_smoothing", c.getLabelSmoothing().convertToDouble()));
       })
       .Case<LinearCrossEntropyOp>([&](LinearCrossEntropyOp l) {
-        inst.attrs.push_back(intAttr("ignore_index", {l.getIgnoreIndex()}));
-        inst.attrs.push_back(
-            floatAttr("label_smoothing", l.getLabelSmoothing().convertToDouble()));
+        inst.attrs.push_back(intAttr(
+            "ignore_index", {static_cast<int64_t>(l.getIgnoreIndex())}));
+        inst.attrs.push_back(floatAttr(
+            "label_smoothing", l.getLabelSmoothing().convertToDouble()));
         inst.attrs.push_back(intAttr("weight_in_out", {l.getWeightInOut()}));
       })
       .Case<LrScheduleOp>([&](LrScheduleOp l) {
         inst.attrs.push_back(
             strAttr("schedule", stringifyLrSchedule(l.getSchedule()).str()));
         inst.attrs.push_back(floatAttr("lr", l.getLr().convertToDouble()));
-        inst.attrs.push_back(intAttr("warmup_steps", {l.getWarmupSteps()}));
-        inst.attrs.push_back(intAttr("total_steps", {l.getTotalSteps()}));
+        inst.attrs.push_back(intAttr(
+            "warmup_steps", {static_cast<int64_t>(l.getWarmupSteps())}));
+        inst.attrs.push_back(
+            intAttr("total_steps", {static_cast<int64_t>(l.getTotalSteps())}));
         inst.attrs.push_back(
             floatAttr("num_cycles", l.getNumCycles().convertToDouble()));
       })
       .Case<AdamWOp>([&](AdamWOp a) {
-        inst.operands = {a.getParam(), a.getGrad(), a.getExpAvg(),
-                         a.getExpAvgSq(), a.getLr(), a.getStep(),
+        inst.operands = {a.getParam(),     a.getGrad(), a.getExpAvg(),
+                         a.getExpAvgSq(),  a.getLr(),   a.getStep(),
                          a.getGradScale(), a.getSkip()};
-        inst.attrs.push_back(floatAttr("beta1", a.getBeta1().convertToDouble()));
-        inst.attrs.push_back(floatAttr("beta2", a.getBeta2().convertToDouble()));
+        inst.attrs.push_back(
+            floatAttr("beta1", a.getBeta1().convertToDouble()));
+        inst.attrs.push_back(
+            floatAttr("beta2", a.getBeta2().convertToDouble()));
         inst.attrs.push_back(
             floatAttr("epsilon", a.getEpsilon().convertToDouble()));
         inst.attrs.push_back(
@@ -178,7 +196,8 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
       })
       .Case<SgdOp>([&](SgdOp s) {
         inst.operands = {s.getParam(), s.getGrad(), s.getMomentumBuffer(),
-                         s.getLr(), s.getStep(), s.getGradScale(), s.getSkip()};
+                         s.getLr(),    s.getStep(), s.getGradScale(),
+                         s.getSkip()};
         inst.attrs.push_back(
             floatAttr("momentum", s.getMomentum().convertToDouble()));
         inst.attrs.push_back(
