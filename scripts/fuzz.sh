@@ -5,6 +5,7 @@
 # one summary line per target and writes them to build-fuzz/last-run.txt.
 # Not part of scripts/test.sh: `scripts/fuzz.sh 600` is the long run whose
 # last result docs/guarantees.md records; run it when touching a reader.
+# Targets after the seconds run only those: scripts/fuzz.sh 600 npy mlir.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -22,6 +23,7 @@ out="$root/build-fuzz"
   CC=clang-22 CXX=clang++-22 cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DACCEL_FUZZ=ON -DACCEL_BUILD_TESTS=OFF
 targets=(onnx executable safetensors npy trainer-state mlir)
+if (($# > 1)); then targets=("${@:2}"); fi
 # shellcheck disable=SC2046
 cmake --build "$out" -j "${ACCEL_JOBS:-2}" --target $(printf 'accel-%s-fuzzer ' "${targets[@]}")
 

@@ -170,7 +170,7 @@ LogicalResult ConstantOp::verify() {
            << type << " holds "
            << (bytes ? std::to_string(*bytes) : std::string("over 2^63"))
            << " bytes; a constant is stored whole in the executable and may "
-              "hold at most 4 GiB";
+              "hold at most 1 GiB";
   return success();
 }
 int64_t ConstantOp::getFlops() { return 0; }

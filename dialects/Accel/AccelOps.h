@@ -20,10 +20,10 @@
 
 namespace accel {
 /// The largest constant accel materialises (accel.constant is stored whole
-/// in the executable and loaded whole): a folded Range or ConstantOfShape
-/// past it is an error naming the op and its size, not an allocation that
-/// takes the machine down.
-inline constexpr int64_t kMaxConstantBytes = int64_t(1) << 32;
+/// in the executable, a FlatBuffer of less than 2 GiB, and loaded whole): a
+/// folded Range or ConstantOfShape past it is an error naming the op and its
+/// size, not an allocation that takes the machine down.
+inline constexpr int64_t kMaxConstantBytes = int64_t(1) << 30;
 
 /// Bytes of a tensor of `shape` and `elementType` (one byte per i1), or
 /// nullopt when that overflows int64.

@@ -39,7 +39,7 @@ def Accel_ConstantOp : Accel_PureOp<"constant", [ConstantLike,
   let description = [{
     A tensor literal: shape vectors, scalars, masks. Weights never appear
     here; they are function arguments backed by safetensors. A constant is
-    stored whole in the executable, so it holds at most 4 GiB (a splat
+    stored whole in the executable, so it holds at most 1 GiB (a splat
     too).
 
     ```mlir
@@ -50,7 +50,7 @@ def Accel_ConstantOp : Accel_PureOp<"constant", [ConstantLike,
   let results = (outs Accel_Tensor:$result);
   let assemblyFormat = "attr-dict $value";
   let hasFolder = 1;
-  // At most kMaxConstantBytes (4 GiB): stored and loaded whole.
+  // At most kMaxConstantBytes (1 GiB): stored and loaded whole.
   let hasVerifier = 1;
 }
 

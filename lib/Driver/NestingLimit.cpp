@@ -1,10 +1,16 @@
 //===- NestingLimit.cpp - Bounding how deep MLIR text nests ---------------===//
 #include "accel/Driver/NestingLimit.h"
 
+#include "mlir/Bytecode/BytecodeReader.h"
+#include "llvm/Support/MemoryBufferRef.h"
+
 using namespace accel;
 
 std::string accel::checkMlirNesting(llvm::StringRef text,
                                     llvm::StringRef name) {
+  // Bytecode has no brackets to count (its reader bounds its own nesting).
+  if (mlir::isBytecode(llvm::MemoryBufferRef(text, name)))
+    return "";
   int depth = 0, line = 1;
   size_t lineStart = 0;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -26,8 +32,8 @@ std::string accel::checkMlirNesting(llvm::StringRef text,
     } else if (c == '{' || c == '[' || c == '(' || (c == '<' && next != '=')) {
       if (++depth > kMaxMlirNesting)
         return (name.str() + ":" + std::to_string(line) + ":" +
-                std::to_string(i - lineStart + 1) + ": error: nested more than " +
-                std::to_string(kMaxMlirNesting) +
+                std::to_string(i - lineStart + 1) +
+                ": error: nested more than " + std::to_string(kMaxMlirNesting) +
                 " levels deep; accel refuses such input (its parser "
                 "recurses once per level)");
     } else if (c == '}' || c == ']' || c == ')' ||

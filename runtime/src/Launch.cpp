@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,7 +57,8 @@ JobPlace jobPlaceFromEnvironment() {
     rankVar = "RANK", sizeVar = "WORLD_SIZE", localVar = "LOCAL_RANK";
   } else if (env("SLURM_PROCID")) {
     p.source = "Slurm";
-    rankVar = "SLURM_PROCID", sizeVar = "SLURM_NTASKS", localVar = "SLURM_LOCALID";
+    rankVar = "SLURM_PROCID", sizeVar = "SLURM_NTASKS",
+    localVar = "SLURM_LOCALID";
   } else if (env("OMPI_COMM_WORLD_RANK")) {
     p.source = "Open MPI";
     rankVar = "OMPI_COMM_WORLD_RANK", sizeVar = "OMPI_COMM_WORLD_SIZE",
@@ -108,8 +110,7 @@ static int freeLocalPort() {
   return ntohs(addr.sin_port);
 }
 
-int launchRanks(const std::vector<std::string> &argv,
-                const LaunchOptions &o) {
+int launchRanks(const std::vector<std::string> &argv, const LaunchOptions &o) {
   if (o.procsPerNode < 1 || o.nodes < 1 || o.nodeRank < 0 ||
       o.nodeRank >= o.nodes)
     throw Error("launch: need --nproc-per-node >= 1 and 0 <= --node-rank < "
@@ -117,7 +118,8 @@ int launchRanks(const std::vector<std::string> &argv,
   int world = o.procsPerNode * o.nodes;
   int port = o.masterPort ? o.masterPort : freeLocalPort();
   // Signals to the launcher are forwarded to the ranks once they run.
-  struct sigaction act{}, oldInt{}, oldTerm{};
+  struct sigaction act {
+  }, oldInt{}, oldTerm{};
   act.sa_handler = rememberSignal;
   sigemptyset(&act.sa_mask);
   ::sigaction(SIGINT, &act, &oldInt);
@@ -161,12 +163,12 @@ int launchRanks(const std::vector<std::string> &argv,
     pids.push_back(pid);
   }
 
-  int result = 0, running = static_cast<int>(pids.size());
+  int running = static_cast<int>(pids.size());
   std::vector<bool> done(pids.size(), false);
   using Clock = std::chrono::steady_clock;
-  auto stopAt = Clock::time_point::max(), reportAt = Clock::time_point::max();
-  bool stopping = false, killed = false;
-  int stoppedBy = 0; // the signal passed on to the ranks
+  auto reportAt = Clock::time_point::max();
+  bool failed = false, tornDown = false, stoppedAsAsked = false;
+  int stoppedBy = 0; // the first signal passed on to the ranks
   // Failures seen before the report: a rank that died of a signal is the
   // likely cause, its peers' errors the consequence; they often exit first,
   // so the report waits a moment and names signals first.
@@ -177,13 +179,13 @@ int launchRanks(const std::vector<std::string> &argv,
         ::kill(pids[i], sig);
   };
   while (running > 0) {
+    // Passed on as it came: a first SIGINT/SIGTERM makes the ranks finish
+    // their step and save (however long that takes; a hung collective ends
+    // at the communication timeout), a second one stops them at once.
     if (int sig = forwardedSignal.exchange(0)) {
       signalAll(sig);
       if (!stoppedBy)
         stoppedBy = sig;
-      if (!stopping)
-        stopAt = std::chrono::steady_clock::now() + o.grace * 6;
-      stopping = true;
     }
     int status;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
@@ -195,52 +197,53 @@ int launchRanks(const std::vector<std::string> &argv,
         continue;
       done[i] = true, --running;
       int rank = o.nodeRank * o.procsPerNode + static_cast<int>(i);
-      bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (!ok) {
-        result = 1;
-        if (!stopping && failures.empty())
-          reportAt = Clock::now() + std::chrono::milliseconds(500);
-        if (!stopping)
+      bool exited = WIFEXITED(status);
+      int code = exited ? WEXITSTATUS(status) : 0;
+      if (stoppedBy && exited &&
+          (code == 128 + SIGINT || code == 128 + SIGTERM)) {
+        stoppedAsAsked = true; // stopped after a step, as the signal asked
+      } else if (!exited || code != 0) {
+        failed = true;
+        // After the teardown, the others' ends are its consequence.
+        if (!tornDown) {
+          if (failures.empty())
+            reportAt = Clock::now() + std::chrono::milliseconds(500);
           failures.push_back(
-              {!WIFEXITED(status),
+              {!exited,
                "rank " + std::to_string(rank) +
-                   (WIFEXITED(status)
-                        ? " exited with status " +
-                              std::to_string(WEXITSTATUS(status))
-                        : std::string(" was killed by signal ") +
-                              std::to_string(WTERMSIG(status)) + " (" +
-                              strsignal(WTERMSIG(status)) + ")")});
+                   (exited ? " exited with status " + std::to_string(code)
+                           : std::string(" was killed by signal ") +
+                                 std::to_string(WTERMSIG(status)) + " (" +
+                                 strsignal(WTERMSIG(status)) + ")")});
+        }
       }
       if (running > 0)
         continue;
     }
     if (!failures.empty() && (Clock::now() > reportAt || running == 0)) {
-      std::stable_sort(failures.begin(), failures.end(),
-                       [](const auto &a, const auto &b) { return a.first > b.first; });
+      std::stable_sort(
+          failures.begin(), failures.end(),
+          [](const auto &a, const auto &b) { return a.first > b.first; });
       std::string text;
       for (const auto &f : failures)
         text += (text.empty() ? "" : "; ") + f.second;
       std::fprintf(stderr, "accel-run: %s%s\n", text.c_str(),
                    running > 0 ? "; stopping the other ranks" : "");
       failures.clear();
-      stopping = true;
-      signalAll(SIGTERM);
-      signalAll(SIGCONT); // a stopped rank acts on SIGTERM only once running
-      stopAt = Clock::now() + o.grace;
-    }
-    if (stopping && !killed && std::chrono::steady_clock::now() > stopAt) {
-      std::fprintf(stderr, "accel-run: ranks still running after %llds; "
-                           "killing them\n",
-                   static_cast<long long>(o.grace.count()));
-      signalAll(SIGKILL);
-      killed = true;
+      // The job cannot go on without the failed rank, and the others cannot
+      // finish a step without it: they are killed, not asked to stop.
+      if (!tornDown)
+        signalAll(SIGKILL);
+      tornDown = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ::sigaction(SIGINT, &oldInt, nullptr);
   ::sigaction(SIGTERM, &oldTerm, nullptr);
+  if (failed)
+    return 1;
   // Stopped on request: the status a shell gives a process ended by it.
-  return stoppedBy && result ? 128 + stoppedBy : result;
+  return stoppedAsAsked ? 128 + stoppedBy : 0;
 }
 
 } // namespace accel::rt

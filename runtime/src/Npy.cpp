@@ -296,11 +296,13 @@ NpyArray accel::rt::readNpy(const std::string &path) {
   bool empty = false;
   for (int64_t dim : array.shape)
     empty |= dim == 0;
+  // Every dim counts, also beside a zero one: such a shape would overflow
+  // wherever its size is computed.
   for (int64_t dim : array.shape) {
-    if (empty)
-      break;
-    if (numel > std::numeric_limits<uint64_t>::max() / elemSize /
-                    static_cast<uint64_t>(dim))
+    if (dim == 0)
+      continue;
+    if (numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) /
+                    elemSize / static_cast<uint64_t>(dim))
       throw FormatError(path + ": shape " + shapeToString(array.shape) +
                         " has too many elements");
     numel *= static_cast<uint64_t>(dim);

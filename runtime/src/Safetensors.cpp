@@ -206,17 +206,24 @@ void SafetensorsFile::parseHeader() {
   uint64_t dataSize = mappingSize - dataStart;
 
   // Parsed by nlohmann-json. Beyond JSON, the format allows three levels
-  // (entries, their fields, shape and offsets) and one entry per name:
-  // deeper nesting and a repeated name are refused while parsing.
+  // (entries, their fields, shape and offsets) and each key once per object
+  // (as the Hugging Face reader): deeper nesting and a repeated key are
+  // refused while parsing.
   using Json = nlohmann::ordered_json;
-  std::set<std::string> names;
+  std::vector<std::set<std::string>> keys; // of each open object
   auto check = [&](int depth, Json::parse_event_t event, Json &parsed) {
     if (depth > 3)
       throw FormatError(filePath + ": header nests deeper than a safetensors "
                                    "header does");
-    if (event == Json::parse_event_t::key && depth == 1 &&
-        !names.insert(parsed.get<std::string>()).second)
-      throw FormatError(filePath + ": tensor '" + parsed.get<std::string>() +
+    if (event == Json::parse_event_t::object_start)
+      keys.emplace_back();
+    else if (event == Json::parse_event_t::object_end)
+      keys.pop_back();
+    else if (event == Json::parse_event_t::key &&
+             !keys.back().insert(parsed.get<std::string>()).second)
+      throw FormatError(filePath + ": " +
+                        (depth == 1 ? "tensor '" : "key '") +
+                        parsed.get<std::string>() +
                         "' is listed twice in the header");
     return true;
   };
@@ -285,12 +292,14 @@ void SafetensorsFile::parseHeader() {
       entry.shape.push_back(*d);
       empty |= *d == 0;
     }
-    // With a zero dimension the product is zero whatever the others are.
+    // With a zero dimension the product is zero, but the others must still
+    // multiply within int64 (sizes are computed from the shape elsewhere).
     for (int64_t dim : entry.shape) {
-      if (empty)
-        break;
+      if (dim == 0)
+        continue;
       if (numel >
-          std::numeric_limits<uint64_t>::max() / 8 / static_cast<uint64_t>(dim))
+          static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / 8 /
+              static_cast<uint64_t>(dim))
         throw FormatError(where + "shape " + shapeToString(entry.shape) +
                           " has too many elements");
       numel *= static_cast<uint64_t>(dim);

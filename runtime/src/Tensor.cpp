@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace accel::rt {
 
@@ -56,9 +57,16 @@ bool parseDType(const std::string &name, DType &out) {
 }
 
 int64_t numElements(const Shape &shape) {
+  // A zero dim makes the product zero whatever the others are (they may be
+  // huge); the readers refuse shapes whose product overflows, so the
+  // saturation below is never a size anything allocates.
+  for (int64_t d : shape)
+    if (d == 0)
+      return 0;
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::numeric_limits<int64_t>::max();
   return n;
 }
 

@@ -79,6 +79,10 @@ struct Batch {
 /// Keeps the records of steps up to `step` in the JSON-lines log at `path`:
 /// a run that resumes at `step` logs the later ones again.
 void dropLogRecordsAfter(const std::string &path, int64_t step) {
+  // A pipe or terminal (--log-file /dev/stdout) has no records to keep.
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    return;
   std::ifstream in(path);
   if (!in)
     return;
@@ -92,7 +96,11 @@ void dropLogRecordsAfter(const std::string &path, int64_t step) {
   }
   in.close();
   // Replaced whole or not at all: a full disk keeps the old log.
-  writeFileAtomically(path, {{kept.data(), kept.size()}});
+  try {
+    writeFileAtomically(path, {{kept.data(), kept.size()}});
+  } catch (const FormatError &e) {
+    throw Error(e.what());
+  }
 }
 
 class Loop {
@@ -724,8 +732,10 @@ private:
                     done == o.steps);
       if (saved)
         save(done);
-      if (int sig = stopRequestedEverywhere())
-        stopOnSignal(sig, done, saved);
+      // A signal during the last step changes nothing: the run is complete.
+      if (done < o.steps)
+        if (int sig = stopRequestedEverywhere())
+          stopOnSignal(sig, done, saved);
     }
     if (!o.quiet)
       std::fprintf(stderr,

@@ -97,9 +97,24 @@ for sig, name, step_file, extra, group in [(signal.SIGTERM, "SIGTERM", train, []
     print(f"ok: {name}{' under the launcher (dp=2)' if extra else ''} stopped after step {n}, saved it, "
           f"exit {proc.returncode}; the resumed run matches an uninterrupted one")
 
-# A second signal ends the run at once: the process dies of it, without the
-# save of the first. Both are delivered together (the process is stopped
-# while they are sent) so that the run cannot finish in between.
+# Slurm signals every process of a job step, so a rank gets the same
+# request twice within moments, from two senders: that is one request, and
+# the run still stops after its step and saves.
+save = os.path.join(d, "twice-from-two")
+proc = start(train, save)
+wait_for_steps(proc, os.path.join(save, "log.jsonl"), 5)
+proc.send_signal(signal.SIGTERM)
+subprocess.run(["kill", "-TERM", str(proc.pid)], check=True)  # another sender
+_, err = proc.communicate(timeout=120)
+assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, err)
+n = stopped_step(err, "SIGTERM")
+assert os.path.isdir(os.path.join(save, f"checkpoint-{n}")), os.listdir(save)
+print(f"ok: SIGTERM from two senders at once is one request: stopped after step {n} and saved it")
+
+# A second signal (from the sender of the first) ends the run at once: the
+# process dies of it, without the save of the first. Both are delivered
+# together (the process is stopped while they are sent) so that the run
+# cannot finish in between.
 save = os.path.join(d, "twice")
 proc = start(train, save)
 wait_for_steps(proc, os.path.join(save, "log.jsonl"), 5)

@@ -20,8 +20,8 @@ namespace accel {
 inline constexpr int kMaxMlirNesting = 256;
 
 /// "" when `text` nests at most kMaxMlirNesting deep (outside string
-/// literals and comments); else "name:line:col: ..." at the first bracket
-/// past the bound.
+/// literals and comments) or is MLIR bytecode; else "name:line:col: ..." at
+/// the first bracket past the bound.
 std::string checkMlirNesting(llvm::StringRef text, llvm::StringRef name);
 
 } // namespace accel

@@ -86,19 +86,14 @@ bool accel::onnx::checkModelValidity(const Model &model, std::string &error) {
   }
   if (!checkNodes(g.nodes, defined, "", error))
     return false;
-  std::set<std::string> outputNames;
-  for (const ValueInfo &out : g.outputs) {
+  // A value listed twice as an output is legal (onnxruntime returns it
+  // twice); one nothing defines is not.
+  for (const ValueInfo &out : g.outputs)
     if (!defined.count(out.name)) {
       error = "graph output '" + out.name +
-              "' is not defined by any node, "
-              "input or initializer";
+              "' is not defined by any node, input or initializer";
       return false;
     }
-    if (!outputNames.insert(out.name).second) {
-      error = "graph output '" + out.name + "' is listed twice";
-      return false;
-    }
-  }
   for (const Function &f : model.functions) {
     std::map<std::string, std::string> scope;
     for (const std::string &in : f.inputs)

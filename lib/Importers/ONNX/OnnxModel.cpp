@@ -352,16 +352,20 @@ void convertTensor(Reader &r, ::onnx::TensorProto &p, Tensor &t) {
       return r.fail(what + " has negative dimension " + std::to_string(dim));
     empty |= dim == 0;
   }
-  // Capped so that numel * bits below cannot overflow.
-  const uint64_t kMaxNumel = std::numeric_limits<uint64_t>::max() / 256;
-  uint64_t numel = empty ? 0 : 1;
+  // Capped so that numel * bits below cannot overflow, and counting every
+  // dim, also beside a zero one: the importer builds a tensor type of it.
+  const uint64_t kMaxNumel =
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / 256;
+  uint64_t numel = 1;
   for (int64_t dim : t.dims) {
-    if (empty)
-      break;
+    if (dim == 0)
+      continue;
     if (numel > kMaxNumel / static_cast<uint64_t>(dim))
       return r.fail(what + " has too many elements");
     numel *= static_cast<uint64_t>(dim);
   }
+  if (empty)
+    numel = 0;
 
   if (field == TypedField::String) {
     t.strings.assign(p.string_data().begin(), p.string_data().end());

@@ -1308,7 +1308,7 @@ LogicalResult GraphImporter::checkConstantSize(const Node &node,
   return fail(node, "its result (" + (dims.empty() ? "scalar" : dims) +
                         ") would be a constant of " +
                         (bytes ? std::to_string(*bytes) : "over 2^63") +
-                        " bytes; accel folds constants of at most 4 GiB");
+                        " bytes; accel folds constants of at most 1 GiB");
 }
 
 LogicalResult GraphImporter::convertRange(const Node &node) {
@@ -1318,6 +1318,11 @@ LogicalResult GraphImporter::convertRange(const Node &node) {
   if (failed(start) || failed(limit) || failed(delta))
     return failure();
   Type et = start->getElementType();
+  // The types ONNX's Range takes (a bool or 8-bit Range has no meaning).
+  if (!et.isF32() && !et.isF64() && !et.isInteger(16) && !et.isInteger(32) &&
+      !et.isInteger(64))
+    return fail(node, "element type must be float, double, int16, int32 or "
+                      "int64");
   auto scalar = [](DenseElementsAttr a) -> double {
     if (isa<FloatType>(a.getElementType()))
       return (*a.getValues<APFloat>().begin()).convertToDouble();
@@ -1333,6 +1338,10 @@ LogicalResult GraphImporter::convertRange(const Node &node) {
   int64_t n = std::max<int64_t>(0, int64_t(count));
   if (failed(checkConstantSize(node, {n}, et)))
     return failure();
+  // Integer elements are computed in int64: every one must fit.
+  if (isa<IntegerType>(et) &&
+      std::abs(s) + double(n) * std::abs(d) >= 9.0e18)
+    return fail(node, "start, limit and delta overflow int64");
   // Element by element into the raw buffer (a vector of APFloat or APInt
   // would take 4 to 8 times the constant's size).
   auto type = RankedTensorType::get({n}, et);

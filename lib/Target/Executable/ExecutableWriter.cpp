@@ -30,6 +30,10 @@ std::string locationString(Location loc) {
   return s;
 }
 
+/// FlatBuffers' limit (2^31 - 1) less room for the tables around the
+/// constants.
+constexpr size_t kMaxExecutableBytes = (size_t(1) << 31) - (size_t(1) << 24);
+
 /// Little-endian bytes of a constant, one byte per i1.
 std::vector<uint8_t> constantBytes(DenseElementsAttr attr) {
   auto type = cast<ShapedType>(attr.getType());
@@ -179,6 +183,15 @@ private:
       auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
       if (!dense)
         return c.emitOpError("needs a dense value to be serialized");
+      // A FlatBuffer holds less than 2 GiB; constants are most of it.
+      auto type = cast<ShapedType>(c.getType());
+      std::optional<int64_t> need =
+          tensorBytes(type.getShape(), type.getElementType());
+      if (!need || b.GetSize() + size_t(*need) > kMaxExecutableBytes)
+        return c.emitOpError("would take the executable past ")
+               << kMaxExecutableBytes
+               << " bytes, the most its format holds; the model's "
+                  "constants are too large together";
       std::vector<uint8_t> bytes = constantBytes(dense);
       b.ForceVectorAlignment(bytes.size(), 1, 64);
       auto data = b.CreateVector(bytes);

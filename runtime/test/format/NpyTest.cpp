@@ -313,6 +313,11 @@ TEST_F(NpyTest, RejectsBadHeaderDicts) {
       {"{'descr': '<f8', 'fortran_order': False, 'shape': "
        "(4294967296, 4294967296, 4294967296)}",
        "too many elements"},
+      // Found by the fuzzer: a zero dim beside huge ones (the size check
+      // skipped them, numElements then overflowed).
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': "
+       "(1, 4388, 4, 66666666666647, 4488, 0, 647)}",
+       "too many elements"},
   };
   for (const auto &[dict, message] : cases)
     EXPECT_ERROR_HAS(readError(writeNpyFile(dict, "")), message);

@@ -324,6 +324,8 @@ TEST_F(SafetensorsTest, RejectsBadJson) {
       {"{\"a\":99999999999999999999}", "tensor 'a': entry is not an object"},
       {"{\"a\":true}", "tensor 'a': entry is not an object"},
       {"{\"a\":1,\"a\":2}", "tensor 'a' is listed twice"},
+      {"{\"a\":{\"dtype\":\"F32\",\"dtype\":\"I8\"}}",
+       "key 'dtype' is listed twice"},
       {"{\"a\":{\"shape\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}}",
        "nests deeper than a safetensors header does"},
       {"[]", "header is not a JSON object"},
@@ -363,6 +365,9 @@ TEST_F(SafetensorsTest, RejectsBadEntries) {
        "hold 8 bytes, but F32 3 needs 12"},
       {entry("\"dtype\":\"F64\",\"shape\":[4611686018427387904,4],\"data_"
              "offsets\":[0,8]"),
+       "too many elements"},
+      {entry("\"dtype\":\"F32\",\"shape\":[0,4611686018427387904,4],"
+             "\"data_offsets\":[0,0]"),
        "too many elements"},
       {"{\"__metadata__\":[]}", "__metadata__ is not an object"},
       {"{\"__metadata__\":{\"k\":1}}",

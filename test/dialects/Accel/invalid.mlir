@@ -384,7 +384,7 @@ func.func @rms_norm_nan_epsilon(%x: tensor<2x8xf32>) {
 // A constant is stored whole in the executable: a splat of 4 TiB is refused
 // here, not when the executable writer runs out of memory.
 func.func @constant_too_large() {
-  // expected-error@+1 {{'accel.constant' op of type 'tensor<1048576x1048576xf32>' holds 4398046511104 bytes; a constant is stored whole in the executable and may hold at most 4 GiB}}
+  // expected-error@+1 {{'accel.constant' op of type 'tensor<1048576x1048576xf32>' holds 4398046511104 bytes; a constant is stored whole in the executable and may hold at most 1 GiB}}
   %0 = accel.constant dense<0.0> : tensor<1048576x1048576xf32>
   return
 }

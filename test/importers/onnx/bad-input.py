@@ -110,7 +110,7 @@ for opset, ok in [(newest, True), (newest + 1, False), (99, False)]:
                      f"13 to {newest}", absent=[out])
 
 
-# A Range or ConstantOfShape folded into a constant past 4 GiB names the
+# A Range or ConstantOfShape folded into a constant past 1 GiB names the
 # node and the size before anything is allocated (it used to abort the
 # process); so does a Range without a finite length.
 def constant_node(name, op, inputs, *fragments):
@@ -124,7 +124,7 @@ def constant_node(name, op, inputs, *fragments):
 
 f32 = np.float32
 constant_node("range_huge", "Range", [("s", 0, f32), ("l", 2.0 ** 31, f32), ("d", 1, f32)],
-              "its result (2147483648) would be a constant of 8589934592 bytes", "at most 4 GiB")
+              "its result (2147483648) would be a constant of 8589934592 bytes", "at most 1 GiB")
 constant_node("range_inf", "Range", [("s", 0, f32), ("l", np.inf, f32), ("d", 1, f32)], "no finite length")
 constant_node("fill_huge", "ConstantOfShape", [("shape", [2 ** 20, 2 ** 20], np.int64)],
               "its result (1048576x1048576) would be a constant of 4398046511104 bytes")
@@ -157,6 +157,9 @@ invalid("input-redefined", [helper.make_node("Relu", ["x"], ["x"], name="a")], [
 invalid("use-before-definition", [helper.make_node("Relu", ["t"], ["y"], name="a"),
                                   helper.make_node("Neg", ["x"], ["t"], name="b")], [x], [y],
         "node 'a' (Relu): input 't' is not defined before it")
+w = onnx.numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
+invalid("initializer-twice", [helper.make_node("Add", ["x", "w"], ["y"], name="a")], [x], [y],
+        "initializer 'w' is listed twice", initializers=[w, w])
 invalid("undefined-output", [helper.make_node("Relu", ["x"], ["t"], name="a")], [x], [y],
         "graph output 'y' is not defined")
 

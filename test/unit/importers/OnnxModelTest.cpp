@@ -669,6 +669,10 @@ TEST(OnnxModel, TensorPayloadErrors) {
   EXPECT_NE(tensorError(tensorProto("w", 1, {1LL << 40, 1LL << 40}))
                 .find("too many elements"),
             std::string::npos);
+  // A zero dim does not excuse the others from fitting in int64.
+  EXPECT_NE(tensorError(tensorProto("w", 1, {0, 1LL << 40, 1LL << 40}))
+                .find("too many elements"),
+            std::string::npos);
   EXPECT_NE(tensorError(tensorProto("w", 1, {3}))
                 .find("0 bytes of data, expected 12"),
             std::string::npos);

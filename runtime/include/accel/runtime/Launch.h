@@ -9,7 +9,6 @@
 #ifndef ACCEL_RUNTIME_LAUNCH_H
 #define ACCEL_RUNTIME_LAUNCH_H
 
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -42,18 +41,16 @@ struct LaunchOptions {
   /// 0: a port free on this machine (what a one-machine job without
   /// --master-port uses, so two jobs there do not collide).
   int masterPort = 29500;
-  /// After a rank fails, how long the others get to stop on SIGTERM before
-  /// SIGKILL.
-  std::chrono::seconds grace{10};
 };
 
 /// Runs `argv` once per local rank with the environment of JobPlace set
 /// (global rank = nodeRank * procsPerNode + local rank), and waits. Returns
-/// 0 when every rank exits 0. When one fails, says which and how, stops the
-/// others (SIGTERM, then SIGKILL after the grace period) and returns 1. A
-/// SIGINT or SIGTERM to the launcher is passed on to the ranks (which run
-/// in their own process group, so that Ctrl-C reaches them once, and die
-/// with the launcher); a run they end on it returns 128 + the signal.
+/// 0 when every rank exits 0. When one fails, says which and how, kills the
+/// others (they cannot finish a step without it) and returns 1. A SIGINT or
+/// SIGTERM to the launcher is passed on to the ranks (which run in their own
+/// process group, so that Ctrl-C reaches them once, and die with the
+/// launcher); ranks that stop on it after saving make it return 128 + the
+/// signal.
 int launchRanks(const std::vector<std::string> &argv,
                 const LaunchOptions &options);
 

@@ -4,8 +4,11 @@
 // period before SIGKILL; a user at a terminal presses Ctrl-C. In both cases
 // the work done since the last checkpoint should not be lost: the first
 // SIGINT or SIGTERM only asks the training loop to stop after its current
-// step (it then saves and exits non-zero); a second one ends the process at
-// once, with the signal's default action, for a loop that does not stop.
+// step (it then saves and exits non-zero); a second request ends the
+// process at once, with the signal's default action, for a loop that does
+// not stop. A copy of the first from another sender within a second (Slurm
+// signals every process of a job step, and the launcher passes its copy on)
+// is the same request, not a second one.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_RUNTIME_STOPSIGNALS_H
