@@ -70,8 +70,13 @@ StopSignals::StopSignals(const std::string &announce) {
 }
 
 StopSignals::~StopSignals() {
-  ::sigaction(SIGINT, &previousInt, nullptr);
-  ::sigaction(SIGTERM, &previousTerm, nullptr);
+  // After a stop request the process is on its way out: a late copy of the
+  // request (Slurm's, after the launcher's) must not kill it with the
+  // default action once it has saved, so the handler stays.
+  if (firstSignal == 0) {
+    ::sigaction(SIGINT, &previousInt, nullptr);
+    ::sigaction(SIGTERM, &previousTerm, nullptr);
+  }
   installed = false;
 }
 

@@ -21,7 +21,8 @@
 namespace accel::rt {
 
 /// Catches SIGINT and SIGTERM while it lives (one at a time per process);
-/// the previous handlers come back when it is destroyed.
+/// the previous handlers come back when it is destroyed, unless a signal
+/// came (the process then exits, and a late copy must not kill it).
 class StopSignals {
 public:
   /// `announce` is written to stderr when the first signal arrives (from
