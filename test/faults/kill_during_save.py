@@ -12,23 +12,15 @@ import subprocess
 import time
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
-from accel_testing import run, tiny_lm, tool, workdir
+from accel_testing import run, tiny_lm_step, tool, workdir
 
 d = workdir("kill-during-save")
 rng = random.Random(7)
 VOCAB, HIDDEN = 512, 256
-src = os.path.join(d, "lm.mlir")
-open(src, "w").write(tiny_lm(VOCAB, HIDDEN, 2, 8))
-train = os.path.join(d, "train.mlir")
-run(["accel-opt", src, "--accel-make-train-step=lr=0.01", "-o", train])
-accx = os.path.join(d, "train.accx")
-run(["accel-translate", "--mlir-to-executable", train, "-o", accx])
-weights = os.path.join(d, "w.safetensors")
+accx, weights = tiny_lm_step(d, "lm", VOCAB, HIDDEN, 2, 8, "lr=0.01", seed=0)
 g = np.random.default_rng(0)
-save_file({"emb": g.standard_normal((VOCAB, HIDDEN)).astype(np.float32),
-           "head": g.standard_normal((VOCAB, HIDDEN)).astype(np.float32)}, weights)
 tokens = os.path.join(d, "tokens.bin")
 g.integers(0, VOCAB, 20000).astype(np.uint16).tofile(tokens)
 common = ["--weights", weights, "--data", tokens, "--num-threads", "1", "--quiet"]

@@ -19,9 +19,8 @@ import sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from safetensors.numpy import save_file
 
-from accel_testing import run, tiny_lm, tool, workdir
+from accel_testing import run, tiny_lm_step, tool, workdir
 
 d = workdir("mutated-inputs")
 rng = random.Random(20261202)
@@ -176,16 +175,7 @@ for fmt, original, make_args in [("safetensors", weights, lambda p: (p, x_path))
 
 # Trainer state: a training run's checkpoint with trainer_state.json
 # damaged; resuming either refuses naming the file or goes on.
-lm = os.path.join(d, "lm.mlir")
-open(lm, "w").write(tiny_lm(16, 8, 2, 4))
-train = os.path.join(d, "lm-train.mlir")
-run(["accel-opt", lm, "--accel-make-train-step=lr=0.1", "-o", train])
-train_accx = os.path.join(d, "lm-train.accx")
-run(["accel-translate", "--mlir-to-executable", train, "-o", train_accx])
-lm_weights = os.path.join(d, "lm.safetensors")
-g = np.random.default_rng(3)
-save_file({"emb": g.standard_normal((16, 8)).astype(np.float32),
-           "head": g.standard_normal((16, 8)).astype(np.float32)}, lm_weights)
+train_accx, lm_weights = tiny_lm_step(d, "lm", 16, 8, 2, 4, "lr=0.1", seed=3)
 tokens = os.path.join(d, "tokens.bin")
 (np.arange(400) % 16).astype(np.uint16).tofile(tokens)
 save = os.path.join(d, "save")

@@ -46,6 +46,21 @@ func.func @lm(%emb: {w} {{accel.param = "emb"}}, %w: {w} {{accel.param = "{head_
 """
 
 
+def tiny_lm_step(d, name, vocab, hidden, batch, seq, options, seed):
+    """tiny_lm's training step compiled to d/name-train.accx, with random
+    initial weights in d/name.safetensors; returns both paths."""
+    from safetensors.numpy import save_file
+    src, train = os.path.join(d, f"{name}.mlir"), os.path.join(d, f"{name}-train.mlir")
+    open(src, "w").write(tiny_lm(vocab, hidden, batch, seq))
+    run(["accel-opt", src, f"--accel-make-train-step={options}", "-o", train])
+    accx, weights = os.path.join(d, f"{name}-train.accx"), os.path.join(d, f"{name}.safetensors")
+    run(["accel-translate", "--mlir-to-executable", train, "-o", accx])
+    g = np.random.default_rng(seed)
+    save_file({"emb": g.standard_normal((vocab, hidden)).astype(np.float32),
+               "head": g.standard_normal((vocab, hidden)).astype(np.float32)}, weights)
+    return accx, weights
+
+
 def import_and_run(onnx_path, inputs, out_dir, input_shapes=None, extra_import=()):
     """Imports `onnx_path`, runs it on `inputs` (name -> array) and returns
     the outputs as a dict name -> array."""
