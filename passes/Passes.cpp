@@ -23,6 +23,7 @@ void accel::registerAllPasses() {
   registerImportPasses();
   registerMemoryPasses();
   registerTrainingPasses();
+  registerMakeTrainStepPipeline();
   PassPipelineRegistration<>(
       "accel-import-cleanup",
       "What the ONNX importer runs: fold, form linear and attention ops",

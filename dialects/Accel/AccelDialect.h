@@ -38,6 +38,12 @@ inline constexpr llvm::StringLiteral kUnrecordedParamsAttr =
 /// ({accel.update = "wte.weight"}): the runtime feeds it to the next step.
 inline constexpr llvm::StringLiteral kStateAttr = "accel.state";
 inline constexpr llvm::StringLiteral kUpdateAttr = "accel.update";
+/// A parameter the training step does not train (unit attribute): loaded
+/// and saved with the model, without a gradient or an update.
+inline constexpr llvm::StringLiteral kFrozenAttr = "accel.frozen";
+/// Between the stages of the training step, the result holding a trained
+/// parameter's gradient ({accel.grad = "wte.weight"}).
+inline constexpr llvm::StringLiteral kGradAttr = "accel.grad";
 /// A function split over a grid (accel-shard) marks each argument and
 /// result that holds one rank's block with the grid axis splitting each dim
 /// ({accel.split = ["dp", ""]}).

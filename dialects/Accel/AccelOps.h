@@ -38,6 +38,11 @@ bool isCausalMask(mlir::DenseElementsAttr mask, int64_t sq, int64_t sk);
 /// The value of a floating-point constant with one distinct value (a scalar
 /// or a splat), as a double; nullopt for anything else.
 std::optional<double> matchScalarConstant(mlir::Value v);
+
+/// Builds the number of `labels` other than `ignoreIndex` (the positions a
+/// cross-entropy counts), as an int64 scalar.
+mlir::Value buildCountedLabels(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::Value labels, int64_t ignoreIndex);
 } // namespace accel
 
 #endif // ACCEL_DIALECTS_ACCEL_ACCELOPS_H

@@ -35,35 +35,20 @@ SmallVector<AffineExpr> append(ArrayRef<AffineExpr> front, AffineExpr back) {
   return exprs;
 }
 
-/// The number of this rank's `labels` that count (labels other than
-/// `ignoreIndex`), as an int64 scalar.
-Value countOf(Partitioning &p, Value labels, int64_t ignoreIndex) {
-  OpBuilder &b = p.b;
-  Location loc = p.op->getLoc();
-  auto type = cast<RankedTensorType>(labels.getType());
-  Value counts = CompareOp::create(
-      b, loc, labels, scalar(b, loc, type.getElementType(), ignoreIndex),
-      CompareDirectionAttr::get(b.getContext(), CompareDirection::NE));
-  auto i64 = b.getI64Type();
-  Value ones = CastOp::create(b, loc, type.clone(i64), counts);
-  auto axesAttr = b.getDenseI64ArrayAttr(
-      llvm::to_vector(llvm::seq<int64_t>(0, type.getRank())));
-  return ReduceSumOp::create(b, loc, RankedTensorType::get({}, i64), ones,
-                             axesAttr, /*keep_dims=*/false);
-}
-
 /// The number of positions of every rank's `labels` that count, as an
 /// int64 scalar on each rank.
 Value countAcrossRanks(Partitioning &p, Value labels, int64_t ignoreIndex,
                        ArrayRef<shard::GridAxis> axes) {
-  return p.allReduce(countOf(p, labels, ignoreIndex), axes,
+  return p.allReduce(buildCountedLabels(p.b, p.op->getLoc(), labels, ignoreIndex), axes,
                      shard::ReductionKind::Sum);
 }
 
 /// A loss's rows are its first loops (one per labels dim). When some are
 /// split, returns the count of every rank's counted labels and sets `axes`
 /// to the grid axes that split them; otherwise runs the op as it is and
-/// returns a null value.
+/// returns a null value. A loss given its count (accumulated micro-batches
+/// divide by the whole step's) keeps it: the count is replicated, already
+/// over every rank's labels. The count is each loss op's last operand.
 template <typename Op>
 FailureOr<Value> splitRows(Op op, Partitioning &p, Value localLabels,
                            SmallVectorImpl<shard::GridAxis> &axes) {
@@ -76,8 +61,7 @@ FailureOr<Value> splitRows(Op op, Partitioning &p, Value localLabels,
     return Value();
   }
   if (op.getCount())
-    return op.emitOpError("already divides by a count across ranks; it "
-                          "cannot be split again");
+    return p.operands.back();
   return countAcrossRanks(p, localLabels, op.getIgnoreIndex(), axes);
 }
 
@@ -87,14 +71,16 @@ FailureOr<Value> splitRows(Op op, Partitioning &p, Value localLabels,
 /// all-reduces over `classAxes` (max, sum, sum), so every rank has the
 /// loss, and the logits' gradient (for a loss cotangent of 1) on its block.
 /// Rows split too (a batch over dp): the mean is over every rank's counted
-/// labels. Ignored labels and label smoothing as PyTorch's cross_entropy.
+/// labels, or by `givenCount` when the loss has one. Ignored labels and
+/// label smoothing as PyTorch's cross_entropy.
 struct VocabParallelLoss {
   Value loss, dLogits;
 };
 FailureOr<VocabParallelLoss>
 vocabParallelLoss(Partitioning &p, Value logits, Value labels, int64_t classes,
                   int64_t ignoreIndex, double smoothing,
-                  ArrayRef<shard::GridAxis> classAxes, bool gradient) {
+                  ArrayRef<shard::GridAxis> classAxes, bool gradient,
+                  Value givenCount) {
   OpBuilder &b = p.b;
   Location loc = p.op->getLoc();
   auto logitsType = cast<RankedTensorType>(logits.getType());
@@ -132,9 +118,12 @@ vocabParallelLoss(Partitioning &p, Value logits, Value labels, int64_t classes,
   for (int64_t d = 0; d < rank; ++d)
     rowLoops.push_back(getAffineDimExpr(d, p.op->getContext()));
   SmallVector<shard::GridAxis> rowAxes = p.axesOf(rowLoops);
-  Value count = countOf(p, labels, ignoreIndex);
-  if (!rowAxes.empty())
-    count = p.allReduce(count, rowAxes, shard::ReductionKind::Sum);
+  Value count = givenCount;
+  if (!count) {
+    count = buildCountedLabels(b, loc, labels, ignoreIndex);
+    if (!rowAxes.empty())
+      count = p.allReduce(count, rowAxes, shard::ReductionKind::Sum);
+  }
   Value inverseCount = ReciprocalOp::create(
       b, loc, CastOp::create(b, loc, RankedTensorType::get({}, element), count));
 
@@ -223,13 +212,10 @@ FailureOr<std::optional<VocabParallelLoss>> overSplitClasses(Op op,
       p.axesOf({getAffineDimExpr(rank, op->getContext())});
   if (classAxes.empty())
     return std::optional<VocabParallelLoss>();
-  if (op.getCount())
-    return op.emitOpError("already divides by a count across ranks; it "
-                          "cannot be split again");
   FailureOr<VocabParallelLoss> loss = vocabParallelLoss(
       p, p.operands[0], p.operands[1], shapeOf(op.getLogits()).back(),
       op.getIgnoreIndex(), op.getLabelSmoothing().convertToDouble(), classAxes,
-      gradient);
+      gradient, op.getCount() ? p.operands.back() : Value());
   if (failed(loss))
     return failure();
   return std::optional<VocabParallelLoss>(*loss);
@@ -353,7 +339,8 @@ struct LinearCrossEntropyRules {
       FailureOr<VocabParallelLoss> loss = vocabParallelLoss(
           p, logits, p.operands[2], shapeOf(op.getWeight())[inOut ? 1 : 0],
           op.getIgnoreIndex(), op.getLabelSmoothing().convertToDouble(),
-          classAxes, /*gradient=*/true);
+          classAxes, /*gradient=*/true,
+          op.getCount() ? p.operands.back() : Value());
       if (failed(loss))
         return failure();
       // input_grad: a partial sum over the classes; weight_grad: this

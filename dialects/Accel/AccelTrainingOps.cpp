@@ -64,6 +64,25 @@ LogicalResult checkUpdate(std::optional<Location> loc, Value param,
 // Losses
 //===----------------------------------------------------------------------===//
 
+Value accel::buildCountedLabels(OpBuilder &b, Location loc, Value labels,
+                                int64_t ignoreIndex) {
+  auto type = cast<RankedTensorType>(labels.getType());
+  auto scalarType = RankedTensorType::get({}, type.getElementType());
+  Value ignored = ConstantOp::create(
+      b, loc, scalarType,
+      DenseElementsAttr::get(
+          scalarType, b.getIntegerAttr(type.getElementType(), ignoreIndex)));
+  Value counts = CompareOp::create(
+      b, loc, labels, ignored,
+      CompareDirectionAttr::get(b.getContext(), CompareDirection::NE));
+  auto i64 = b.getI64Type();
+  Value ones = CastOp::create(b, loc, type.clone(i64), counts);
+  auto axes = b.getDenseI64ArrayAttr(
+      llvm::to_vector(llvm::seq<int64_t>(0, type.getRank())));
+  return ReduceSumOp::create(b, loc, RankedTensorType::get({}, i64), ones,
+                             axes, /*keep_dims=*/false);
+}
+
 LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
                                                std::optional<Location> loc,
                                                Adaptor adaptor,

@@ -40,19 +40,33 @@ def DifferentiatePass : Pass<"accel-differentiate", "mlir::ModuleOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
-def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
-  let summary = "Builds the training step (loss, gradients, optimizer) of a model function";
+//===----------------------------------------------------------------------===//
+// The training step, in stages. `accel-make-train-step` (a pipeline,
+// MakeTrainStepPipeline.cpp) runs them in this order; transforms slot in
+// between them (accel-accumulate-gradients after the gradients). Between
+// stages `@train_step` is an ordinary function whose signature roles are
+// named by attributes:
+//
+//   loss form:      (params..., step, inputs..., labels) -> loss
+//   gradient form:  (params..., step, inputs..., labels, loss.grad)
+//                       -> (loss, <param>.grad...)
+//   final step:     see accel-add-optimizer
+//===----------------------------------------------------------------------===//
+
+def BuildLossPass : Pass<"accel-build-loss", "mlir::ModuleOp"> {
+  let summary = "Adds the loss of a forward function: @train_step and @eval_step";
   let description = [{
     From a forward function (`function`, or the module's only one) adds
 
-    * `@train_step(params..., states..., %step, inputs..., %labels)
-      -> (loss, lr, grad_norm[, found_inf], new params..., new states...)`:
-      the forward computation, the loss against `labels`, its reverse-mode
-      gradient (each op's `DifferentiableOpInterface` rule), the global
-      gradient norm, optional clipping, the scheduled learning rate of
-      `step` (steps taken before this one) and one optimizer update per
-      parameter;
-    * `@eval_step(params..., inputs..., %labels) -> loss`.
+    * `@train_step(params..., %step, inputs..., %labels) -> loss`: the
+      forward computation and the loss against `labels`, trained
+      parameters first; dropout takes `step`, so every step draws a new
+      mask;
+    * `@eval_step(params..., inputs..., %labels) -> loss`: the same in eval
+      mode (no dropout).
+
+    The first is the *loss form* of the training step, which
+    `accel-add-gradients` differentiates. The forward function stays.
 
     Every floating-point `accel.param` is trained unless `freeze` or
     `trainable` say otherwise; buffers (`accel.buffer`) never are. Both take
@@ -60,29 +74,172 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
     `re.search` does): `trainable` keeps only the matching parameters,
     `freeze` then removes the matching ones, like setting `requires_grad =
     False` on a backbone. Each expression must match a parameter. Frozen
-    parameters stay arguments of `@train_step` (loaded and saved with the
-    model) without a gradient or an update. `report-trainable` prints, as a
-    remark, how many parameters train and their size. An import that could
-    not tell parameters from other weights (`accel.unrecorded_parameters`)
-    needs `trainable`; one whose export changed its parameters
+    parameters stay arguments (loaded and saved with the model) marked
+    `accel.frozen`. `report-trainable` prints, as a remark, how many
+    parameters train and their size. An import that could not tell
+    parameters from other weights (`accel.unrecorded_parameters`) needs
+    `trainable`; one whose export changed its parameters
     (`accel.untrainable`) is refused with the importer's reason.
-
-    Optimizer state is named
-    after its parameter as in `torch.optim` state dicts
-    (`{accel.state = "<param>.exp_avg"}`, `.exp_avg_sq`, `.momentum_buffer`)
-    and starts at zero; each new parameter or state is a result marked
-    `{accel.update = "<name>"}`. The forward function stays as it was.
-
-    When the logits come from a bias-free `accel.linear` (a language-model
-    head) the training step computes head and loss with
-    `accel.linear_cross_entropy`, block by block, so the `[..., vocab]`
-    logits never exist whole (`fuse-lm-head=false` keeps them).
 
     Semantics are PyTorch's: `cross-entropy` is
     `F.cross_entropy(logits.flatten(0, -2), labels.flatten())` on logits
     `[..., C]` and int64 labels shaped like the leading dims; `mse` is
-    `F.mse_loss(output, labels)`. `adamw` and `sgd` are `torch.optim.AdamW`
-    and `torch.optim.SGD`; `clip-norm` is `clip_grad_norm_`; `schedule` is
+    `F.mse_loss(output, labels)`. When the logits come from a bias-free
+    `accel.linear` (a language-model head) the training step computes head
+    and loss with `accel.linear_cross_entropy`, block by block, so the
+    `[..., vocab]` logits never exist whole (`fuse-lm-head=false` keeps
+    them).
+
+    ```mlir
+    // accel-opt --accel-build-loss
+    func.func @train_step(%w: tensor<3x4xf32> {accel.param = "fc.weight"},
+                          %step: tensor<i64> {accel.input = "step"},
+                          %x: tensor<2x4xf32> {accel.input = "x"},
+                          %y: tensor<2xi64> {accel.input = "labels"})
+        -> (tensor<f32> {accel.output = "loss"}) {
+      %logits = accel.linear %x, %w ...
+      %loss = accel.cross_entropy %logits, %y ...
+      return %loss : tensor<f32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"functionName", "function", "std::string", /*default=*/"\"\"",
+           "The forward function (default: the module's only function)">,
+    Option<"loss", "loss", "::accel::LossKind",
+           /*default=*/"::accel::LossKind::CrossEntropy", "The loss",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::LossKind::CrossEntropy, "cross-entropy",
+                        "F.cross_entropy on logits [..., C]"),
+             clEnumValN(::accel::LossKind::MeanSquaredError, "mse",
+                        "F.mse_loss"))}]>,
+    Option<"ignoreIndex", "ignore-index", "int64_t", /*default=*/"-100",
+           "Cross-entropy: the label value that does not count">,
+    Option<"labelSmoothing", "label-smoothing", "double", /*default=*/"0.0",
+           "Cross-entropy: label smoothing in [0, 1]">,
+    Option<"trainable", "trainable", "std::string", /*default=*/"\"\"",
+           "Train only parameters whose names match one of these "
+           "comma-separated regexes">,
+    Option<"freeze", "freeze", "std::string", /*default=*/"\"\"",
+           "Do not train parameters whose names match one of these "
+           "comma-separated regexes">,
+    Option<"reportTrainable", "report-trainable", "bool", /*default=*/"false",
+           "Report what trains (count, elements, bytes) as a remark">,
+    Option<"fuseLmHead", "fuse-lm-head", "bool", /*default=*/"true",
+           "Fuse a bias-free linear head with cross-entropy "
+           "(accel.linear_cross_entropy): the logits are never held whole">,
+  ];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+def AddGradientsPass : Pass<"accel-add-gradients", "mlir::ModuleOp"> {
+  let summary = "Differentiates the training step's loss with respect to its trained parameters";
+  let description = [{
+    Turns `@train_step` from the loss form into the *gradient form*: a new
+    last argument `{accel.input = "loss.grad"}` is the loss's cotangent and
+    one result per trained parameter (every floating-point `accel.param`
+    not `accel.frozen`), marked `{accel.grad = "<param>"}`, is its
+    gradient, built by the reverse sweep (each op's
+    `DifferentiableOpInterface` rule, in reverse order).
+
+    The cotangent stays an argument so that what comes later decides it:
+    `accel-accumulate-gradients` scales it per micro-batch, a loss scale
+    would multiply it, and `accel-add-optimizer` makes it 1.
+
+    ```mlir
+    // accel-opt --accel-build-loss --accel-add-gradients
+    func.func @train_step(%w: tensor<3x4xf32> {accel.param = "fc.weight"},
+                          %step: ..., %x: ..., %y: ...,
+                          %dloss: tensor<f32> {accel.input = "loss.grad"})
+        -> (tensor<f32> {accel.output = "loss"},
+            tensor<3x4xf32> {accel.grad = "fc.weight"}) {
+      %logits = accel.linear %x, %w ...
+      %loss = accel.cross_entropy %logits, %y ...
+      %dlogits = accel.cross_entropy_grad %logits, %y, %dloss ...
+      %dw = accel.matmul %dlogits, %x {transpose_lhs} ...
+      return %loss, %dw : tensor<f32>, tensor<3x4xf32>
+    }
+    ```
+    Fails, naming the op, when an op on the path has no gradient rule.
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+def AccumulateGradientsPass : Pass<"accel-accumulate-gradients", "mlir::ModuleOp"> {
+  let summary = "Splits the training step's batch into micro-batches whose gradients add up";
+  let description = [{
+    Gradient accumulation (`gradient_accumulation_steps` in Accelerate and
+    transformers) on the gradient form of `@train_step`: the step takes
+    `accumulate` times the batch, and computes the forward and backward
+    pass of one micro-batch after the other, adding each one's gradients
+    (in the gradient's type: fp32 for fp32 and mixed-precision models)
+    into the sum the optimizer then takes once. Only one micro-batch's
+    activations are alive at a time (the buffer planner reuses them), so
+    memory is that of the small batch, and a data-parallel layout reduces
+    the summed gradients once per step.
+
+    Micro-batch `k` of `N` holds the samples `k, N + k, 2N + k, ...` of the
+    step's batch: each rank's contiguous block of a batch split over ranks
+    then holds its part of every micro-batch. Dropout in micro-batch `k`
+    of step `s` draws the mask of step `s * N + k`.
+
+    The loss and gradients equal those of the whole batch in one pass. With
+    `normalization=global` (the default) a cross-entropy's mean is over the
+    counted (not ignored) positions of all `N` micro-batches: each
+    micro-batch divides its sum by that total count (`count` of
+    `accel.cross_entropy`), as transformers does since 4.46; with
+    `normalization=per-micro-batch` each micro-batch takes its own mean
+    and the step the mean of those (Accelerate's `accumulate()` with a
+    mean loss; differs when micro-batches count different numbers of
+    positions). A loss without ignored positions (`mse`) is the same
+    either way.
+
+    ```mlir
+    // accel-opt --accel-accumulate-gradients="accumulate=2": x is 2x the batch
+    %xs = accel.reshape %x : (tensor<8x4xf32>) -> tensor<4x2x4xf32>
+    %x0 = accel.slice %xs ... // samples 0, 2, 4, 6
+    ... forward and backward of micro-batch 0 ...
+    %x1 = accel.slice %xs ... // samples 1, 3, 5, 7
+    ... forward and backward of micro-batch 1 ...
+    %dw = accel.add %dw0, %dw1 ...
+    ```
+  }];
+  let options = [
+    Option<"accumulate", "accumulate", "int64_t", /*default=*/"1",
+           "Micro-batches per optimizer step (1: no accumulation)">,
+    Option<"normalization", "normalization", "::accel::LossNormalization",
+           /*default=*/"::accel::LossNormalization::Global",
+           "What a cross-entropy's mean is over",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::LossNormalization::Global, "global",
+                        "all counted positions of the step's micro-batches"),
+             clEnumValN(::accel::LossNormalization::PerMicroBatch,
+                        "per-micro-batch",
+                        "the mean of each micro-batch's mean"))}]>,
+  ];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
+def AddOptimizerPass : Pass<"accel-add-optimizer", "mlir::ModuleOp"> {
+  let summary = "Completes the training step: gradient norm, clipping, schedule and optimizer updates";
+  let description = [{
+    Turns the gradient form of `@train_step` into the step the runtime
+    runs:
+
+    `@train_step(params..., states..., %step, inputs..., %labels)
+      -> (loss, lr, grad_norm, nonfinite|found_inf, new params..., new states...)`
+
+    The loss's cotangent becomes 1; then the global gradient norm,
+    optional clipping, the scheduled learning rate of `step` (steps taken
+    before this one) and one optimizer update per trained parameter.
+
+    Optimizer state is named after its parameter as in `torch.optim` state
+    dicts (`{accel.state = "<param>.exp_avg"}`, `.exp_avg_sq`,
+    `.momentum_buffer`) and starts at zero; each new parameter or state is
+    a result marked `{accel.update = "<name>"}`.
+
+    Semantics are PyTorch's: `adamw` and `sgd` are `torch.optim.AdamW` and
+    `torch.optim.SGD`; `clip-norm` is `clip_grad_norm_`; `schedule` is
     `transformers.get_scheduler`'s, at `step`. A step whose loss or gradient
     norm is not finite leaves parameters and state unchanged and says so in
     its `i1` output: `nonfinite`, on which the trainer stops, or with
@@ -92,19 +249,11 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
     of applied updates, kept as optimizer state
     `{accel.state = "optimizer.applied_steps"}`.
 
-    The result is a plain function: later passes (sharding, precision,
-    accumulation, recomputation) rewrite it like any other.
+    The result is a plain function: later passes (sharding, memory
+    planning) rewrite it like any other.
 
-    Before:
-    ```mlir
-    func.func @mlp(%w: tensor<3x4xf32> {accel.param = "fc.weight"},
-                   %x: tensor<2x4xf32> {accel.input = "x"}) -> tensor<2x3xf32> {
-      %0 = accel.linear %x, %w : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
-      return %0 : tensor<2x3xf32>
-    }
-    ```
-    After `--accel-make-train-step="optimizer=adamw clip-norm=1.0"` (added,
-    abridged):
+    After `--accel-make-train-step="optimizer=adamw clip-norm=1.0"`
+    (abridged):
     ```mlir
     func.func @train_step(%w: tensor<3x4xf32> {accel.param = "fc.weight"},
                           %m: tensor<3x4xf32> {accel.state = "fc.weight.exp_avg"},
@@ -114,34 +263,31 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
                           %y: tensor<2xi64> {accel.input = "labels"})
         -> (tensor<f32> {accel.output = "loss"}, tensor<f64> {accel.output = "lr"},
             tensor<f32> {accel.output = "grad_norm"},
+            tensor<i1> {accel.output = "nonfinite"},
             tensor<3x4xf32> {accel.update = "fc.weight"},
             tensor<3x4xf32> {accel.update = "fc.weight.exp_avg"},
-            tensor<3x4xf32> {accel.update = "fc.weight.exp_avg_sq"})
-        attributes {accel.metadata = {num_classes = 3 : i64}} {
+            tensor<3x4xf32> {accel.update = "fc.weight.exp_avg_sq"}) {
       %logits = accel.linear %x, %w ...
       %loss = accel.cross_entropy %logits, %y ...
+      %one = accel.constant dense<1.0> : tensor<f32>
       %dlogits = accel.cross_entropy_grad %logits, %y, %one ...
       %dw = accel.matmul %dlogits, %x {transpose_lhs} ...
       %norm = accel.global_norm %dw ...
       %scale = ...                       // min(1 / (norm + 1e-6) * 1.0, 1.0)
       %lr = accel.lr_schedule %step {schedule = #accel<lr_schedule constant>, lr = 1.0e-03 : f64} ...
-      %w1, %m1, %v1 = accel.adamw %w, %dw, %m, %v, %lr, %step, %scale {...}
-      return %loss, %lr, %norm, %w1, %m1, %v1 ...
+      %w1, %m1, %v1 = accel.adamw %w, %dw, %m, %v, %lr, %step, %scale, %stop {...}
+      return %loss, %lr, %norm, %stop, %w1, %m1, %v1 ...
     }
-    func.func @eval_step(%w: ..., %x: ..., %y: ...) -> (tensor<f32> {accel.output = "loss"})
     ```
   }];
   let options = [
-    Option<"functionName", "function", "std::string", /*default=*/"\"\"",
-           "The forward function (default: the module's only function)">,
-    Option<"loss", "loss", "std::string", /*default=*/"\"cross-entropy\"",
-           "cross-entropy or mse">,
-    Option<"ignoreIndex", "ignore-index", "int64_t", /*default=*/"-100",
-           "Cross-entropy: the label value that does not count">,
-    Option<"labelSmoothing", "label-smoothing", "double", /*default=*/"0.0",
-           "Cross-entropy: label smoothing in [0, 1]">,
-    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
-           "adamw or sgd">,
+    Option<"optimizer", "optimizer", "::accel::OptimizerKind",
+           /*default=*/"::accel::OptimizerKind::AdamW", "The optimizer",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::OptimizerKind::AdamW, "adamw",
+                        "torch.optim.AdamW"),
+             clEnumValN(::accel::OptimizerKind::Sgd, "sgd",
+                        "torch.optim.SGD"))}]>,
     Option<"lr", "lr", "double", /*default=*/"1e-3", "Peak learning rate">,
     Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
            "Weight decay (decoupled for adamw, L2 for sgd)">,
@@ -155,8 +301,17 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
            "SGD Nesterov momentum">,
     Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
            "Clip gradients to this global 2-norm (0: no clipping)">,
-    Option<"schedule", "schedule", "std::string", /*default=*/"\"constant\"",
-           "constant, constant_with_warmup, linear or cosine">,
+    Option<"schedule", "schedule", "::accel::LrSchedule",
+           /*default=*/"::accel::LrSchedule::Constant",
+           "The learning-rate schedule (transformers.get_scheduler's)",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::LrSchedule::Constant, "constant", "lr"),
+             clEnumValN(::accel::LrSchedule::ConstantWithWarmup,
+                        "constant_with_warmup", "linear warm-up, then lr"),
+             clEnumValN(::accel::LrSchedule::Linear, "linear",
+                        "warm-up, then linear decay to 0 at total-steps"),
+             clEnumValN(::accel::LrSchedule::Cosine, "cosine",
+                        "warm-up, then cosine decay over total-steps"))}]>,
     Option<"warmupSteps", "warmup-steps", "int64_t", /*default=*/"0",
            "Linear warm-up steps">,
     Option<"totalSteps", "total-steps", "int64_t", /*default=*/"0",
@@ -165,16 +320,6 @@ def MakeTrainStepPass : Pass<"accel-make-train-step", "mlir::ModuleOp"> {
            "Cosine schedule: number of cycles">,
     Option<"skipNonfinite", "skip-nonfinite", "bool", /*default=*/"false",
            "Skip updates whose loss or gradient norm is NaN or infinite">,
-    ListOption<"trainable", "trainable", "std::string",
-               "Train only parameters whose names match one of these regexes">,
-    ListOption<"freeze", "freeze", "std::string",
-               "Do not train parameters whose names match one of these "
-               "regexes">,
-    Option<"reportTrainable", "report-trainable", "bool", /*default=*/"false",
-           "Report what trains (count, elements, bytes) as a remark">,
-    Option<"fuseLmHead", "fuse-lm-head", "bool", /*default=*/"true",
-           "Fuse a bias-free linear head with cross-entropy "
-           "(accel.linear_cross_entropy): the logits are never held whole">,
   ];
   let dependentDialects = ["::accel::AccelDialect"];
 }

@@ -523,24 +523,31 @@ private:
                   (errno ? std::string(": ") + std::strerror(errno) : ""));
   }
 
+  /// The mean eval_step loss over the evaluation set, in batches of
+  /// eval_step's own size (a step that accumulates micro-batches takes a
+  /// multiple of it).
   double evaluate() {
-    int64_t available = eval->size() / globalBatch;
-    int64_t batches = o.evalBatches > 0 ? std::min(o.evalBatches, available)
-                                        : available;
     Batch evalBatch;
+    int64_t evalSize = 0;
     for (const Executor::InputSpec &spec : evaluator->inputs()) {
-      if (spec.shape.empty() || spec.shape[0] != batchSize)
+      if (spec.shape.empty() || (evalSize && spec.shape[0] != evalSize) ||
+          batchSize % spec.shape[0] != 0)
         throw Error("eval_step input '" + spec.name + "' " +
                     shapeToString(spec.shape) +
-                    " does not lead with the batch size " +
-                    std::to_string(batchSize));
+                    " does not lead with a batch size that divides the "
+                    "step's " + std::to_string(batchSize));
+      evalSize = spec.shape[0];
       evalBatch.add(spec);
     }
+    int64_t evalGlobal = evalSize * dpSize;
+    int64_t available = eval->size() / evalGlobal;
+    int64_t batches = o.evalBatches > 0 ? std::min(o.evalBatches, available)
+                                        : available;
     double total = 0;
     for (int64_t b = 0; b < batches; ++b) {
-      std::vector<int64_t> ids(batchSize);
-      for (int64_t i = 0; i < batchSize; ++i)
-        ids[i] = b * globalBatch + dpRank * batchSize + i;
+      std::vector<int64_t> ids(evalSize);
+      for (int64_t i = 0; i < evalSize; ++i)
+        ids[i] = b * evalGlobal + dpRank * evalSize + i;
       eval->fill(ids, evalBatch.views);
       std::vector<TensorView> out = evaluator->run(evalBatch.views);
       total += out[0].as<float>()[0];

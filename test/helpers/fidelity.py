@@ -60,13 +60,22 @@ class Loop:
     weight_decay: float = 0.01
     clip: float = 1.0
     warmup: int = 5
-    batch: int = 4
+    batch: int = 4  # examples per optimizer step
     seq: int = 16
     seed: int = 7
+    accumulate: int = 1  # micro-batches per step (accel accumulates; PyTorch takes the batch whole)
+    normalization: str = "global"
+
+    @property
+    def micro_batch(self):
+        return self.batch // self.accumulate
 
     def accel_options(self):
-        return (f"loss=cross-entropy optimizer=adamw lr={self.lr} weight-decay={self.weight_decay} "
-                f"clip-norm={self.clip} schedule=linear warmup-steps={self.warmup} total-steps={self.steps}")
+        options = (f"loss=cross-entropy optimizer=adamw lr={self.lr} weight-decay={self.weight_decay} "
+                   f"clip-norm={self.clip} schedule=linear warmup-steps={self.warmup} total-steps={self.steps}")
+        if self.accumulate > 1:
+            options += f" accumulate={self.accumulate} normalization={self.normalization}"
+        return options
 
     def learning_rates(self):
         """The scheduled learning rate of each step (transformers' linear)."""
@@ -155,13 +164,17 @@ def whole_checkpoint(ck, steps):
     return whole
 
 
-def train_three_ways(family, model, d, loop=Loop(), opset=None, layout=None):
+def train_three_ways(family, model, d, loop=Loop(), opset=None, layout=None, data=None):
     """Trains `model` (fp32, eval mode: exports carry no dropout) with accel,
     PyTorch fp32 and PyTorch float64; returns the measurements. `opset`
     exports at that opset (23: attention as ONNX's Attention op); `layout`
-    trains accel under that distributed layout (accel_train)."""
-    data_args, batches, loss_fn = _data(family, loop, d)
-    example = torch.zeros((loop.batch, loop.seq), dtype=torch.int64)
+    trains accel under that distributed layout (accel_train); `data`
+    replaces the family's data: (accel-run data options, a function
+    yielding PyTorch's batches, the loss of model output and labels). The
+    model is exported at the micro-batch size; accel accumulates
+    `loop.accumulate` of them per step."""
+    data_args, batches, loss_fn = data or _data(family, loop, d)
+    example = torch.zeros((loop.micro_batch, loop.seq), dtype=torch.int64)
     onnx = os.path.join(d, "model.onnx")
     hf_families.export(model, onnx, example, optimize=False, config=True, opset=opset)
     mlir = os.path.join(d, "model.mlir")

@@ -8,11 +8,12 @@
 // Options and models the training-step pass refuses, each named.
 
 // expected-error@+1 {{schedule 'linear' needs total-steps}}
-func.func @no_total(%x: tensor<2x4xf32> {accel.input = "x"}) -> tensor<2x4xf32> {
-  return %x : tensor<2x4xf32>
+func.func @no_total(%w: tensor<2x4xf32> {accel.param = "w"}, %x: tensor<2x4xf32> {accel.input = "x"}) -> tensor<2x4xf32> {
+  %0 = accel.mul %w, %x : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
 }
 
-// OPT: unknown optimizer 'lion' (adamw or sgd)
+// OPT: for the --optimizer option: Cannot find option named 'lion'
 // NAN: lr must be a finite number, not nan
 // INF: lr must be a finite number, not inf
 // EPS: eps must be non-negative, not -1.000000 (as torch.optim requires)

@@ -16,8 +16,8 @@ func.func @typo(%w: tensor<4x4xf32> {accel.param = "encoder.weight"},
   %2 = accel.mul %1, %s : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   return %2 : tensor<2x3xf32>
 }
-// BUFFER: error: 'func.func' op accel-make-train-step: trainable='scale' matches no parameter (only buffers, which never train)
-// REGEX: error: 'func.func' op accel-make-train-step: trainable='(' is not a regex
+// BUFFER: error: 'func.func' op accel-build-loss: trainable='scale' matches no parameter (only buffers, which never train)
+// REGEX: error: 'func.func' op accel-build-loss: trainable='(' is not a regex
 // ALL: error: 'func.func' op has no parameter to train (all 2 are frozen by trainable/freeze)
 
 // -----

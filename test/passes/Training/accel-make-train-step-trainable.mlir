@@ -1,15 +1,15 @@
 // RUN: accel-opt %s -split-input-file -accel-make-train-step="optimizer=sgd freeze=^body\. report-trainable=true" -verify-diagnostics | FileCheck %s --check-prefix=FREEZE
 // RUN: accel-opt %s -split-input-file -accel-make-train-step="optimizer=sgd trainable=head,^body\.1 report-trainable=true" -verify-diagnostics | FileCheck %s --check-prefix=ONLY
 // Which parameters train: freeze= and trainable= select by name; buffers
-// never train; frozen parameters and buffers stay arguments, without an
-// update.
+// never train; frozen parameters (marked accel.frozen) and buffers stay
+// arguments, without an update.
 
 // A frozen body under a trained head; the buffer scales the output.
 // FREEZE-LABEL: func.func @train_step
 // FREEZE-SAME: {accel.param = "head.weight"}
 // FREEZE-NOT: accel.update = "body
-// FREEZE-SAME: {accel.param = "body.0.weight"}
-// FREEZE-SAME: {accel.param = "body.1.weight"}
+// FREEZE-SAME: {accel.frozen, accel.param = "body.0.weight"}
+// FREEZE-SAME: {accel.frozen, accel.param = "body.1.weight"}
 // FREEZE-SAME: {accel.buffer = "scale"}
 // FREEZE-SAME: {accel.update = "head.weight"}
 // FREEZE-NOT: accel.update
@@ -18,7 +18,7 @@
 // ONLY-LABEL: func.func @train_step
 // ONLY-SAME: {accel.param = "body.1.weight"}
 // ONLY-SAME: {accel.param = "head.weight"}
-// ONLY-SAME: {accel.param = "body.0.weight"}
+// ONLY-SAME: {accel.frozen, accel.param = "body.0.weight"}
 // ONLY-SAME: {accel.update = "body.1.weight"}
 // ONLY-SAME: {accel.update = "head.weight"}
 // ONLY-COUNT-2: accel.sgd
