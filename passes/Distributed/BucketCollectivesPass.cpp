@@ -12,6 +12,7 @@
 #include "dialects/Accel/AccelOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace accel {
 #define GEN_PASS_DEF_BUCKETCOLLECTIVESPASS
@@ -166,26 +167,78 @@ struct BucketCollectivesPass
   }
 
   /// all_reduce(a) + all_reduce(b) = all_reduce(a + b) for sums on one
-  /// group: a tied embedding's two gradient parts then cost one
-  /// all-reduce, not two.
+  /// group, also when both reach the add through the same ops linear in
+  /// them (f(all_reduce(a)) + f(all_reduce(b)) = f(all_reduce(a + b)) for
+  /// reshapes and scatter-adds into one table at the same indices): a tied
+  /// embedding's two gradient parts then cost one all-reduce, not two, and
+  /// accumulated micro-batches (a position table's gradient rows, reduced
+  /// before they are scattered) reduce once per step.
   void addBeforeReducing() {
-    getOperation().walk([&](AddOp add) {
-      auto lhs = add.getLhs().getDefiningOp<AllReduceOp>();
-      auto rhs = add.getRhs().getDefiningOp<AllReduceOp>();
-      if (!lhs || !rhs || lhs == rhs || !lhs->hasOneUse() || !rhs->hasOneUse() ||
-          lhs.getGroup() != rhs.getGroup() ||
+    SmallVector<AddOp> adds;
+    getOperation().walk([&](AddOp add) { adds.push_back(add); });
+    for (AddOp add : adds) {
+      SmallVector<Operation *> lhsChain, rhsChain;
+      AllReduceOp lhs = reducedThroughLinear(add.getLhs(), lhsChain);
+      AllReduceOp rhs = reducedThroughLinear(add.getRhs(), rhsChain);
+      if (!lhs || !rhs || lhs == rhs || lhs.getGroup() != rhs.getGroup() ||
           lhs.getReduction() != Reduction::Sum ||
           rhs.getReduction() != Reduction::Sum ||
-          lhs.getType() != add.getType() || rhs.getType() != add.getType())
-        return;
+          lhs.getType() != rhs.getType() ||
+          add.getLhs().getType() != add.getType() ||
+          add.getRhs().getType() != add.getType() ||
+          !sameChain(lhsChain, rhsChain))
+        continue;
       OpBuilder b(add);
-      Value sum = AddOp::create(b, add.getLoc(), lhs.getOperand(), rhs.getOperand());
-      add.getResult().replaceAllUsesWith(AllReduceOp::create(
-          b, add.getLoc(), sum, lhs.getGroupAttr(), lhs.getReductionAttr()));
+      Value sum =
+          AddOp::create(b, add.getLoc(), lhs.getOperand(), rhs.getOperand());
+      Value v = AllReduceOp::create(b, add.getLoc(), sum, lhs.getGroupAttr(),
+                                    lhs.getReductionAttr());
+      for (Operation *op : llvm::reverse(lhsChain)) {
+        IRMapping map;
+        map.map(op->getOperand(0), v);
+        v = b.clone(*op, map)->getResult(0);
+      }
+      add.getResult().replaceAllUsesWith(v);
       add.erase();
+      for (SmallVector<Operation *> *chain : {&lhsChain, &rhsChain})
+        for (Operation *op : *chain)
+          op->erase();
       lhs.erase();
       rhs.erase();
-    });
+    }
+  }
+
+  /// The sum all-reduce `v` is made from through ops linear in their first
+  /// operand (reshape, scatter_add's updates), each used once; `chain`
+  /// gets those ops, from `v`'s own up.
+  static AllReduceOp reducedThroughLinear(Value v,
+                                          SmallVectorImpl<Operation *> &chain) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!def->hasOneUse())
+        return {};
+      if (auto reduce = dyn_cast<AllReduceOp>(def))
+        return reduce;
+      if (!isa<ReshapeOp, ScatterAddOp>(def))
+        return {};
+      chain.push_back(def);
+      v = def->getOperand(0);
+    }
+    return {};
+  }
+
+  /// Whether two chains apply the same linear map: same ops, attributes and
+  /// types, scatter-adds at the same indices.
+  static bool sameChain(ArrayRef<Operation *> a, ArrayRef<Operation *> b) {
+    if (a.size() != b.size())
+      return false;
+    for (auto [x, y] : llvm::zip(a, b))
+      if (x->getName() != y->getName() || x->getAttrs() != y->getAttrs() ||
+          x->getResultTypes() != y->getResultTypes() ||
+          x->getNumOperands() != y->getNumOperands() ||
+          !llvm::equal(llvm::drop_begin(x->getOperands()),
+                       llvm::drop_begin(y->getOperands())))
+        return false;
+    return true;
   }
 
   /// Packs `bucket` once its last operand exists, starts the collective,

@@ -157,6 +157,15 @@ def BucketCollectivesPass : Pass<"accel-bucket-collectives", "mlir::func::FuncOp
     computes. `bucket-mb=0` starts each all-reduce on its own, without the
     copies into a bucket. Scalars (a loss, a token count) stay synchronous.
 
+    Before bucketing, a sum of two all-reduced values (on one group) is
+    reduced once: `all_reduce(a) + all_reduce(b)` becomes
+    `all_reduce(a + b)`, also when both reach the sum through the same
+    linear ops (reshapes, scatter-adds at the same indices). A tied
+    embedding's two gradient parts then cost one all-reduce, and so do the
+    accumulated micro-batches of a step (`accel-accumulate-gradients`): a
+    data-parallel step reduces its gradients once, whatever the number of
+    micro-batches.
+
     ```mlir
     %flat0 = accel.reshape %dw1 ...   // last gradient of the bucket is ready
     %bucket = accel.concat %flat0, %flat1 {axis = 0 : i64} ...

@@ -64,3 +64,27 @@ func.func @early_use(%g1: tensor<8xf32>, %g2: tensor<8xf32>) -> (tensor<8xf32>, 
   %r2 = accel.all_reduce %m {group = "dp", reduction = #accel<reduction sum>} : (tensor<8xf32>) -> tensor<8xf32>
   return %n, %r2 : tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// Accumulated micro-batches: each reduces its rows of a position table's
+// gradient and scatters them into the table. Scattering is linear in the
+// rows, so the rows are added first, reduced once and scattered once.
+// CHECK-LABEL: func.func @accumulated_rows
+// CHECK: %[[ROWS:.*]] = accel.add %arg0, %arg1 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+// CHECK: %[[H:.*]] = accel.all_reduce_start %[[ROWS]]
+// CHECK: %[[R:.*]] = accel.wait %[[H]]
+// CHECK: %[[X:.*]] = accel.reshape %[[R]]
+// CHECK: %[[T:.*]] = accel.scatter_add %[[X]], %arg2
+// CHECK-NOT: accel.scatter_add
+// CHECK: return %[[T]]
+func.func @accumulated_rows(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>, %ids: tensor<1x2xi64>) -> tensor<8x4xf32> {
+  %ra = accel.all_reduce %a {group = "dp", reduction = #accel<reduction sum>} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %xa = accel.reshape %ra : (tensor<2x4xf32>) -> tensor<1x2x4xf32>
+  %ta = accel.scatter_add %xa, %ids {axis = 0 : i64} : (tensor<1x2x4xf32>, tensor<1x2xi64>) -> tensor<8x4xf32>
+  %rb = accel.all_reduce %b {group = "dp", reduction = #accel<reduction sum>} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %xb = accel.reshape %rb : (tensor<2x4xf32>) -> tensor<1x2x4xf32>
+  %tb = accel.scatter_add %xb, %ids {axis = 0 : i64} : (tensor<1x2x4xf32>, tensor<1x2xi64>) -> tensor<8x4xf32>
+  %sum = accel.add %ta, %tb : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %sum : tensor<8x4xf32>
+}
