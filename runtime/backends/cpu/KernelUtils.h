@@ -156,6 +156,10 @@ struct LoopNest {
 /// pool threads, each on its own share of the work.
 void ensureBlasSingleThreaded();
 
+/// Makes the calling pool thread's OpenMP team (oneDNN's threads) one
+/// thread: the pool splits the work, each thread runs its share alone.
+void oneOpenMPThread();
+
 /// Row-major single-threaded sgemm on the calling thread: C = alpha op(A)
 /// op(B) + beta C. oneDNN's, which picks its AVX-512/AVX2 kernels from the
 /// CPU's features at run time (OpenBLAS 0.3.21 falls back to its Haswell
@@ -173,13 +177,37 @@ struct GemmShape {
   int64_t ldb() const { return transB ? k : n; }
 };
 
+/// Row-major single-threaded bf16 GEMM on the calling thread (oneDNN's
+/// matmul primitive): C = op(A) op(B), or C += op(A) op(B) with
+/// `accumulate`, products summed in fp32, C of type `cType` (F32 or BF16).
+void gemmBf16(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+              const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb,
+              bool accumulate, void *c, DType cType, int64_t ldc);
+
+/// The oneDNN implementation gemmBf16 runs on this CPU (e.g.
+/// "brg:avx512_core_bf16", "brg:avx512_core_amx").
+std::string gemmBf16Implementation();
+
+/// The element types of a GEMM: f32 x f32 -> f32, or bf16 x bf16 -> f32 or
+/// bf16.
+struct GemmTypes {
+  DType operands = DType::F32, result = DType::F32;
+};
+
 /// `batch` products of shape d, entry i reading A at a + aOffsets[i] and B
-/// at b + bOffsets[i] and writing C at c + i * m * n, split over the pool
-/// (whole entries, or row/column blocks of them) with single-threaded BLAS
-/// in each share. Matrix-vector shapes use sgemv. Requires k > 0.
+/// at b + bOffsets[i] (in elements) and writing C at c + i * m * n, split
+/// over the pool (whole entries, or row/column blocks of them) with
+/// single-threaded BLAS in each share. fp32 matrix-vector shapes use sgemv.
+/// Requires k > 0; a beta other than 0 must be 1 for bf16 operands.
 void parallelGemm(const GemmShape &d, int64_t batch, const int64_t *aOffsets,
-                  const int64_t *bOffsets, const float *a, const float *b,
-                  float *c, ThreadPool &pool);
+                  const int64_t *bOffsets, const void *a, const void *b,
+                  void *c, GemmTypes types, ThreadPool &pool);
+inline void parallelGemm(const GemmShape &d, int64_t batch,
+                         const int64_t *aOffsets, const int64_t *bOffsets,
+                         const float *a, const float *b, float *c,
+                         ThreadPool &pool) {
+  parallelGemm(d, batch, aOffsets, bOffsets, a, b, c, GemmTypes{}, pool);
+}
 
 /// The indices of a gather or scatter as int64, negative ones counted from
 /// the end; throws KernelError naming the first out-of-range index and its

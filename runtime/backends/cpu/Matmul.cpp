@@ -53,23 +53,32 @@ std::pair<int64_t, int64_t> splitRange(int64_t extent, int64_t part,
 /// Runs block `part` of `parts` of one product, splitting columns when
 /// splitN (each block then repacks all of A) or rows otherwise (each block
 /// repacks all of B).
-void gemmBlock(const GemmShape &d, const float *a, const float *b, float *c,
-               int64_t part, int64_t parts, bool splitN) {
+void gemmBlock(const GemmShape &d, const char *av, const char *bv, char *cv,
+               GemmTypes types, int64_t part, int64_t parts, bool splitN) {
   int64_t m = d.m, n = d.n;
+  int64_t ab = dtypeSize(types.operands), cb = dtypeSize(types.result);
   if (parts > 1) {
     auto [lo, hi] = splitRange(splitN ? d.n : d.m, part, parts);
     if (hi <= lo)
       return;
     if (splitN) {
-      b += d.transB ? lo * d.ldb() : lo;
-      c += lo;
+      bv += (d.transB ? lo * d.ldb() : lo) * ab;
+      cv += lo * cb;
       n = hi - lo;
     } else {
-      a += d.transA ? lo : lo * d.lda();
-      c += lo * d.n;
+      av += (d.transA ? lo : lo * d.lda()) * ab;
+      cv += lo * d.n * cb;
       m = hi - lo;
     }
   }
+  if (types.operands == DType::BF16)
+    return gemmBf16(d.transA, d.transB, m, n, d.k,
+                    reinterpret_cast<const uint16_t *>(av), d.lda(),
+                    reinterpret_cast<const uint16_t *>(bv), d.ldb(),
+                    d.beta != 0.0f, cv, types.result, d.n);
+  auto *a = reinterpret_cast<const float *>(av);
+  auto *b = reinterpret_cast<const float *>(bv);
+  auto *c = reinterpret_cast<float *>(cv);
   // Matrix-vector products (decoding one token, a projection to a scalar)
   // go to sgemv, which streams the matrix at up to 6x sgemm's speed there.
   if (m == 1) {
@@ -101,9 +110,7 @@ void gemmBlock(const GemmShape &d, const float *a, const float *b, float *c,
 } // namespace
 
 namespace detail {
-void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
-           float alpha, const float *a, int64_t lda, const float *b,
-           int64_t ldb, float beta, float *c, int64_t ldc) {
+void oneOpenMPThread() {
   // oneDNN threads with OpenMP; each pool thread runs its share alone, so
   // its OpenMP team size (a per-thread setting) is 1.
 #ifdef ACCEL_HAVE_OPENMP
@@ -113,6 +120,12 @@ void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
   }();
   (void)single;
 #endif
+}
+
+void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+           float alpha, const float *a, int64_t lda, const float *b,
+           int64_t ldb, float beta, float *c, int64_t ldc) {
+  oneOpenMPThread();
   dnnl_status_t status =
       dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, alpha, a,
                  lda, b, ldb, beta, c, ldc);
@@ -130,10 +143,20 @@ void ensureBlasSingleThreaded() {
 }
 
 void parallelGemm(const GemmShape &d, int64_t batch, const int64_t *aOffsets,
-                  const int64_t *bOffsets, const float *a, const float *b,
-                  float *c, ThreadPool &pool) {
+                  const int64_t *bOffsets, const void *a, const void *b,
+                  void *c, GemmTypes types, ThreadPool &pool) {
   if (batch == 0 || d.m == 0 || d.n == 0)
     return;
+  bool bf16 = types.operands == DType::BF16;
+  if (!(types.operands == DType::F32 && types.result == DType::F32) &&
+      !(bf16 && (types.result == DType::F32 || types.result == DType::BF16)))
+    fail("matmul", std::string("no GEMM of ") + dtypeName(types.operands) +
+                       " operands into " + dtypeName(types.result));
+  if (bf16 && d.beta != 0.0f && d.beta != 1.0f)
+    fail("matmul", "a bf16 GEMM accumulates with beta 1 or none");
+  int64_t ab = dtypeSize(types.operands), cb = dtypeSize(types.result);
+  auto *ap = static_cast<const char *>(a), *bp = static_cast<const char *>(b);
+  auto *cp = static_cast<char *>(c);
   ensureBlasSingleThreaded();
   int64_t threads = pool.size();
   int limit = gemmThreadLimit.load(std::memory_order_relaxed);
@@ -158,8 +181,8 @@ void parallelGemm(const GemmShape &d, int64_t batch, const int64_t *aOffsets,
   auto runUnits = [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u) {
       int64_t i = u / splits;
-      gemmBlock(d, a + aOffsets[i], b + bOffsets[i], c + i * d.m * d.n,
-                u % splits, splits, splitN);
+      gemmBlock(d, ap + aOffsets[i] * ab, bp + bOffsets[i] * ab,
+                cp + i * d.m * d.n * cb, types, u % splits, splits, splitN);
     }
   };
   int64_t units = batch * splits;
@@ -178,9 +201,14 @@ void setBlasThreads(int n) {
 void matmul(const TensorView &a, const TensorView &b, const TensorView &out,
             bool transposeA, bool transposeB, ThreadPool &pool) {
   const char *kernel = "matmul";
-  for (const TensorView *t : {&a, &b, &out})
-    if (t->dtype != DType::F32)
-      unsupportedType(kernel, t->dtype);
+  // fp32, or bf16 operands (products summed in fp32) into bf16 or fp32.
+  if (a.dtype != b.dtype)
+    fail(kernel, std::string("operands of two types, ") + dtypeName(a.dtype) +
+                     " and " + dtypeName(b.dtype));
+  if (a.dtype != DType::F32 && a.dtype != DType::BF16)
+    unsupportedType(kernel, a.dtype);
+  if (out.dtype != DType::F32 && out.dtype != a.dtype)
+    unsupportedType(kernel, out.dtype);
   require(a.rank() >= 2 && b.rank() >= 2 && out.rank() >= 2, kernel,
           "operands need rank >= 2");
   int64_t ra = a.rank(), rb = b.rank(), ro = out.rank();
@@ -225,8 +253,8 @@ void matmul(const TensorView &a, const TensorView &b, const TensorView &out,
     }
   });
 
-  parallelGemm(d, batch, aOff.data(), bOff.data(), a.as<float>(), b.as<float>(),
-               out.as<float>(), pool);
+  parallelGemm(d, batch, aOff.data(), bOff.data(), a.data, b.data, out.data,
+               GemmTypes{a.dtype, out.dtype}, pool);
 }
 
 } // namespace accel::rt::cpu

@@ -77,6 +77,60 @@ TEST(Matmul, ShapesTransposesAndBatches) {
     checkMatmul(c, rng);
 }
 
+/// `t` rounded to bf16 (round to nearest even).
+HostTensor toBf16(const HostTensor &t) {
+  HostTensor h(DType::BF16, t.shape);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    h.data<uint16_t>()[i] = encodeSmallFloatReference(t.data<float>()[i], 8);
+  return h;
+}
+
+// bf16 operands, products summed in fp32: against the double product of the
+// same bf16 values, within fp32 accumulation (and, for a bf16 result, the
+// rounding to bf16: 2^-8 relative).
+TEST(Matmul, Bf16OperandsAccumulateInFp32) {
+  std::mt19937_64 rng(23);
+  std::vector<MatmulCase> cases = {
+      {{3, 4}, {4, 5}, false, false},    {{4, 3}, {5, 4}, true, true},
+      {{2, 3, 4}, {4, 5}, false, false}, {{2, 4, 3}, {4, 5}, true, false},
+      {{64, 300}, {300, 200}, false, false}, {{300, 64}, {40, 64}, false, true},
+      {{1, 768}, {768, 100}, false, false},  {{100, 768}, {768, 1}, false, false},
+      {{12, 33, 17}, {12, 29, 17}, false, true},
+  };
+  for (const MatmulCase &c : cases)
+    for (DType result : {DType::F32, DType::BF16}) {
+      HostTensor a = toBf16(randomF32(c.a, rng)), b = toBf16(randomF32(c.b, rng));
+      Shape outShape;
+      std::vector<double> magnitude;
+      auto expected = refMatmul(a, b, c.transA, c.transB, outShape, magnitude);
+      double rel = result == DType::BF16 ? 1.0 / 256 : 1e-5;
+      forEachPool([&](ThreadPool &pool) {
+        HostTensor out(result, outShape);
+        backend::matmul(a.view(), b.view(), out.view(), c.transA, c.transB,
+                        pool);
+        auto got = toDoubles(out);
+        int bad = 0;
+        for (size_t i = 0; i < got.size() && bad < 5; ++i)
+          if (!(std::fabs(got[i] - expected[i]) <= rel * magnitude[i] + 1e-6)) {
+            ++bad;
+            ADD_FAILURE() << shapeToString(c.a) << " x " << shapeToString(c.b)
+                          << " into " << dtypeName(result) << " element " << i
+                          << ": got " << got[i] << ", expected " << expected[i];
+          }
+      });
+    }
+}
+
+TEST(Matmul, MixedOperandTypesAreRefused) {
+  std::mt19937_64 rng(24);
+  HostTensor a = toBf16(randomF32({2, 3}, rng)), b = randomF32({3, 2}, rng);
+  HostTensor out(DType::F32, {2, 2});
+  ThreadPool pool(1);
+  EXPECT_THROW(backend::matmul(a.view(), b.view(), out.view(), false, false,
+                               pool),
+               KernelError);
+}
+
 TEST(Matmul, ThreadLimitAndEmptyReduction) {
   std::mt19937_64 rng(22);
   backend::setBlasThreads(1);
