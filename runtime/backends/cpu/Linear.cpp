@@ -16,10 +16,18 @@ namespace accel::rt::cpu {
 
 void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
             const TensorView &out, bool weightInOut, ThreadPool &pool) {
-  if (x.dtype != DType::F32 || w.dtype != DType::F32 ||
-      out.dtype != DType::F32 || (bias.data && bias.dtype != DType::F32))
-    throw KernelError("linear: only f32 is supported, got " +
-                      std::string(dtypeName(x.dtype)));
+  // fp32, or bf16 input and weight (products summed in fp32) into a bf16
+  // or fp32 output; the bias has the output's type.
+  bool bf16 = x.dtype == DType::BF16 && w.dtype == DType::BF16;
+  bool f32 = x.dtype == DType::F32 && w.dtype == DType::F32;
+  if (!(f32 && out.dtype == DType::F32) &&
+      !(bf16 && (out.dtype == DType::BF16 || out.dtype == DType::F32)))
+    throw KernelError(std::string("linear: no product of ") +
+                      dtypeName(x.dtype) + " input and " + dtypeName(w.dtype) +
+                      " weight into " + dtypeName(out.dtype));
+  if (bias.data && bias.dtype != out.dtype)
+    throw KernelError(std::string("linear: a ") + dtypeName(bias.dtype) +
+                      " bias for a " + dtypeName(out.dtype) + " output");
   if (w.rank() != 2 || x.rank() < 1)
     throw KernelError("linear: expects a 2-D weight");
   const int64_t k = x.shape.back();
@@ -34,19 +42,20 @@ void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
                       (bias.data ? shapeToString(bias.shape) : "none") +
                       " and output " + shapeToString(out.shape) +
                       " do not fit together");
-  float *y = out.as<float>();
+  auto *y = static_cast<char *>(out.data);
+  const size_t rowBytes = static_cast<size_t>(n) * dtypeSize(out.dtype);
   if (bias.data) {
-    const float *b = bias.as<float>();
+    const auto *b = static_cast<const char *>(bias.data);
     pool.parallelFor(m, 64, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r)
-        std::memcpy(y + r * n, b, n * sizeof(float));
+        std::memcpy(y + r * rowBytes, b, rowBytes);
     });
   }
   if (m == 0 || n == 0)
     return;
   if (k == 0) {
     if (!bias.data)
-      std::memset(y, 0, m * n * sizeof(float));
+      std::memset(y, 0, m * rowBytes);
     return;
   }
   detail::GemmShape gemm;
@@ -56,8 +65,8 @@ void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
   gemm.transB = !weightInOut;
   gemm.beta = bias.data ? 1.0f : 0.0f;
   const int64_t origin = 0;
-  detail::parallelGemm(gemm, 1, &origin, &origin, x.as<float>(), w.as<float>(),
-                       y, pool);
+  detail::parallelGemm(gemm, 1, &origin, &origin, x.data, w.data, y,
+                       detail::GemmTypes{x.dtype, out.dtype}, pool);
 }
 
 } // namespace accel::rt::cpu

@@ -78,7 +78,7 @@ TEST(Matmul, ShapesTransposesAndBatches) {
 }
 
 /// `t` rounded to bf16 (round to nearest even).
-HostTensor toBf16(const HostTensor &t) {
+static HostTensor toBf16(const HostTensor &t) {
   HostTensor h(DType::BF16, t.shape);
   for (int64_t i = 0; i < t.numel(); ++i)
     h.data<uint16_t>()[i] = encodeSmallFloatReference(t.data<float>()[i], 8);
@@ -161,41 +161,56 @@ TEST(Linear, WeightLayoutsBiasAndRanks) {
       {{1, 768}, 100, true, false},  {{50, 64}, 1, false, true},
       {{50, 64}, 1, true, true},     {{4, 0}, 3, false, true},
   };
-  for (const Case &c : cases) {
-    int64_t k = c.x.back();
-    HostTensor x = randomF32(c.x, rng);
-    HostTensor w = randomF32(c.inOut ? Shape{k, c.n} : Shape{c.n, k}, rng);
-    HostTensor bias = randomF32({c.n}, rng);
-    Shape outShape = c.x;
-    outShape.back() = c.n;
-    // The reference is a matmul of x as [M, K] with w (transposed unless
-    // inOut), plus the bias.
-    HostTensor x2 = x;
-    x2.shape = {numElements(Shape(c.x.begin(), c.x.end() - 1)), k};
-    Shape refShape;
-    std::vector<double> magnitude;
-    auto expected = refMatmul(x2, w, false, !c.inOut, refShape, magnitude);
-    auto bv = toDoubles(bias);
-    for (size_t i = 0; c.bias && i < expected.size(); ++i)
-      expected[i] += bv[i % c.n];
-    std::string what = shapeToString(c.x) + " n " + std::to_string(c.n) +
-                       (c.inOut ? " in-out" : "") + (c.bias ? " bias" : "");
-    forEachPool([&](ThreadPool &pool) {
-      HostTensor out = randomF32(outShape, rng); // garbage to overwrite
-      backend::linear(x.view(), w.view(), c.bias ? bias.view() : noTensor(),
-                      out.view(), c.inOut, pool);
-      auto got = toDoubles(out);
-      ASSERT_EQ(got.size(), expected.size()) << what;
-      int bad = 0;
-      for (size_t i = 0; i < got.size() && bad < 5; ++i)
-        if (!(std::fabs(got[i] - expected[i]) <=
-              1e-5 * (magnitude[i] + 1) + 1e-6)) {
-          ++bad;
-          ADD_FAILURE() << what << " element " << i << ": got " << got[i]
-                        << ", expected " << expected[i];
-        }
-    });
-  }
+  // fp32; bf16 input and weight into a bf16 output (bf16 bias) or an fp32
+  // one: the bias and the fp32 sum rounded once, within 2^-8 of the result.
+  struct Types {
+    DType operands, result;
+  };
+  for (Types t : {Types{DType::F32, DType::F32}, Types{DType::BF16, DType::BF16},
+                  Types{DType::BF16, DType::F32}})
+    for (const Case &c : cases) {
+      int64_t k = c.x.back();
+      auto as = [&](DType type, HostTensor h) {
+        return type == DType::BF16 ? toBf16(h) : h;
+      };
+      HostTensor x = as(t.operands, randomF32(c.x, rng));
+      HostTensor w = as(t.operands,
+                        randomF32(c.inOut ? Shape{k, c.n} : Shape{c.n, k}, rng));
+      HostTensor bias = as(t.result, randomF32({c.n}, rng));
+      Shape outShape = c.x;
+      outShape.back() = c.n;
+      // The reference is a matmul of x as [M, K] with w (transposed unless
+      // inOut), plus the bias.
+      HostTensor x2 = x;
+      x2.shape = {numElements(Shape(c.x.begin(), c.x.end() - 1)), k};
+      Shape refShape;
+      std::vector<double> magnitude;
+      auto expected = refMatmul(x2, w, false, !c.inOut, refShape, magnitude);
+      auto bv = toDoubles(bias);
+      for (size_t i = 0; c.bias && i < expected.size(); ++i)
+        expected[i] += bv[i % c.n];
+      double rounding = t.result == DType::BF16 ? 1.0 / 256 : 0.0;
+      std::string what = shapeToString(c.x) + " n " + std::to_string(c.n) +
+                         (c.inOut ? " in-out" : "") + (c.bias ? " bias" : "") +
+                         " " + dtypeName(t.operands) + " -> " +
+                         dtypeName(t.result);
+      forEachPool([&](ThreadPool &pool) {
+        HostTensor out = as(t.result, randomF32(outShape, rng)); // garbage
+        backend::linear(x.view(), w.view(), c.bias ? bias.view() : noTensor(),
+                        out.view(), c.inOut, pool);
+        auto got = toDoubles(out);
+        ASSERT_EQ(got.size(), expected.size()) << what;
+        int bad = 0;
+        for (size_t i = 0; i < got.size() && bad < 5; ++i)
+          if (!(std::fabs(got[i] - expected[i]) <=
+                rounding * std::fabs(expected[i]) + 1e-5 * (magnitude[i] + 1) +
+                    1e-6)) {
+            ++bad;
+            ADD_FAILURE() << what << " element " << i << ": got " << got[i]
+                          << ", expected " << expected[i];
+          }
+      });
+    }
   ThreadPool pool(1);
   HostTensor x(DType::F32, {2, 3}), w(DType::I32, {4, 3}),
       out(DType::F32, {2, 4});

@@ -1,0 +1,83 @@
+# RUN: %python %s
+# REQUIRES: python-ml
+# bf16 products compiled and run (accel.cast to bf16, accel.matmul and
+# accel.linear on bf16 operands, products summed in fp32 by oneDNN's bf16
+# kernel): against PyTorch's bf16 matmul / F.linear of the same values and
+# the float64 product of the bf16-rounded operands. Each result element is within bf16's rounding
+# (2^-8 relative) plus fp32 accumulation of the float64 product, as
+# PyTorch's is.
+import os
+
+import numpy as np
+import torch
+
+from accel_testing import run, workdir
+
+d = workdir("bf16-matmul")
+rng = np.random.default_rng(3)
+cases = [((8, 16), (16, 4), ""), ((2, 64, 96), (96, 40), ""), ((3, 32, 48), (3, 24, 48), " {transpose_rhs}")]
+for i, (sa, sb, attrs) in enumerate(cases):
+    out = list(sa[:-1]) + [sb[-2] if attrs else sb[-1]]
+    t = lambda s, e: f"tensor<{'x'.join(map(str, s))}x{e}>"
+    src = os.path.join(d, f"case{i}.mlir")
+    open(src, "w").write(f"""
+func.func @main(%x: {t(sa, 'f32')} {{accel.input = "x"}}, %w: {t(sb, 'f32')} {{accel.input = "w"}}) -> ({t(out, 'f32')} {{accel.output = "y"}}) {{
+  %xb = accel.cast %x : ({t(sa, 'f32')}) -> {t(sa, 'bf16')}
+  %wb = accel.cast %w : ({t(sb, 'f32')}) -> {t(sb, 'bf16')}
+  %yb = accel.matmul %xb, %wb{attrs} : ({t(sa, 'bf16')}, {t(sb, 'bf16')}) -> {t(out, 'bf16')}
+  %y = accel.cast %yb : ({t(out, 'bf16')}) -> {t(out, 'f32')}
+  return %y : {t(out, 'f32')}
+}}
+""")
+    x = rng.standard_normal(sa).astype(np.float32)
+    w = rng.standard_normal(sb).astype(np.float32)
+    np.save(os.path.join(d, "x.npy"), x)
+    np.save(os.path.join(d, "w.npy"), w)
+    run(["accel-run", src, "--input", f"x={d}/x.npy", "--input", f"w={d}/w.npy", "--output-dir",
+         os.path.join(d, f"out{i}"), "--quiet"])
+    got = np.load(os.path.join(d, f"out{i}", "y.npy")).astype(np.float64)
+    xb, wb = torch.from_numpy(x).bfloat16(), torch.from_numpy(w).bfloat16()
+    if attrs:
+        wb = wb.transpose(-1, -2)
+    torch_bf16 = (xb @ wb).double().numpy()
+    exact = (xb.double() @ wb.double()).numpy()
+    magnitude = (xb.double().abs() @ wb.double().abs()).numpy()
+    bound = 2.0 ** -8 * np.abs(exact) + sa[-1] * 2.0 ** -24 * magnitude
+    for who, y in (("accel", got), ("PyTorch", torch_bf16)):
+        worst = float(np.max(np.abs(y - exact) / bound))
+        assert worst <= 1.0, f"case {i}: {who}'s bf16 product is {worst:.2f}x outside bf16 rounding"
+    print(f"case {i} {sa} x {sb}{attrs}: max |accel - float64| {np.abs(got - exact).max():.3g}, "
+          f"PyTorch bf16 {np.abs(torch_bf16 - exact).max():.3g}")
+
+# A fully connected layer with a bias, the bias added to the fp32 sum
+# before the one rounding to bf16 (as PyTorch's addmm).
+x = rng.standard_normal((2, 8, 64)).astype(np.float32)
+w = rng.standard_normal((48, 64)).astype(np.float32)
+bias = rng.standard_normal(48).astype(np.float32)
+src = os.path.join(d, "linear.mlir")
+open(src, "w").write("""
+func.func @main(%x: tensor<2x8x64xf32> {accel.input = "x"}, %w: tensor<48x64xf32> {accel.input = "w"},
+                %b: tensor<48xf32> {accel.input = "b"}) -> (tensor<2x8x48xf32> {accel.output = "y"}) {
+  %xb = accel.cast %x : (tensor<2x8x64xf32>) -> tensor<2x8x64xbf16>
+  %wb = accel.cast %w : (tensor<48x64xf32>) -> tensor<48x64xbf16>
+  %bb = accel.cast %b : (tensor<48xf32>) -> tensor<48xbf16>
+  %yb = accel.linear %xb, %wb, %bb : (tensor<2x8x64xbf16>, tensor<48x64xbf16>, tensor<48xbf16>) -> tensor<2x8x48xbf16>
+  %y = accel.cast %yb : (tensor<2x8x48xbf16>) -> tensor<2x8x48xf32>
+  return %y : tensor<2x8x48xf32>
+}
+""")
+for name, value in (("x", x), ("w", w), ("b", bias)):
+    np.save(os.path.join(d, f"{name}.npy"), value)
+run(["accel-run", src, "--input", f"x={d}/x.npy", "--input", f"w={d}/w.npy", "--input", f"b={d}/b.npy",
+     "--output-dir", os.path.join(d, "linear-out"), "--quiet"])
+got = np.load(os.path.join(d, "linear-out", "y.npy")).astype(np.float64)
+xb, wb, bb = (torch.from_numpy(v).bfloat16() for v in (x, w, bias))
+torch_bf16 = torch.nn.functional.linear(xb, wb, bb).double().numpy()
+exact = torch.nn.functional.linear(xb.double(), wb.double(), bb.double()).numpy()
+magnitude = torch.nn.functional.linear(xb.double().abs(), wb.double().abs(), bb.double().abs()).numpy()
+bound = 2.0 ** -8 * np.abs(exact) + 64 * 2.0 ** -24 * magnitude
+for who, y in (("accel", got), ("PyTorch", torch_bf16)):
+    worst = float(np.max(np.abs(y - exact) / bound))
+    assert worst <= 1.0, f"linear: {who}'s bf16 layer is {worst:.2f}x outside bf16 rounding"
+print(f"linear [2, 8, 64] x [48, 64]^T + bias: max |accel - float64| {np.abs(got - exact).max():.3g}, "
+      f"PyTorch bf16 {np.abs(torch_bf16 - exact).max():.3g}")
