@@ -2,11 +2,14 @@
 torch.compile (inductor), measured in one run.
 
     .venv/bin/python bench/gpt2_train_step.py [--layers 6 --hidden 384
-        --heads 6 --vocab 50257 --seq 256 --batch 8 --threads 2 --steps 6]
+        --heads 6 --vocab 50257 --seq 256 --batch 8 --threads 2 --steps 6
+        --precision fp32|bf16]
 
 The step is the same everywhere: forward, mean cross-entropy, backward,
-clip_grad_norm_(1.0), AdamW (weight decay 0.01), fp32, on batches of token
-windows. Each contender runs in its own process (so peak memory is its
+clip_grad_norm_(1.0), AdamW (weight decay 0.01), on batches of token
+windows; in fp32, or with `--precision bf16` accel's mixed-precision=bf16
+against accel in fp32 and PyTorch under torch.autocast("cpu", bfloat16)
+(ratios then against accel bf16). Each contender runs in its own process (so peak memory is its
 own, as it reports it): accel-run's training loop on the step accel-make-train-step compiled;
 a PyTorch loop over the same Hugging Face model, eager and under
 torch.compile. Step time is the median over `--steps` steps after two
@@ -60,8 +63,9 @@ def torch_worker(args):
         x, y = window[:-1].view(args.batch, args.seq), window[1:].view(args.batch, args.seq)
         t = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        logits = forward(x)
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten())
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            logits = forward(x)
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten())
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -74,6 +78,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_args(p)
     p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--only", choices=["accel", "eager", "compile"], action="append")
     p.add_argument("--worker", choices=["eager", "compile"], help=argparse.SUPPRESS)
     p.add_argument("--tokens", help=argparse.SUPPRESS)
@@ -92,42 +97,53 @@ def main():
     results = {}
 
     if "accel" in contenders:
-        mlir, train = os.path.join(d, "gpt2.mlir"), os.path.join(d, "train.mlir")
+        mlir = os.path.join(d, "gpt2.mlir")
         subprocess.run([os.path.join(args.bin, "accel-translate"), "--import-onnx", os.path.join(d, "gpt2.onnx"),
                         "-o", mlir], check=True)
-        subprocess.run([os.path.join(args.bin, "accel-opt"), mlir, "-o", train,
-                        "--accel-make-train-step=loss=cross-entropy optimizer=adamw lr=1e-4 weight-decay=0.01 "
-                        "clip-norm=1.0"], check=True)
-        accx = os.path.join(d, "train.accx")
-        subprocess.run([os.path.join(args.bin, "accel-translate"), "--mlir-to-executable", train, "-o", accx],
-                       check=True)
-        log = os.path.join(d, "log.jsonl")
-        _, err = run_measured([os.path.join(args.bin, "accel-run"), accx, "--weights",
-                               os.path.join(d, "gpt2.safetensors"), "--data", tokens, "--steps",
-                               str(WARMUP + args.steps), "--num-threads", str(args.threads), "--log-file", log])
-        steps = [json.loads(line)["step_seconds"] for line in open(log)][WARMUP:]
-        peak = float(re.search(r"peak RSS ([0-9.]+) MiB", err).group(1))
-        results["accel"] = (statistics.median(steps), peak)
+        for precision in (["bf16", "fp32"] if args.precision == "bf16" else ["fp32"]):
+            train, accx = os.path.join(d, f"train-{precision}.mlir"), os.path.join(d, f"train-{precision}.accx")
+            subprocess.run([os.path.join(args.bin, "accel-opt"), mlir, "-o", train,
+                            "--accel-make-train-step=loss=cross-entropy optimizer=adamw lr=1e-4 weight-decay=0.01 "
+                            f"clip-norm=1.0{' mixed-precision=bf16' if precision == 'bf16' else ''}"], check=True)
+            subprocess.run([os.path.join(args.bin, "accel-translate"), "--mlir-to-executable", train, "-o", accx],
+                           check=True)
+            log = os.path.join(d, f"log-{precision}.jsonl")
+            run_args = [os.path.join(args.bin, "accel-run"), accx, "--weights", os.path.join(d, "gpt2.safetensors"),
+                        "--data", tokens, "--num-threads", str(args.threads)]
+            _, err = run_measured(run_args + ["--steps", str(WARMUP + args.steps), "--log-file", log])
+            records = [json.loads(line) for line in open(log)]
+            steps = [r["step_seconds"] for r in records if "step_seconds" in r][WARMUP:]
+            peak = float(re.search(r"peak RSS ([0-9.]+) MiB", err).group(1))
+            label = "accel" if args.precision == "fp32" else f"accel {precision}"
+            results[label] = (statistics.median(steps), peak)
+            if precision == "bf16":  # which kernels oneDNN runs, from a step of its own (verbose is slow)
+                out, _ = run_measured(run_args + ["--steps", "1", "--log-file", os.devnull],
+                                      env=dict(os.environ, ONEDNN_VERBOSE="1"))
+                isa = sorted(set(re.findall(r"onednn_verbose,exec,cpu,matmul,([^,]+),", out)))
+                print(f"oneDNN bf16 matmul kernels: {', '.join(isa) or 'none seen'}")
 
     for name in ["eager", "compile"]:
         if name not in contenders:
             continue
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
         out, _ = run_measured([sys.executable, os.path.abspath(__file__), "--worker", name, "--tokens", tokens]
-                              + shape + ["--threads", str(args.threads), "--steps", str(args.steps)], env=env)
+                              + shape + ["--threads", str(args.threads), "--steps", str(args.steps),
+                                         "--precision", args.precision], env=env)
         label = "PyTorch eager" if name == "eager" else "torch.compile"
+        if args.precision == "bf16":
+            label += " bf16"
         report = json.loads(out.strip().splitlines()[-1])
         results[label] = (report["step_seconds"], report["peak_mib"])
 
     tokens_per_step = args.batch * args.seq
     print(f"GPT-2 train step: {args.layers} layers x {args.hidden} hidden, vocab {args.vocab}, batch {args.batch} x "
-          f"seq {args.seq}, fp32, AdamW + clipping, {args.threads} threads")
-    base = results.get("accel")
-    print(f"{'':16}{'ms/step':>10}{'tokens/s':>10}{'peak MiB':>10}{'speed vs accel':>16}{'memory vs accel':>17}")
+          f"seq {args.seq}, {args.precision}, AdamW + clipping, {args.threads} threads")
+    base = results.get("accel" if args.precision == "fp32" else "accel bf16")
+    print(f"{'':20}{'ms/step':>10}{'tokens/s':>10}{'peak MiB':>10}{'speed vs accel':>16}{'memory vs accel':>17}")
     for name, (seconds, mib) in results.items():
         speed = f"{seconds / base[0]:.2f}x" if base else "-"
         memory = f"{base[1] / mib:.2f}x" if base else "-"
-        print(f"{name:16}{seconds * 1000:10.0f}{tokens_per_step / seconds:10.0f}{mib:10.0f}{speed:>16}{memory:>17}")
+        print(f"{name:20}{seconds * 1000:10.0f}{tokens_per_step / seconds:10.0f}{mib:10.0f}{speed:>16}{memory:>17}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ namespace {
 
 using StageFactory = std::unique_ptr<Pass> (*)();
 
-/// The stages, in order: loss, gradients, accumulation, optimizer.
+/// The stages, in order: loss, precision, gradients, accumulation,
+/// optimizer.
 constexpr StageFactory kStages[] = {
     [] { return accel::createBuildLossPass(); },
+    [] { return accel::createMixedPrecisionPass(); },
     [] { return accel::createAddGradientsPass(); },
     [] { return accel::createAccumulateGradientsPass(); },
     [] { return accel::createAddOptimizerPass(); },
@@ -82,8 +84,12 @@ buildMakeTrainStep(OpPassManager &pm, StringRef options,
     stages.push_back(make());
     names.push_back(optionNames(*stages.back()));
   }
-  for (StringRef option : splitOptions(options)) {
-    StringRef name = option.split('=').first.trim();
+  for (StringRef given : splitOptions(options)) {
+    // Accelerate's name for the precision.
+    std::string option = given.str();
+    if (given.starts_with("mixed-precision="))
+      option = "dtype=" + given.split('=').second.str();
+    StringRef name = StringRef(option).split('=').first.trim();
     auto owner = llvm::find_if(
         names, [&](const llvm::StringSet<> &n) { return n.contains(name); });
     if (owner == names.end()) {
@@ -95,7 +101,7 @@ buildMakeTrainStep(OpPassManager &pm, StringRef options,
                           ")");
     }
     std::string &into = routed[owner - names.begin()];
-    into += (into.empty() ? "" : " ") + option.str();
+    into += (into.empty() ? "" : " ") + option;
   }
   for (auto [stage, stageOptions] : llvm::zip(stages, routed)) {
     if (failed(stage->initializeOptions(stageOptions, errorHandler)))
@@ -111,8 +117,9 @@ void accel::registerMakeTrainStepPipeline() {
   registerPassPipeline(
       "accel-make-train-step",
       "The training step of a forward function: accel-build-loss, "
-      "accel-add-gradients, accel-accumulate-gradients, accel-add-optimizer "
-      "(each takes its options from this pipeline's)",
+      "accel-mixed-precision, accel-add-gradients, "
+      "accel-accumulate-gradients, accel-add-optimizer (each takes its "
+      "options from this pipeline's; mixed-precision= is dtype=)",
       buildMakeTrainStep,
       [](function_ref<void(const mlir::detail::PassOptions &)>) {});
 }

@@ -14,6 +14,8 @@ namespace accel {
 enum class LossKind { CrossEntropy, MeanSquaredError };
 /// The optimizers accel-add-optimizer builds.
 enum class OptimizerKind { AdamW, Sgd };
+/// The low-precision type of accel-mixed-precision.
+enum class LowPrecisionType { None, BF16, FP16 };
 /// What the mean of an accumulated cross-entropy is over.
 enum class LossNormalization { Global, PerMicroBatch };
 

@@ -132,6 +132,54 @@ def BuildLossPass : Pass<"accel-build-loss", "mlir::ModuleOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
+def MixedPrecisionPass : Pass<"accel-mixed-precision", "mlir::ModuleOp"> {
+  let summary = "Runs the step's GEMMs in bf16 with fp32 master weights, like torch.autocast";
+  let description = [{
+    Mixed precision on the loss form of `@train_step` (and on `@eval_step`),
+    before `accel-add-gradients`, so that the gradients follow from the
+    casts, as under `torch.autocast`: the ops of the policy
+    (`PrecisionPolicy.cpp`: `linear` and `matmul`) take their
+    floating-point operands cast to bf16 and give bf16 results, products
+    summed in fp32; each result is cast back to fp32 for the ops after it,
+    which all run in fp32 (norms, softmax, losses, reductions, elementwise
+    ops, and later the gradient norm and the optimizer). Parameters stay
+    fp32 (master weights); each is cast once per step, where it is first
+    used, however many ops read it (and once per step under gradient
+    accumulation, which hoists the cast). A bf16 result read by another
+    bf16 op is passed on as it is, not cast to fp32 and back.
+
+    The gradients of the casts make the backward pass mixed too: a bf16
+    op's gradient GEMMs run in bf16, and a parameter's gradient is its bf16
+    weight gradient cast to fp32, as PyTorch accumulates it into `.grad`.
+
+    ```mlir
+    // accel-opt --accel-build-loss --accel-mixed-precision="dtype=bf16"
+    %xb = accel.cast %x : (tensor<8x64xf32>) -> tensor<8x64xbf16>
+    %wb = accel.cast %w : (tensor<32x64xf32>) -> tensor<32x64xbf16>
+    %yb = accel.linear %xb, %wb : (tensor<8x64xbf16>, tensor<32x64xbf16>) -> tensor<8x32xbf16>
+    %y = accel.cast %yb : (tensor<8x32xbf16>) -> tensor<8x32xf32>
+    %loss = accel.cross_entropy %y, %labels ...
+    ```
+    `dtype=no` (the default) changes nothing. `dtype=fp16` needs dynamic
+    loss scaling (GradScaler's), which is not built yet: it is refused.
+    In `accel-make-train-step`, `mixed-precision=bf16` is this option (the
+    name Accelerate gives it).
+  }];
+  let options = [
+    Option<"dtype", "dtype", "::accel::LowPrecisionType",
+           /*default=*/"::accel::LowPrecisionType::None",
+           "The low-precision type of the policy's ops",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::LowPrecisionType::None, "no",
+                        "fp32 throughout (Accelerate's mixed_precision=\"no\")"),
+             clEnumValN(::accel::LowPrecisionType::BF16, "bf16",
+                        "bfloat16: fp32's range, no loss scaling"),
+             clEnumValN(::accel::LowPrecisionType::FP16, "fp16",
+                        "float16 with dynamic loss scaling"))}]>,
+  ];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
 def AddGradientsPass : Pass<"accel-add-gradients", "mlir::ModuleOp"> {
   let summary = "Differentiates the training step's loss with respect to its trained parameters";
   let description = [{

@@ -65,6 +65,7 @@ class Loop:
     seed: int = 7
     accumulate: int = 1  # micro-batches per step (accel accumulates; PyTorch takes the batch whole)
     normalization: str = "global"
+    precision: str = "no"  # accel's mixed-precision= (bf16: its policy's GEMMs in bf16)
 
     @property
     def micro_batch(self):
@@ -75,6 +76,8 @@ class Loop:
                    f"clip-norm={self.clip} schedule=linear warmup-steps={self.warmup} total-steps={self.steps}")
         if self.accumulate > 1:
             options += f" accumulate={self.accumulate} normalization={self.normalization}"
+        if self.precision != "no":
+            options += f" mixed-precision={self.precision}"
         return options
 
     def learning_rates(self):

@@ -579,6 +579,23 @@ void withStorageType(const char *kernel, DType t, Fn fn) {
 
 } // namespace
 
+namespace detail {
+Widened widenToF32(const TensorView &t, ThreadPool &pool) {
+  if (t.dtype == DType::F32)
+    return {{}, t};
+  Widened w = f32Like(t);
+  cast(t, w.view, pool);
+  return w;
+}
+
+Widened f32Like(const TensorView &out) {
+  Widened w;
+  w.storage.resize(static_cast<size_t>(out.numel()));
+  w.view = {w.storage.data(), DType::F32, out.shape};
+  return w;
+}
+} // namespace detail
+
 void binary(BinaryKind kind, const TensorView &a, const TensorView &b,
             const TensorView &out, ThreadPool &pool) {
   requireSameType("binary", a, b);
@@ -586,6 +603,11 @@ void binary(BinaryKind kind, const TensorView &a, const TensorView &b,
   switch (a.dtype) {
   case DType::F32:
     return binaryF32(kind, a, b, out, pool);
+  case DType::BF16: { // in fp32, one rounding
+    Widened x = widenToF32(a, pool), y = widenToF32(b, pool), r = f32Like(out);
+    binaryF32(kind, x.view, y.view, r.view, pool);
+    return cast(r.view, out, pool);
+  }
   case DType::I64:
     return binaryInt<int64_t>(kind, a, b, out, pool);
   case DType::I32:

@@ -156,6 +156,19 @@ struct LoopNest {
 /// pool threads, each on its own share of the work.
 void ensureBlasSingleThreaded();
 
+/// An fp32 copy of a tensor, for kernels that run a low-precision tensor
+/// through their fp32 code: PyTorch's bf16 CPU kernels likewise compute
+/// in fp32 and round each result once.
+struct Widened {
+  std::vector<float> storage;
+  TensorView view;
+};
+/// `t` converted to fp32 (the cast kernel), or `t` itself when it is fp32.
+Widened widenToF32(const TensorView &t, ThreadPool &pool);
+/// An fp32 buffer shaped like `out`, for the result to be rounded into
+/// `out` by the cast kernel afterwards.
+Widened f32Like(const TensorView &out);
+
 /// Makes the calling pool thread's OpenMP team (oneDNN's threads) one
 /// thread: the pool splits the work, each thread runs its share alone.
 void oneOpenMPThread();

@@ -252,6 +252,11 @@ void reduce(ReduceKind kind, const TensorView &x, const TensorView &out,
   switch (x.dtype) {
   case DType::F32:
     return reduceKind<float>(kind, x, out, layout, pool);
+  case DType::BF16: { // summed in fp32, rounded once
+    Widened wide = widenToF32(x, pool), result = f32Like(out);
+    reduceKind<float>(kind, wide.view, result.view, layout, pool);
+    return cast(result.view, out, pool);
+  }
   case DType::I64:
     return reduceKind<int64_t>(kind, x, out, layout, pool);
   case DType::I32:

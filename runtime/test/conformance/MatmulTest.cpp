@@ -77,14 +77,6 @@ TEST(Matmul, ShapesTransposesAndBatches) {
     checkMatmul(c, rng);
 }
 
-/// `t` rounded to bf16 (round to nearest even).
-static HostTensor toBf16(const HostTensor &t) {
-  HostTensor h(DType::BF16, t.shape);
-  for (int64_t i = 0; i < t.numel(); ++i)
-    h.data<uint16_t>()[i] = encodeSmallFloatReference(t.data<float>()[i], 8);
-  return h;
-}
-
 // bf16 operands, products summed in fp32: against the double product of the
 // same bf16 values, within fp32 accumulation (and, for a bf16 result, the
 // rounding to bf16: 2^-8 relative).

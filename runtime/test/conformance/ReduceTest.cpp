@@ -145,6 +145,28 @@ TEST(Reduce, FloatKindsAndAxisSets) {
   }
 }
 
+// bf16: the fp32 reduction of the values (same pool), rounded once.
+TEST(Reduce, Bf16SumsInFp32AndRoundsOnce) {
+  std::mt19937_64 rng(52);
+  for (const ReduceCase &c : reduceCases())
+    for (ReduceKind kind : {ReduceKind::Sum, ReduceKind::Mean, ReduceKind::Max}) {
+      HostTensor x = toBf16(randomF32(c.shape, rng, -1, 1));
+      HostTensor x32(DType::F32, c.shape);
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x32.data<float>()[i] = static_cast<float>(elementAsDouble(x, i));
+      forEachPool([&](ThreadPool &pool) {
+        // fp32 sums depend on the thread count; the same pool's is the one.
+        HostTensor wide(DType::F32, keptShape(c.shape, c.axes));
+        backend::reduce(kind, x32.view(), wide.view(), c.axes, pool);
+        HostTensor expected = toBf16(wide);
+        HostTensor out(DType::BF16, keptShape(c.shape, c.axes));
+        backend::reduce(kind, x.view(), out.view(), c.axes, pool);
+        EXPECT_EQ(out.storage, expected.storage)
+            << "kind " << int(kind) << " " << shapeToString(c.shape);
+      });
+    }
+}
+
 TEST(Reduce, IntegerKinds) {
   std::mt19937_64 rng(52);
   for (DType t : {DType::I64, DType::I32}) {

@@ -151,6 +151,14 @@ inline uint16_t encodeSmallFloatReference(long double v, int expBits) {
   return static_cast<uint16_t>(sign | pick);
 }
 
+/// An fp32 tensor rounded to bf16 (to nearest even).
+inline HostTensor toBf16(const HostTensor &t) {
+  HostTensor h(DType::BF16, t.shape);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    h.data<uint16_t>()[i] = encodeSmallFloatReference(t.data<float>()[i], 8);
+  return h;
+}
+
 //===----------------------------------------------------------------------===//
 // Element access as double
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,101 @@
+//===- MixedPrecisionPass.cpp - bf16 GEMMs, fp32 everything else ----------===//
+//
+// torch.autocast as a rewrite of the loss form: the policy's ops
+// (PrecisionPolicy.cpp) on bf16 operands, every other op on fp32 values.
+// Running before accel-add-gradients, the backward pass follows from the
+// casts' gradient rules.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Accel/AccelOps.h"
+#include "passes/Training/Passes.h"
+#include "passes/Training/PrecisionPolicy.h"
+#include "passes/Training/ReverseSweep.h"
+#include "passes/Training/StepSignature.h"
+
+namespace accel {
+#define GEN_PASS_DEF_MIXEDPRECISIONPASS
+#include "passes/Training/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+struct MixedPrecisionPass
+    : accel::impl::MixedPrecisionPassBase<MixedPrecisionPass> {
+  using MixedPrecisionPassBase::MixedPrecisionPassBase;
+
+  void runOnOperation() override {
+    if (dtype == LowPrecisionType::None)
+      return;
+    ModuleOp module = getOperation();
+    func::FuncOp step = findTrainStep(module, getArgument());
+    if (!step)
+      return signalPassFailure();
+    if (findArgument(step, kInputAttr, kLossGradInput)) {
+      step.emitOpError(getArgument())
+          << ": runs on the loss form of the step, before accel-add-gradients "
+             "(the gradients follow from its casts)";
+      return signalPassFailure();
+    }
+    if (dtype == LowPrecisionType::FP16) {
+      step.emitOpError(getArgument())
+          << ": dtype=fp16 needs dynamic loss scaling (GradScaler's), which "
+             "accel does not build yet; use dtype=bf16";
+      return signalPassFailure();
+    }
+    Type low = BFloat16Type::get(&getContext());
+    rewrite(step, low);
+    if (auto eval = module.lookupSymbol<func::FuncOp>("eval_step"))
+      rewrite(eval, low);
+  }
+
+private:
+  /// Runs every op of the policy in `low`, with casts around it.
+  void rewrite(func::FuncOp f, Type low) {
+    // One cast per value and type: a weight read by several ops is cast
+    // once.
+    DenseMap<std::pair<Value, Type>, Value> casts;
+    auto castTo = [&](OpBuilder &b, Value v, Type element) -> Value {
+      auto type = cast<RankedTensorType>(v.getType());
+      if (type.getElementType() == element)
+        return v;
+      // fp32 made from a low-precision value: that value itself (exact).
+      if (auto up = v.getDefiningOp<CastOp>();
+          up && cast<RankedTensorType>(up.getOperand().getType())
+                        .getElementType() == element)
+        return up.getOperand();
+      Value &known = casts[{v, element}];
+      if (!known)
+        known = CastOp::create(b, v.getLoc(), type.clone(element), v);
+      return known;
+    };
+    SmallVector<Operation *> policyOps;
+    f.walk([&](Operation *op) {
+      if (runsInLowPrecision(op))
+        policyOps.push_back(op);
+    });
+    for (Operation *op : policyOps) {
+      OpBuilder b(op);
+      SmallVector<Value> operands;
+      for (Value v : op->getOperands())
+        operands.push_back(isFloatTensor(v.getType()) ? castTo(b, v, low) : v);
+      Operation *lowered = b.clone(*op);
+      lowered->setOperands(operands);
+      for (OpResult r : lowered->getResults())
+        if (isFloatTensor(r.getType()))
+          r.setType(cast<RankedTensorType>(r.getType()).clone(low));
+      for (auto [from, to] :
+           llvm::zip(op->getResults(), lowered->getResults())) {
+        Value back = to;
+        if (from.getType() != to.getType())
+          back = CastOp::create(b, op->getLoc(), from.getType(), to);
+        from.replaceAllUsesWith(back);
+      }
+      op->erase();
+    }
+  }
+};
+
+} // namespace
