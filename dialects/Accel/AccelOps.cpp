@@ -306,6 +306,21 @@ LogicalResult CastOp::verify() {
 }
 int64_t CastOp::getFlops() { return 0; }
 
+/// A float widened and narrowed back is itself: bf16 or f16 through f32
+/// or f64, f32 through f64 (every value of the narrow type is exact in the
+/// wide one). The mixed-precision gradients make such pairs.
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  auto inner = getOperand().getDefiningOp<CastOp>();
+  if (!inner || inner.getOperand().getType() != getType())
+    return {};
+  auto narrow = dyn_cast<FloatType>(getType().getElementType());
+  auto wide = dyn_cast<FloatType>(inner.getType().getElementType());
+  if (!narrow || !wide || wide.getWidth() <= narrow.getWidth() ||
+      wide.getFPMantissaWidth() < narrow.getFPMantissaWidth())
+    return {};
+  return inner.getOperand();
+}
+
 //===----------------------------------------------------------------------===//
 // Contractions
 //===----------------------------------------------------------------------===//

@@ -186,6 +186,7 @@ def Accel_CastOp : Accel_PureOp<"cast", [Accel_Differentiable]> {
   let arguments = (ins Accel_Tensor:$operand);
   let results = (outs Accel_Tensor:$result);
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Accel_UnitInterval : AttrConstraint<

@@ -140,7 +140,11 @@ LogicalResult LinearCrossEntropyOp::inferReturnTypes(
                              " without the feature dim");
   if (failed(checkScalar(loc, adaptor.getCount(), "count")))
     return failure();
-  out.push_back(scalarOf(input.getElementType()));
+  // A low-precision head's loss is fp32, as autocast computes losses.
+  Type element = input.getElementType();
+  out.push_back(scalarOf(element.getIntOrFloatBitWidth() < 32
+                             ? Float32Type::get(element.getContext())
+                             : element));
   out.push_back(input);
   out.push_back(weight);
   return success();
@@ -160,8 +164,19 @@ LogicalResult LinearCrossEntropyOp::buildGradient(OpBuilder &b,
   // loss, for a cotangent of 1.
   if (!grads[0])
     return emitOpError("only its loss has a gradient");
-  out.push_back(MulOp::create(b, getLoc(), getInputGrad(), grads[0]));
-  out.push_back(MulOp::create(b, getLoc(), getWeightGrad(), grads[0]));
+  // A low-precision head's gradients are scaled in the loss's fp32 and
+  // rounded once (a cotangent of 1 folds away).
+  Type lossElement = cast<RankedTensorType>(grads[0].getType()).getElementType();
+  for (Value grad : {getInputGrad(), getWeightGrad()}) {
+    auto type = cast<RankedTensorType>(grad.getType());
+    if (type.getElementType() == lossElement) {
+      out.push_back(MulOp::create(b, getLoc(), grad, grads[0]));
+      continue;
+    }
+    Value wide = CastOp::create(b, getLoc(), type.clone(lossElement), grad);
+    Value scaled = MulOp::create(b, getLoc(), wide, grads[0]);
+    out.push_back(CastOp::create(b, getLoc(), type, scaled));
+  }
   out.push_back(nullptr); // labels are indices
   if (getCount())
     out.push_back(nullptr); // and so is the count

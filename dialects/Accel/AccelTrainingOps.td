@@ -83,7 +83,9 @@ def Accel_LinearCrossEntropyOp : Accel_InferredOp<"linear_cross_entropy",
 
     The training-step pass forms this op from a bias-free `accel.linear`
     that produces the logits; attributes and `count` as
-    `accel.cross_entropy`.
+    `accel.cross_entropy`. With bf16 input and weight (mixed precision) the
+    GEMMs run in bf16 while the logits and the loss are fp32; the
+    gradients have the operands' type.
 
     ```mlir
     %loss, %dh, %dw = accel.linear_cross_entropy %h, %w, %labels : (tensor<8x256x384xf32>, tensor<50257x384xf32>, tensor<8x256xi64>) -> (tensor<f32>, tensor<8x256x384xf32>, tensor<50257x384xf32>)

@@ -12,6 +12,8 @@
 #include "passes/Training/ReverseSweep.h"
 #include "passes/Training/StepSignature.h"
 
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+
 namespace accel {
 #define GEN_PASS_DEF_MIXEDPRECISIONPASS
 #include "passes/Training/Passes.h.inc"
@@ -46,14 +48,14 @@ struct MixedPrecisionPass
       return signalPassFailure();
     }
     Type low = BFloat16Type::get(&getContext());
-    rewrite(step, low);
-    if (auto eval = module.lookupSymbol<func::FuncOp>("eval_step"))
-      rewrite(eval, low);
+    auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+    if (failed(rewrite(step, low)) || (eval && failed(rewrite(eval, low))))
+      return signalPassFailure();
   }
 
 private:
   /// Runs every op of the policy in `low`, with casts around it.
-  void rewrite(func::FuncOp f, Type low) {
+  LogicalResult rewrite(func::FuncOp f, Type low) {
     // One cast per value and type: a weight read by several ops is cast
     // once.
     DenseMap<std::pair<Value, Type>, Value> casts;
@@ -63,8 +65,9 @@ private:
         return v;
       // fp32 made from a low-precision value: that value itself (exact).
       if (auto up = v.getDefiningOp<CastOp>();
-          up && cast<RankedTensorType>(up.getOperand().getType())
-                        .getElementType() == element)
+          up &&
+          cast<RankedTensorType>(up.getOperand().getType()).getElementType() ==
+              element)
         return up.getOperand();
       Value &known = casts[{v, element}];
       if (!known)
@@ -83,9 +86,15 @@ private:
         operands.push_back(isFloatTensor(v.getType()) ? castTo(b, v, low) : v);
       Operation *lowered = b.clone(*op);
       lowered->setOperands(operands);
-      for (OpResult r : lowered->getResults())
-        if (isFloatTensor(r.getType()))
-          r.setType(cast<RankedTensorType>(r.getType()).clone(low));
+      // The op's own type rule gives its results (a head's loss stays fp32).
+      SmallVector<Type> types;
+      if (failed(cast<InferTypeOpInterface>(lowered).inferReturnTypes(
+              op->getContext(), op->getLoc(), lowered->getOperands(),
+              lowered->getRawDictionaryAttrs(), lowered->getPropertiesStorage(),
+              lowered->getRegions(), types)))
+        return failure();
+      for (auto [r, type] : llvm::zip(lowered->getResults(), types))
+        r.setType(type);
       for (auto [from, to] :
            llvm::zip(op->getResults(), lowered->getResults())) {
         Value back = to;
@@ -95,6 +104,7 @@ private:
       }
       op->erase();
     }
+    return success();
   }
 };
 

@@ -138,7 +138,8 @@ def MixedPrecisionPass : Pass<"accel-mixed-precision", "mlir::ModuleOp"> {
     Mixed precision on the loss form of `@train_step` (and on `@eval_step`),
     before `accel-add-gradients`, so that the gradients follow from the
     casts, as under `torch.autocast`: the ops of the policy
-    (`PrecisionPolicy.cpp`: `linear` and `matmul`) take their
+    (`PrecisionPolicy.cpp`: `linear`, `matmul` and the fused LM head
+    `linear_cross_entropy`, whose logits and loss stay fp32) take their
     floating-point operands cast to bf16 and give bf16 results, products
     summed in fp32; each result is cast back to fp32 for the ops after it,
     which all run in fp32 (norms, softmax, losses, reductions, elementwise

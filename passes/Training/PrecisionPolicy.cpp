@@ -13,13 +13,13 @@ using namespace mlir;
 //   op                         precision  why
 //   linear, matmul             bf16       GEMMs: 1.7-2.2x fp32 on AVX512-BF16
 //                                         (AMX more), products summed in fp32
+//   linear_cross_entropy       bf16       the fused LM head's three GEMMs;
+//                                         its logits and loss stay fp32
 //   attention                  fp32       bf16 kernel not written yet
-//   linear_cross_entropy       fp32       the fused LM head: bf16 kernel not
-//                                         written yet; its loss is fp32 anyway
 //   cross_entropy, mse, norms,
 //   softmax, reductions        fp32       sums of many terms
 //   global_norm, optimizer     fp32       master weights and state are fp32
 //   everything else            fp32       elementwise ops keep fp32 values
 bool accel::runsInLowPrecision(Operation *op) {
-  return isa<LinearOp, MatmulOp>(op);
+  return isa<LinearOp, MatmulOp, LinearCrossEntropyOp>(op);
 }

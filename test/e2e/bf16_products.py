@@ -81,3 +81,48 @@ for who, y in (("accel", got), ("PyTorch", torch_bf16)):
     assert worst <= 1.0, f"linear: {who}'s bf16 layer is {worst:.2f}x outside bf16 rounding"
 print(f"linear [2, 8, 64] x [48, 64]^T + bias: max |accel - float64| {np.abs(got - exact).max():.3g}, "
       f"PyTorch bf16 {np.abs(torch_bf16 - exact).max():.3g}")
+
+# The fused LM head in bf16 (accel.linear_cross_entropy on bf16 input and
+# weight): the loss in fp32 from fp32 logits, the gradients in bf16, against
+# the float64 head of the same bf16 values. The loss is within fp32
+# accumulation; each gradient element within its two roundings to bf16 (the
+# logit gradient's and its own, 2^-8 relative each) of its sum of |terms|.
+rows, k, classes = 24, 32, 300
+x = rng.standard_normal((rows, k)).astype(np.float32)
+w = (0.3 * rng.standard_normal((classes, k))).astype(np.float32)
+labels = rng.integers(0, classes, rows).astype(np.int64)
+labels[::5] = -100
+src = os.path.join(d, "head.mlir")
+open(src, "w").write(f"""
+func.func @main(%x: tensor<{rows}x{k}xf32> {{accel.input = "x"}}, %w: tensor<{classes}x{k}xf32> {{accel.input = "w"}},
+                %y: tensor<{rows}xi64> {{accel.input = "y"}})
+    -> (tensor<f32> {{accel.output = "loss"}}, tensor<{rows}x{k}xf32> {{accel.output = "dx"}},
+        tensor<{classes}x{k}xf32> {{accel.output = "dw"}}) {{
+  %xb = accel.cast %x : (tensor<{rows}x{k}xf32>) -> tensor<{rows}x{k}xbf16>
+  %wb = accel.cast %w : (tensor<{classes}x{k}xf32>) -> tensor<{classes}x{k}xbf16>
+  %loss, %dx, %dw = accel.linear_cross_entropy %xb, %wb, %y : (tensor<{rows}x{k}xbf16>, tensor<{classes}x{k}xbf16>, tensor<{rows}xi64>) -> (tensor<f32>, tensor<{rows}x{k}xbf16>, tensor<{classes}x{k}xbf16>)
+  %dxf = accel.cast %dx : (tensor<{rows}x{k}xbf16>) -> tensor<{rows}x{k}xf32>
+  %dwf = accel.cast %dw : (tensor<{classes}x{k}xbf16>) -> tensor<{classes}x{k}xf32>
+  return %loss, %dxf, %dwf : tensor<f32>, tensor<{rows}x{k}xf32>, tensor<{classes}x{k}xf32>
+}}
+""")
+for name, value in (("x", x), ("w", w), ("y", labels)):
+    np.save(os.path.join(d, f"{name}.npy"), value)
+run(["accel-run", src, "--input", f"x={d}/x.npy", "--input", f"w={d}/w.npy", "--input", f"y={d}/y.npy",
+     "--output-dir", os.path.join(d, "head-out"), "--quiet"])
+out = {n: np.load(os.path.join(d, "head-out", f"{n}.npy")).astype(np.float64) for n in ("loss", "dx", "dw")}
+xd = torch.from_numpy(x).bfloat16().double().requires_grad_()
+wd = torch.from_numpy(w).bfloat16().double().requires_grad_()
+loss = torch.nn.functional.cross_entropy(xd @ wd.T, torch.from_numpy(labels))
+loss.backward()
+assert abs(out["loss"] - loss.item()) <= 1e-5 * abs(loss.item()), f"head loss {out['loss']} vs {loss.item()}"
+probs = torch.softmax(xd.detach() @ wd.detach().T, -1)
+counted = int((labels != -100).sum())
+dlogits_size = (probs + torch.nn.functional.one_hot(torch.from_numpy(labels).clamp(min=0), classes)) / counted
+for name, got, exact, size in (("dx", out["dx"], xd.grad, dlogits_size @ wd.detach().abs()),
+                               ("dw", out["dw"], wd.grad, dlogits_size.T @ xd.detach().abs())):
+    bound = 2.0 ** -7 * size.numpy() + 1e-12
+    worst = float(np.max(np.abs(got - exact.numpy()) / bound))
+    assert worst <= 1.0, f"head {name}: {worst:.2f}x outside bf16 rounding"
+    print(f"head {name}: max |accel - float64| {np.abs(got - exact.numpy()).max():.3g}, {worst:.2f} of the bound")
+print(f"head loss: accel {out['loss']:.7f}, float64 {loss.item():.7f}")

@@ -8,9 +8,10 @@
 # bf16 runs are measured against the fp32 run: at every step accel's loss
 # deviation stays within 1.5x the largest autocast has shown up to that step
 # (plus 4 fp32 ulps of the loss), and its mean deviation over the run within
-# 1.5x autocast's. One step's deviation is one draw of rounding noise, so the
-# first steps are judged against autocast's largest of its first five, not
-# against one or two draws. The curves are printed.
+# 1.5x autocast's. One step's deviation is one draw of rounding noise, so a
+# step is judged against the larger of autocast's largest deviation so far
+# and its typical one (the RMS over the run), not against one or two early
+# draws. The curves are printed.
 import copy
 import os
 
@@ -61,7 +62,7 @@ for family in ("gpt2", "llama"):
     fp32 = torch_losses(model, loop, batches, loss_fn, autocast=False)
     autocast = torch_losses(model, loop, batches, loss_fn, autocast=True)
     dev_accel, dev_autocast = np.abs(accel - fp32), np.abs(autocast - fp32)
-    seen = np.maximum(np.maximum.accumulate(dev_autocast), dev_autocast[:5].max())
+    seen = np.maximum(np.maximum.accumulate(dev_autocast), np.sqrt(np.mean(dev_autocast ** 2)))
     bound = 1.5 * seen + 4 * np.spacing(np.abs(fp32).astype(np.float32))
     print(f"{family}: step, fp32 loss, |accel bf16 - fp32|, |autocast - fp32|")
     for t in range(loop.steps):

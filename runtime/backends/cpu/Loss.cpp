@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace accel::rt::cpu {
@@ -171,8 +172,15 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
                         const TensorView &weightGrad, int64_t ignoreIndex,
                         double smoothing, bool weightInOut, ThreadPool &pool) {
   const char *kernel = "linear_cross_entropy";
-  for (const TensorView *v : {&input, &weight, &loss, &inputGrad, &weightGrad})
-    require(v->dtype == DType::F32, kernel, "only float32 is supported");
+  // fp32, or a bf16 head: bf16 input and weight (and their gradients), the
+  // logits and the loss in fp32.
+  const bool bf16 = input.dtype == DType::BF16;
+  const DType operand = bf16 ? DType::BF16 : DType::F32;
+  for (const TensorView *v : {&input, &weight, &inputGrad, &weightGrad})
+    require(v->dtype == operand, kernel,
+            "input, weight and their gradients must all be float32 or all "
+            "bfloat16");
+  require(loss.dtype == DType::F32, kernel, "the loss must be float32");
   require(weight.rank() == 2 && input.rank() >= 1, kernel,
           "needs a 2-D weight and an input with a feature dim");
   const int64_t k = input.shape.back();
@@ -193,14 +201,24 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
   const float scale = 1.0f / static_cast<float>(counted);
   const float offValue = static_cast<float>(smoothing / c);
   const float onValue = static_cast<float>(1 - smoothing) + offValue;
-  const float *x = input.as<float>(), *w = weight.as<float>();
-  float *dx = inputGrad.as<float>(), *dw = weightGrad.as<float>();
+  const size_t elementBytes = dtypeSize(operand);
+  const auto *x = static_cast<const char *>(input.data);
+  auto *dx = static_cast<char *>(inputGrad.data);
   if (rows.n == 0 || k == 0 || c == 0) {
-    std::fill(dx, dx + inputGrad.numel(), 0.0f);
-    std::fill(dw, dw + weightGrad.numel(), 0.0f);
+    std::memset(inputGrad.data, 0, inputGrad.bytes());
+    std::memset(weightGrad.data, 0, weightGrad.bytes());
     loss.as<float>()[0] = static_cast<float>(0.0 / counted);
     return;
   }
+  // A bf16 head: each block's logit gradient rounded to bf16 for the
+  // gradient GEMMs; the weight gradient summed over blocks in fp32 and
+  // rounded once at the end.
+  const detail::GemmTypes toLogits{operand, DType::F32},
+      toOperand{operand, operand}, toF32{operand, DType::F32};
+  std::vector<float> weightGrad32(bf16 ? weightGrad.numel() : 0);
+  const TensorView dw32 =
+      bf16 ? TensorView{weightGrad32.data(), DType::F32, weightGrad.shape}
+           : weightGrad;
 
   // Blocks of about 64 MiB of logits: large enough for efficient GEMMs
   // (the weight gradient accumulates one GEMM per block), small beside
@@ -208,11 +226,12 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
   const int64_t blockRows =
       std::max<int64_t>(1, std::min<int64_t>(rows.n, (int64_t(1) << 24) / c));
   std::vector<float> logits(blockRows * c);
+  std::vector<uint16_t> logitsGrad16(bf16 ? blockRows * c : 0);
   std::vector<double> rowLoss(rows.n, 0.0);
   const int64_t origin = 0;
   for (int64_t r0 = 0; r0 < rows.n; r0 += blockRows) {
     const int64_t m = std::min(blockRows, rows.n - r0);
-    const float *xb = x + r0 * k;
+    const char *xb = x + r0 * k * elementBytes;
     float *g = logits.data();
     // logits = x W^T (or x W)
     detail::GemmShape forward;
@@ -220,7 +239,8 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
     forward.n = c;
     forward.k = k;
     forward.transB = !weightInOut;
-    detail::parallelGemm(forward, 1, &origin, &origin, xb, w, g, pool);
+    detail::parallelGemm(forward, 1, &origin, &origin, xb, weight.data, g,
+                         toLogits, pool);
     // Each row's loss, then its logits turned into their gradient.
     pool.parallelFor(m, rowGrainFor(c), [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
@@ -241,13 +261,20 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
                                     smoothing * (lse - rowTotal / c);
       }
     });
+    const void *grad = g;
+    if (bf16) {
+      TensorView block{g, DType::F32, {m, c}};
+      cast(block, TensorView{logitsGrad16.data(), DType::BF16, {m, c}}, pool);
+      grad = logitsGrad16.data();
+    }
     // dx = g W (or g W^T)
     detail::GemmShape back;
     back.m = m;
     back.n = k;
     back.k = c;
     back.transB = weightInOut;
-    detail::parallelGemm(back, 1, &origin, &origin, g, w, dx + r0 * k, pool);
+    detail::parallelGemm(back, 1, &origin, &origin, grad, weight.data,
+                         dx + r0 * k * elementBytes, toOperand, pool);
     // dW += g^T x (or x^T g), accumulated block after block.
     detail::GemmShape wgrad;
     wgrad.transA = true;
@@ -256,14 +283,18 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
       wgrad.m = c;
       wgrad.n = k;
       wgrad.k = m;
-      detail::parallelGemm(wgrad, 1, &origin, &origin, g, xb, dw, pool);
+      detail::parallelGemm(wgrad, 1, &origin, &origin, grad, xb, dw32.data,
+                           toF32, pool);
     } else {
       wgrad.m = k;
       wgrad.n = c;
       wgrad.k = m;
-      detail::parallelGemm(wgrad, 1, &origin, &origin, xb, g, dw, pool);
+      detail::parallelGemm(wgrad, 1, &origin, &origin, xb, grad, dw32.data,
+                           toF32, pool);
     }
   }
+  if (bf16)
+    cast(dw32, weightGrad, pool);
   double total = 0;
   for (double l : rowLoss)
     total += l;
