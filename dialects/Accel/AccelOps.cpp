@@ -315,8 +315,9 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
     return {};
   auto narrow = dyn_cast<FloatType>(getType().getElementType());
   auto wide = dyn_cast<FloatType>(inner.getType().getElementType());
-  if (!narrow || !wide || wide.getWidth() <= narrow.getWidth() ||
-      wide.getFPMantissaWidth() < narrow.getFPMantissaWidth())
+  if (!narrow || !wide ||
+      !APFloat::isRepresentableBy(narrow.getFloatSemantics(),
+                                  wide.getFloatSemantics()))
     return {};
   return inner.getOperand();
 }

@@ -58,6 +58,24 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       }
     if (shape.empty())
       return;
+    // A mixed-precision step would reduce its bf16 weight gradients in bf16
+    // (the partition reduces a GEMM's partial result in its own type), where
+    // DDP reduces fp32 gradients; refused until the reduction is fp32.
+    WalkResult lowPrecision = module.walk([&](Operation *op) {
+      for (Type t : op->getResultTypes())
+        if (auto ranked = dyn_cast<RankedTensorType>(t);
+            ranked && (ranked.getElementType().isBF16() ||
+                       ranked.getElementType().isF16())) {
+          op->emitOpError("accel-shard: a layout of a mixed-precision step "
+                          "is not supported yet (its bf16 gradients would "
+                          "be reduced across ranks in bf16); shard the fp32 "
+                          "step, or train mixed precision on one rank");
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (lowPrecision.wasInterrupted())
+      return signalPassFailure();
     if (SymbolTable::lookupSymbolIn(module, kGridSymbol)) {
       module.emitError("accel-shard: the module is already sharded (it has "
                        "a symbol @grid)");

@@ -144,6 +144,29 @@ private:
       shape[0] *= n;
       argTypes[i] = type.clone(shape);
     }
+    // Every input is a batch the labels lead (the trainer fills them so);
+    // one that is not (a mask, position ids) cannot be split.
+    std::optional<unsigned> labels = findArgument(f, kInputAttr, kLabelsInput);
+    std::optional<unsigned> stepIndex = findArgument(f, kInputAttr, kStepInput);
+    if (!labels || !stepIndex)
+      return f.emitOpError(getArgument())
+             << ": needs the step's '" << kLabelsInput << "' and '"
+             << kStepInput << "' inputs";
+    int64_t batch =
+        cast<RankedTensorType>(f.getArgument(*labels).getType()).getDimSize(0);
+    for (unsigned i : inputs)
+      if (cast<RankedTensorType>(f.getArgument(i).getType()).getDimSize(0) !=
+          batch)
+        return f.emitOpError(getArgument())
+               << ": input '"
+               << f.getArgAttrOfType<StringAttr>(i, kInputAttr).getValue()
+               << "' " << f.getArgument(i).getType()
+               << " does not lead with the batch of the labels (" << batch
+               << "), so it cannot be split into micro-batches";
+    if (f.getNumResults() != 1 + form.grads.size())
+      return f.emitOpError(getArgument())
+             << ": the step returns more than its loss and gradients; "
+                "accumulate before the passes that add results";
     FailureOr<bool> global = usesGlobalCount(form);
     if (failed(global))
       return failure();
@@ -159,8 +182,7 @@ private:
     OpBuilder b = OpBuilder::atBlockEnd(body);
     Location loc = f.getLoc();
     Value seed = body->getArgument(form.lossGrad);
-    auto step = cast<BlockArgument>(
-        body->getArgument(*findArgument(f, kInputAttr, kStepInput)));
+    auto step = cast<BlockArgument>(body->getArgument(*stepIndex));
     auto stepType = cast<RankedTensorType>(step.getType());
     auto i64Scalar = [&](int64_t v) -> Value {
       return ConstantOp::create(b, loc, stepType,
@@ -168,8 +190,6 @@ private:
     };
     Value count;
     if (*global) {
-      std::optional<unsigned> labels =
-          findArgument(f, kInputAttr, kLabelsInput);
       Operation &anyLoss = *llvm::find_if(
           old, [](Operation &op) { return isCountingLoss(&op); });
       count = buildCountedLabels(b, loc, body->getArgument(*labels),

@@ -530,7 +530,8 @@ private:
     Batch evalBatch;
     int64_t evalSize = 0;
     for (const Executor::InputSpec &spec : evaluator->inputs()) {
-      if (spec.shape.empty() || (evalSize && spec.shape[0] != evalSize) ||
+      if (spec.shape.empty() || spec.shape[0] <= 0 ||
+          (evalSize && spec.shape[0] != evalSize) ||
           batchSize % spec.shape[0] != 0)
         throw Error("eval_step input '" + spec.name + "' " +
                     shapeToString(spec.shape) +

@@ -8,7 +8,9 @@
 # bf16 runs are measured against the fp32 run: at every step accel's loss
 # deviation stays within 1.5x the largest autocast has shown up to that step
 # (plus 4 fp32 ulps of the loss), and its mean deviation over the run within
-# 1.5x autocast's. One step's deviation is one draw of rounding noise, so a
+# 1.5x autocast's; the final parameters' distance from the fp32 run's, over
+# the model, within 1.5x autocast's (each parameter within 2x). One step's
+# deviation is one draw of rounding noise, so a
 # step is judged against the larger of autocast's largest deviation so far
 # and its typical one (the RMS over the run), not against one or two early
 # draws. The curves are printed.
@@ -17,6 +19,7 @@ import os
 
 import numpy as np
 import torch
+from safetensors.numpy import load_file
 
 import fidelity
 import hf_families
@@ -41,7 +44,7 @@ def torch_losses(model, loop, batches, loss_fn, autocast):
         opt.step()
         sched.step()
         losses.append(loss.item())
-    return np.array(losses)
+    return np.array(losses), m
 
 
 ok = True
@@ -59,8 +62,8 @@ for family in ("gpt2", "llama"):
     gemms = step_ir.count("xbf16>) -> tensor<")
     assert gemms > 0, f"{family}: the compiled step has no bf16 op"
     accel = np.array([r["loss"] for r in read_log(os.path.join(ck, "log.jsonl"))])
-    fp32 = torch_losses(model, loop, batches, loss_fn, autocast=False)
-    autocast = torch_losses(model, loop, batches, loss_fn, autocast=True)
+    fp32, m32 = torch_losses(model, loop, batches, loss_fn, autocast=False)
+    autocast, mac = torch_losses(model, loop, batches, loss_fn, autocast=True)
     dev_accel, dev_autocast = np.abs(accel - fp32), np.abs(autocast - fp32)
     seen = np.maximum(np.maximum.accumulate(dev_autocast), np.sqrt(np.mean(dev_autocast ** 2)))
     bound = 1.5 * seen + 4 * np.spacing(np.abs(fp32).astype(np.float32))
@@ -73,5 +76,29 @@ for family in ("gpt2", "llama"):
           f"{dev_autocast.max():.3e}; mean: accel bf16 {dev_accel.mean():.3e}, autocast {dev_autocast.mean():.3e}; "
           f"worst step at {worst:.2f} of the bound; {gemms} ops on bf16 in the step")
     ok &= worst <= 1.0 and dev_accel.mean() <= 1.5 * dev_autocast.mean()
+
+    # The parameters: each one's distance from the fp32 run, relative to its
+    # fp32 update, within 2x autocast's (one parameter is a few draws), and
+    # over the whole model within 1.5x.
+    final = load_file(os.path.join(fidelity.whole_checkpoint(ck, loop.steps), "model.safetensors"))
+    totals = np.zeros(3)
+    for name, tensor in final.items():
+        try:
+            p0 = model.get_parameter(name).detach().double().numpy()
+        except AttributeError:
+            continue  # a buffer
+        p32 = m32.get_parameter(name).detach().double().numpy()
+        update = np.linalg.norm(p32 - p0)
+        err_accel = np.linalg.norm(tensor.astype(np.float64) - p32)
+        err_autocast = np.linalg.norm(mac.get_parameter(name).detach().double().numpy() - p32)
+        totals += (update ** 2, err_accel ** 2, err_autocast ** 2)
+        if not err_accel <= 2 * err_autocast + 4 * np.spacing(np.float32(np.abs(p32).max())) * np.sqrt(p0.size):
+            print(f"  FAIL {name}: distance from fp32 {err_accel / update:.3e} of its update, autocast's "
+                  f"{err_autocast / update:.3e}")
+            ok = False
+    rel_accel, rel_autocast = np.sqrt(totals[1] / totals[0]), np.sqrt(totals[2] / totals[0])
+    print(f"{family}: parameters' distance from fp32, relative to the fp32 update: accel bf16 {rel_accel:.3e}, "
+          f"autocast {rel_autocast:.3e}")
+    ok &= rel_accel <= 1.5 * rel_autocast
 if not ok:
     raise SystemExit("accel's bf16 training strays further from fp32 than 1.5x torch.autocast's")

@@ -88,3 +88,32 @@ func.func @accumulated_rows(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>, %ids: tens
   %sum = accel.add %ta, %tb : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   return %sum : tensor<8x4xf32>
 }
+
+// -----
+
+// Chains that scatter at different indices, or whose middle is read
+// elsewhere, are not the same linear map: each keeps its own reduction.
+// CHECK-LABEL: func.func @different_chains
+// CHECK-COUNT-2: accel.scatter_add
+// CHECK-LABEL: func.func @read_elsewhere
+// CHECK-COUNT-2: accel.scatter_add
+func.func @different_chains(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>, %ia: tensor<1x2xi64>, %ib: tensor<1x2xi64>) -> tensor<8x4xf32> {
+  %ra = accel.all_reduce %a {group = "dp", reduction = #accel<reduction sum>} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %xa = accel.reshape %ra : (tensor<2x4xf32>) -> tensor<1x2x4xf32>
+  %ta = accel.scatter_add %xa, %ia {axis = 0 : i64} : (tensor<1x2x4xf32>, tensor<1x2xi64>) -> tensor<8x4xf32>
+  %rb = accel.all_reduce %b {group = "dp", reduction = #accel<reduction sum>} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %xb = accel.reshape %rb : (tensor<2x4xf32>) -> tensor<1x2x4xf32>
+  %tb = accel.scatter_add %xb, %ib {axis = 0 : i64} : (tensor<1x2x4xf32>, tensor<1x2xi64>) -> tensor<8x4xf32>
+  %sum = accel.add %ta, %tb : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %sum : tensor<8x4xf32>
+}
+func.func @read_elsewhere(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>, %ids: tensor<1x2xi64>) -> (tensor<8x4xf32>, tensor<1x2x4xf32>) {
+  %ra = accel.all_reduce %a {group = "dp", reduction = #accel<reduction sum>} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %xa = accel.reshape %ra : (tensor<2x4xf32>) -> tensor<1x2x4xf32>
+  %ta = accel.scatter_add %xa, %ids {axis = 0 : i64} : (tensor<1x2x4xf32>, tensor<1x2xi64>) -> tensor<8x4xf32>
+  %rb = accel.all_reduce %b {group = "dp", reduction = #accel<reduction sum>} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %xb = accel.reshape %rb : (tensor<2x4xf32>) -> tensor<1x2x4xf32>
+  %tb = accel.scatter_add %xb, %ids {axis = 0 : i64} : (tensor<1x2x4xf32>, tensor<1x2xi64>) -> tensor<8x4xf32>
+  %sum = accel.add %ta, %tb : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %sum, %xa : tensor<8x4xf32>, tensor<1x2x4xf32>
+}

@@ -30,3 +30,16 @@ func.func @main(%x: tensor<3x8xf32> {accel.input = "x"},
   %y = accel.linear %x, %w : (tensor<3x8xf32>, tensor<4x8xf32>) -> tensor<3x4xf32>
   return %y : tensor<3x4xf32>
 }
+
+// -----
+
+// A mixed-precision step is refused under a layout: its bf16 weight
+// gradients would be reduced in bf16.
+func.func @train_step(%x: tensor<4x8xf32> {accel.input = "x"}, %w: tensor<8x8xf32> {accel.param = "w"}) -> tensor<4x8xf32> {
+  // expected-error@+1 {{accel-shard: a layout of a mixed-precision step is not supported yet}}
+  %xb = accel.cast %x : (tensor<4x8xf32>) -> tensor<4x8xbf16>
+  %wb = accel.cast %w : (tensor<8x8xf32>) -> tensor<8x8xbf16>
+  %y = accel.matmul %xb, %wb : (tensor<4x8xbf16>, tensor<8x8xbf16>) -> tensor<4x8xbf16>
+  %r = accel.cast %y : (tensor<4x8xbf16>) -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}

@@ -33,3 +33,21 @@ func.func @train_step(%w: tensor<3x4xf32> {accel.param = "w"}, %step: tensor<i64
   %dw = accel.matmul %dlogits, %x {transpose_lhs} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
   return %loss, %dw : tensor<f32>, tensor<3x4xf32>
 }
+
+// -----
+
+// An input that does not lead with the labels' batch (a mask shared by
+// every example) cannot be split into micro-batches.
+func.func @train_step(%w: tensor<3x4xf32> {accel.param = "w"}, %step: tensor<i64> {accel.input = "step"},
+                      %x: tensor<2x4xf32> {accel.input = "x"}, %mask: tensor<1x4xf32> {accel.input = "mask"},
+                      %y: tensor<2xi64> {accel.input = "labels"},
+                      %seed: tensor<f32> {accel.input = "loss.grad"})
+    // expected-error@-4 {{input 'mask' 'tensor<1x4xf32>' does not lead with the batch of the labels (2), so it cannot be split into micro-batches}}
+    -> (tensor<f32> {accel.output = "loss"}, tensor<3x4xf32> {accel.grad = "w"}) {
+  %masked = accel.mul %x, %mask : (tensor<2x4xf32>, tensor<1x4xf32>) -> tensor<2x4xf32>
+  %logits = accel.linear %masked, %w : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  %loss = accel.cross_entropy %logits, %y : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %dlogits = accel.cross_entropy_grad %logits, %y, %seed : (tensor<2x3xf32>, tensor<2xi64>, tensor<f32>) -> tensor<2x3xf32>
+  %dw = accel.matmul %dlogits, %masked {transpose_lhs} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
+  return %loss, %dw : tensor<f32>, tensor<3x4xf32>
+}

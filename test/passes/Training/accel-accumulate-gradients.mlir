@@ -10,7 +10,8 @@
 // it; the step's loss is the sum of the micro-batch parts. Micro-batch k is
 // column k of the batch viewed as [b, 2, ...]. The weight's transpose does
 // not depend on the batch and is computed once, before the micro-batches.
-// Dropout in micro-batch k of step s draws the mask of step 2s + k.
+// Dropout in micro-batch k of step s draws the mask of step 2s + k, in the
+// forward pass and in its gradient.
 // GLOBAL-LABEL: func.func @train_step
 // GLOBAL-SAME: %[[W:[^:]*]]: tensor<3x4xf32> {accel.param = "fc.weight"}
 // GLOBAL-SAME: %[[STEP:[^:]*]]: tensor<i64> {accel.input = "step"}
@@ -32,12 +33,15 @@
 // GLOBAL: accel.dropout %[[H0]], %[[STEP0]]
 // GLOBAL: %[[L0:.*]] = accel.cross_entropy %{{.*}}, %[[Y0]], %[[COUNT]]
 // GLOBAL: accel.cross_entropy_grad %{{.*}}, %[[Y0]], %[[SEED]], %[[COUNT]]
+// GLOBAL: accel.dropout %{{.*}}, %[[STEP0]]
 // GLOBAL: %[[XS1:.*]] = accel.reshape %[[X]] : (tensor<4x4xf32>) -> tensor<2x2x4xf32>
 // GLOBAL-NOT: accel.transpose %[[W]]
 // GLOBAL: accel.slice %[[XS1]] {limit = array<i64: 2, 2, 4>, start = array<i64: 0, 1, 0>, stride = array<i64: 1, 1, 1>}
 // GLOBAL: %[[STEP1:.*]] = accel.add %[[STEP0]], %{{.*}} : (tensor<i64>, tensor<i64>) -> tensor<i64>
 // GLOBAL: accel.dropout %{{.*}}, %[[STEP1]]
 // GLOBAL: %[[L1:.*]] = accel.cross_entropy %{{.*}}, %{{.*}}, %[[COUNT]]
+// GLOBAL: accel.cross_entropy_grad
+// GLOBAL: accel.dropout %{{.*}}, %[[STEP1]]
 // GLOBAL: %[[LOSS:.*]] = accel.add %[[L0]], %[[L1]]
 // GLOBAL: %[[G:.*]] = accel.add %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
 // GLOBAL: return %[[LOSS]], %[[G]]
