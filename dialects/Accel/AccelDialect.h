@@ -37,6 +37,9 @@ inline constexpr llvm::StringLiteral kUnrecordedParamsAttr =
 /// each result that replaces a parameter or a state by its name
 /// ({accel.update = "wte.weight"}): the runtime feeds it to the next step.
 inline constexpr llvm::StringLiteral kStateAttr = "accel.state";
+/// A state that starts at another value than zero (GradScaler's scale):
+/// {accel.initial = 65536.0 : f64} on its argument, every element.
+inline constexpr llvm::StringLiteral kInitialAttr = "accel.initial";
 inline constexpr llvm::StringLiteral kUpdateAttr = "accel.update";
 /// A parameter the training step does not train (unit attribute): loaded
 /// and saved with the model, without a gradient or an update.

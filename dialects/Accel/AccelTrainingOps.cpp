@@ -226,6 +226,57 @@ LogicalResult LrScheduleOp::verify() {
 int64_t LrScheduleOp::getFlops() { return 0; }
 
 //===----------------------------------------------------------------------===//
+// Dynamic loss scaling
+//===----------------------------------------------------------------------===//
+
+LogicalResult UnscaleGradientsOp::inferReturnTypes(MLIRContext *ctx,
+                                                   std::optional<Location> loc,
+                                                   Adaptor adaptor,
+                                                   SmallVectorImpl<Type> &out) {
+  if (failed(checkScalar(loc, adaptor.getInvScale(), "inv_scale")))
+    return failure();
+  out.push_back(scalarOf(IntegerType::get(ctx, 1)));
+  for (Value g : adaptor.getGrads())
+    out.push_back(g.getType());
+  return success();
+}
+int64_t UnscaleGradientsOp::getFlops() {
+  int64_t n = 0;
+  for (Value v : getGrads())
+    n += 2 * elements(v);
+  return n;
+}
+Value UnscaleGradientsOp::getTiedOperand(unsigned index) {
+  return index >= 1 && index <= getGrads().size() ? getGrads()[index - 1]
+                                                  : Value();
+}
+
+LogicalResult UpdateLossScaleOp::inferReturnTypes(MLIRContext *,
+                                                  std::optional<Location> loc,
+                                                  Adaptor adaptor,
+                                                  SmallVectorImpl<Type> &out) {
+  if (failed(checkScalar(loc, adaptor.getScale(), "scale")) ||
+      failed(checkScalar(loc, adaptor.getGrowthTracker(), "growth_tracker")) ||
+      failed(checkScalar(loc, adaptor.getFoundInf(), "found_inf")))
+    return failure();
+  out.push_back(adaptor.getScale().getType());
+  out.push_back(adaptor.getGrowthTracker().getType());
+  return success();
+}
+LogicalResult UpdateLossScaleOp::verify() {
+  // GradScaler's own checks.
+  if (!(getGrowthFactor().convertToDouble() > 1.0))
+    return emitOpError("growth_factor must be > 1");
+  double backoff = getBackoffFactor().convertToDouble();
+  if (!(backoff > 0.0 && backoff < 1.0))
+    return emitOpError("backoff_factor must be in (0, 1)");
+  if (getGrowthInterval() < 1)
+    return emitOpError("growth_interval must be a positive integer");
+  return success();
+}
+int64_t UpdateLossScaleOp::getFlops() { return 0; }
+
+//===----------------------------------------------------------------------===//
 // Optimizer updates
 //===----------------------------------------------------------------------===//
 

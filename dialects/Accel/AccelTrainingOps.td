@@ -145,6 +145,55 @@ def Accel_LrScheduleOp : Accel_InferredOp<"lr_schedule"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Dynamic loss scaling (torch.amp.GradScaler)
+//===----------------------------------------------------------------------===//
+
+def Accel_UnscaleGradientsOp : Accel_InferredOp<"unscale_gradients", [
+    DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
+  let summary = "Gradients times the inverse loss scale, and whether any is not finite";
+  let description = [{
+    `GradScaler.unscale_`'s kernel (`torch._amp_foreach_non_finite_check_and_unscale_`):
+    each result is its gradient times `inv_scale` (in the gradient's type),
+    and `found_inf` is true when some element of some gradient, as given
+    (still scaled), is infinite or NaN. Checking the elements, not the
+    gradient norm, matters: the squares of large finite gradients can
+    overflow where no gradient does. The results may be written over the
+    gradients' buffers.
+
+    ```mlir
+    %found, %g0u, %g1u = accel.unscale_gradients %inv, %g0, %g1 : (tensor<f32>, tensor<64x32xf32>, tensor<64xf32>) -> (tensor<i1>, tensor<64x32xf32>, tensor<64xf32>)
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$inv_scale,
+                       Variadic<Accel_FloatTensor>:$grads);
+  let results = (outs Accel_BoolTensor:$found_inf,
+                      Variadic<Accel_FloatTensor>:$unscaled);
+}
+
+def Accel_UpdateLossScaleOp : Accel_InferredOp<"update_loss_scale"> {
+  let summary = "The loss scale and growth tracker after a step, as GradScaler.update sets them";
+  let description = [{
+    `torch._amp_update_scale_`: after a step that found an inf or NaN, the
+    scale times `backoff_factor` and the tracker 0; after a finite step the
+    tracker plus one, unless that reaches `growth_interval`: then the scale
+    times `growth_factor` (kept only if finite) and the tracker 0. The
+    scale is fp32; each product is taken in double and rounded to fp32.
+
+    ```mlir
+    %scale1, %tracker1 = accel.update_loss_scale %scale, %tracker, %found {growth_factor = 2.0 : f64, backoff_factor = 5.0e-01 : f64, growth_interval = 2000 : i64} : (tensor<f32>, tensor<i64>, tensor<i1>) -> (tensor<f32>, tensor<i64>)
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$scale,
+                       RankedTensorOf<[I64]>:$growth_tracker,
+                       Accel_BoolTensor:$found_inf,
+                       F64Attr:$growth_factor, F64Attr:$backoff_factor,
+                       I64Attr:$growth_interval);
+  let results = (outs RankedTensorOf<[F32]>:$new_scale,
+                      RankedTensorOf<[I64]>:$new_growth_tracker);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Optimizer updates
 //===----------------------------------------------------------------------===//
 

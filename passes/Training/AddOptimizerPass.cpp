@@ -30,11 +30,39 @@ constexpr llvm::StringLiteral kAppliedStepsName = "optimizer.applied_steps";
 /// and left the state unchanged: the run skips the step, or stops.
 constexpr llvm::StringLiteral kSkippedOutput = "found_inf";
 constexpr llvm::StringLiteral kStoppedOutput = "nonfinite";
+/// GradScaler's state, and the output giving the scale after the step.
+constexpr llvm::StringLiteral kScaleName = "scaler.scale";
+constexpr llvm::StringLiteral kGrowthTrackerName = "scaler.growth_tracker";
+constexpr llvm::StringLiteral kLossScaleOutput = "loss_scale";
+
+/// Whether some op of `f` computes in fp16.
+bool computesInFp16(func::FuncOp f) {
+  bool found = false;
+  f.walk([&](Operation *op) {
+    for (Type t : op->getResultTypes())
+      if (auto ranked = dyn_cast<RankedTensorType>(t))
+        found |= ranked.getElementType().isF16();
+    return found ? WalkResult::interrupt() : WalkResult::advance();
+  });
+  return found;
+}
 
 Value f32Scalar(OpBuilder &b, Location loc, double value) {
   auto type = RankedTensorType::get({}, b.getF32Type());
   return ConstantOp::create(
       b, loc, type, DenseElementsAttr::get(type, static_cast<float>(value)));
+}
+
+/// Whether the gradient norm or the loss is NaN or infinite.
+Value nonFinite(OpBuilder &b, Location loc, Value norm, Value loss) {
+  auto i1 = RankedTensorType::get({}, b.getI1Type());
+  Value inf = f32Scalar(b, loc, std::numeric_limits<double>::infinity());
+  Value normOk = CompareOp::create(b, loc, norm, inf, CompareDirection::LT);
+  Value lossSize = AbsOp::create(b, loc, loss);
+  Value lossOk = CompareOp::create(b, loc, lossSize, inf, CompareDirection::LT);
+  Value no = ConstantOp::create(b, loc, i1, DenseElementsAttr::get(i1, false));
+  Value finite = WhereOp::create(b, loc, normOk, lossOk, no);
+  return NotOp::create(b, loc, finite);
 }
 
 struct AddOptimizerPass : accel::impl::AddOptimizerPassBase<AddOptimizerPass> {
@@ -88,6 +116,17 @@ private:
     if (nesterov && (momentum <= 0 || dampening != 0))
       return bad("nesterov needs momentum > 0 and no dampening, as in "
                  "torch.optim.SGD");
+    // GradScaler's own checks.
+    if (!(initScale > 0) || !std::isfinite(initScale) ||
+        static_cast<float>(initScale) == 0 ||
+        !std::isfinite(static_cast<float>(initScale)))
+      return bad("init-scale must be a positive number within fp32's range");
+    if (!(growthFactor > 1) || !std::isfinite(growthFactor))
+      return bad("growth-factor must be a finite number > 1");
+    if (!(backoffFactor > 0 && backoffFactor < 1))
+      return bad("backoff-factor must be in (0, 1)");
+    if (growthInterval < 1)
+      return bad("growth-interval must be a positive integer");
     return success();
   }
 
@@ -100,8 +139,10 @@ private:
     return {};
   }
 
-  /// The loss's cotangent is 1, defined where the sweep first reads it.
-  void seedWithOne(func::FuncOp f, unsigned lossGrad) {
+  /// The loss's cotangent is 1, or the loss scale (`scale`, a scalar
+  /// argument), defined where the sweep first reads it.
+  void seed(func::FuncOp f, Value scale) {
+    unsigned lossGrad = *findArgument(f, kInputAttr, kLossGradInput);
     BlockArgument seed = f.getArgument(lossGrad);
     Operation *first = nullptr;
     for (Operation *user : seed.getUsers())
@@ -110,11 +151,17 @@ private:
     if (first) {
       OpBuilder b(first);
       auto type = cast<RankedTensorType>(seed.getType());
-      Value one = ConstantOp::create(
-          b, f.getLoc(), type,
-          DenseElementsAttr::get(
-              type, b.getFloatAttr(type.getElementType(), 1.0).getValue()));
-      seed.replaceAllUsesWith(one);
+      Value value =
+          scale
+              ? scale
+              : ConstantOp::create(
+                    b, f.getLoc(), type,
+                    DenseElementsAttr::get(
+                        type,
+                        b.getFloatAttr(type.getElementType(), 1.0).getValue()));
+      if (value.getType() != type)
+        value = CastOp::create(b, f.getLoc(), type, value);
+      seed.replaceAllUsesWith(value);
     }
     (void)f.eraseArgument(lossGrad);
   }
@@ -122,10 +169,19 @@ private:
   LogicalResult build(GradientForm &form) {
     func::FuncOp f = form.func;
     MLIRContext *ctx = f.getContext();
-    seedWithOne(f, form.lossGrad);
-    // Arguments past the cotangent moved down by one.
-    for (unsigned &p : form.params)
-      p -= p > form.lossGrad;
+    bool fp16 = computesInFp16(f);
+    bool scaling = lossScale == LossScaling::Dynamic ||
+                   (lossScale == LossScaling::Auto && fp16);
+    if (fp16 && lossScale == LossScaling::None)
+      f.emitWarning(getArgument())
+          << ": an fp16 step without loss scaling: gradients below fp16's "
+             "smallest value (6e-8) become zero and large ones overflow; "
+             "use loss-scale=dynamic (GradScaler's)";
+    bool skips = skipNonfinite || scaling;
+    // Values, not indices: arguments are inserted and erased below.
+    SmallVector<Value> params;
+    for (unsigned p : form.params)
+      params.push_back(f.getArgument(p));
 
     std::optional<unsigned> stepIndex = findArgument(f, kInputAttr, kStepInput);
     if (!stepIndex)
@@ -145,13 +201,23 @@ private:
         stateTypes.push_back(f.getArgument(p).getType());
         stateNames.push_back(name + "." + suffix.str());
       }
-    if (skipNonfinite) {
+    if (skips) {
       stateTypes.push_back(stepType);
       stateNames.push_back(kAppliedStepsName.str());
     }
-    for (const std::string &name : stateNames)
-      stateAttrs.push_back(attrs.getDictionaryAttr(
-          attrs.getNamedAttr(kStateAttr, attrs.getStringAttr(name))));
+    auto f32 = RankedTensorType::get({}, Float32Type::get(ctx));
+    if (scaling) {
+      stateTypes.append({f32, stepType});
+      stateNames.append({kScaleName.str(), kGrowthTrackerName.str()});
+    }
+    for (const std::string &name : stateNames) {
+      SmallVector<NamedAttribute, 2> entries = {
+          attrs.getNamedAttr(kStateAttr, attrs.getStringAttr(name))};
+      if (name == kScaleName)
+        entries.push_back(
+            attrs.getNamedAttr(kInitialAttr, attrs.getF64FloatAttr(initScale)));
+      stateAttrs.push_back(attrs.getDictionaryAttr(entries));
+    }
     SmallVector<unsigned> at(stateTypes.size(), *stepIndex);
     SmallVector<Location> locs(stateTypes.size(), f.getLoc());
     if (failed(f.insertArguments(at, stateTypes, stateAttrs, locs)))
@@ -163,24 +229,32 @@ private:
       for (size_t p = 0; p < form.params.size(); ++p)
         states[s].push_back(
             f.getArgument(stateStart + s * form.params.size() + p));
-    Value applied = skipNonfinite
-                        ? f.getArgument(stateStart + stateTypes.size() - 1)
-                        : Value();
+    unsigned extra = stateStart + suffixes.size() * form.params.size();
+    Value applied = skips ? f.getArgument(extra) : Value();
+    Value lossScaleValue = scaling ? f.getArgument(extra + 1) : Value();
+    Value growthTracker = scaling ? f.getArgument(extra + 2) : Value();
+    seed(f, lossScaleValue);
 
     auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
     OpBuilder b(ret);
     Location loc = f.getLoc();
     Value lossValue = ret.getOperand(form.loss);
-    SmallVector<Value> grads, params;
-    for (auto [p, g] : llvm::zip(form.params, form.grads)) {
-      params.push_back(f.getArgument(p));
+    SmallVector<Value> grads;
+    for (unsigned g : form.grads)
       grads.push_back(ret.getOperand(g));
-    }
-    auto f32 = RankedTensorType::get({}, b.getF32Type());
-    auto i1 = RankedTensorType::get({}, b.getI1Type());
     if (cast<RankedTensorType>(lossValue.getType()).getElementType() !=
         b.getF32Type())
       lossValue = CastOp::create(b, loc, f32, lossValue);
+
+    // GradScaler.unscale_: the gradients times 1/scale, each element
+    // checked for inf/NaN.
+    Value scaledFoundInf;
+    if (scaling) {
+      Value inverse = ReciprocalOp::create(b, loc, lossScaleValue);
+      auto unscale = UnscaleGradientsOp::create(b, loc, inverse, grads);
+      scaledFoundInf = unscale.getFoundInf();
+      grads.assign(unscale.getUnscaled().begin(), unscale.getUnscaled().end());
+    }
 
     // Norm, clipping coefficient (as clip_grad_norm_ computes it, in fp32),
     // non-finite check, learning rate.
@@ -197,22 +271,18 @@ private:
     // A NaN or infinite gradient norm or loss leaves parameters and state
     // as they were: with skip-nonfinite the run goes on (GradScaler's skip),
     // without it the trainer stops, and in both cases nothing non-finite
-    // reaches the parameters or a checkpoint.
-    Value inf = f32Scalar(b, loc, std::numeric_limits<double>::infinity());
-    Value normOk = CompareOp::create(b, loc, norm, inf, CompareDirection::LT);
-    Value lossSize = AbsOp::create(b, loc, lossValue);
-    Value lossOk =
-        CompareOp::create(b, loc, lossSize, inf, CompareDirection::LT);
-    Value no =
-        ConstantOp::create(b, loc, i1, DenseElementsAttr::get(i1, false));
-    Value finite = WhereOp::create(b, loc, normOk, lossOk, no);
-    Value foundInf = NotOp::create(b, loc, finite);
+    // reaches the parameters or a checkpoint. With loss scaling,
+    // GradScaler's test alone decides (a finite gradient whose norm
+    // overflows is clipped to zero, not skipped).
+    Value foundInf = scaledFoundInf;
+    if (!scaling)
+      foundInf = nonFinite(b, loc, norm, lossValue);
     // Skipped steps do not count as optimizer steps (as with AMP's
     // GradScaler, after which HF's Trainer does not step the scheduler
     // either): AdamW's bias correction, SGD's first step and the schedule
     // then follow a count of applied updates kept as optimizer state.
     Value updateStep = step, newApplied;
-    if (skipNonfinite) {
+    if (skips) {
       Value one = ConstantOp::create(
           b, loc, stepType,
           DenseElementsAttr::get(stepType, static_cast<int64_t>(1)));
@@ -249,6 +319,17 @@ private:
         newStates[0].push_back(update.getNewMomentumBuffer());
     }
 
+    // GradScaler.update.
+    Value newScale, newTracker;
+    if (scaling) {
+      auto update = UpdateLossScaleOp::create(
+          b, loc, lossScaleValue, growthTracker, foundInf,
+          APFloat(double(growthFactor)), APFloat(double(backoffFactor)),
+          growthInterval);
+      newScale = update.getNewScale();
+      newTracker = update.getNewGrowthTracker();
+    }
+
     // Results: named outputs, then updates of parameters and state.
     SmallVector<Value> outs = {lossValue, lrValue, norm, foundInf};
     SmallVector<DictionaryAttr> resultAttrs;
@@ -256,10 +337,14 @@ private:
       resultAttrs.push_back(attrs.getDictionaryAttr(
           attrs.getNamedAttr(attr, attrs.getStringAttr(name))));
     };
-    StringRef flag = skipNonfinite ? kSkippedOutput : kStoppedOutput;
+    StringRef flag = skips ? kSkippedOutput : kStoppedOutput;
     for (StringRef name : {StringRef(kLossOutput), StringRef("lr"),
                            StringRef("grad_norm"), flag})
       named(kOutputAttr, name);
+    if (scaling) {
+      named(kOutputAttr, kLossScaleOutput);
+      outs.push_back(newScale);
+    }
     for (size_t p = 0; p < params.size(); ++p) {
       named(kUpdateAttr, form.paramNames[p]);
       outs.push_back(newParams[p]);
@@ -272,6 +357,12 @@ private:
     if (newApplied) {
       named(kUpdateAttr, kAppliedStepsName);
       outs.push_back(newApplied);
+    }
+    if (scaling) {
+      named(kUpdateAttr, kScaleName);
+      outs.push_back(newScale);
+      named(kUpdateAttr, kGrowthTrackerName);
+      outs.push_back(newTracker);
     }
     func::ReturnOp::create(b, ret.getLoc(), outs);
     ret.erase();

@@ -1,4 +1,4 @@
-//===- MixedPrecisionPass.cpp - bf16 GEMMs, fp32 everything else ----------===//
+//===- MixedPrecisionPass.cpp - bf16/fp16 GEMMs, fp32 everything else -----===//
 //
 // torch.autocast as a rewrite of the loss form: the policy's ops
 // (PrecisionPolicy.cpp) on bf16 operands, every other op on fp32 values.
@@ -41,13 +41,11 @@ struct MixedPrecisionPass
              "(the gradients follow from its casts)";
       return signalPassFailure();
     }
-    if (dtype == LowPrecisionType::FP16) {
-      step.emitOpError(getArgument())
-          << ": dtype=fp16 needs dynamic loss scaling (GradScaler's), which "
-             "accel does not build yet; use dtype=bf16";
-      return signalPassFailure();
-    }
-    Type low = BFloat16Type::get(&getContext());
+    // fp16's gradients need loss scaling, which accel-add-optimizer adds
+    // for a step that computes in fp16.
+    Type low = dtype == LowPrecisionType::FP16
+                   ? Type(Float16Type::get(&getContext()))
+                   : Type(BFloat16Type::get(&getContext()));
     auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
     if (failed(rewrite(step, low)) || (eval && failed(rewrite(eval, low))))
       return signalPassFailure();

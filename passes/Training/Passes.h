@@ -18,6 +18,9 @@ enum class OptimizerKind { AdamW, Sgd };
 enum class LowPrecisionType { None, BF16, FP16 };
 /// What the mean of an accumulated cross-entropy is over.
 enum class LossNormalization { Global, PerMicroBatch };
+/// Whether accel-add-optimizer scales the loss (GradScaler's dynamic loss
+/// scaling): `Auto` does when the step computes in fp16.
+enum class LossScaling { Auto, Dynamic, None };
 
 #define GEN_PASS_DECL
 #include "passes/Training/Passes.h.inc"

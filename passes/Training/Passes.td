@@ -133,7 +133,7 @@ def BuildLossPass : Pass<"accel-build-loss", "mlir::ModuleOp"> {
 }
 
 def MixedPrecisionPass : Pass<"accel-mixed-precision", "mlir::ModuleOp"> {
-  let summary = "Runs the step's GEMMs in bf16 with fp32 master weights, like torch.autocast";
+  let summary = "Runs the step's GEMMs in bf16 or fp16 with fp32 master weights, like torch.autocast";
   let description = [{
     Mixed precision on the loss form of `@train_step` (and on `@eval_step`),
     before `accel-add-gradients`, so that the gradients follow from the
@@ -161,8 +161,10 @@ def MixedPrecisionPass : Pass<"accel-mixed-precision", "mlir::ModuleOp"> {
     %y = accel.cast %yb : (tensor<8x32xbf16>) -> tensor<8x32xf32>
     %loss = accel.cross_entropy %y, %labels ...
     ```
-    `dtype=no` (the default) changes nothing. `dtype=fp16` needs dynamic
-    loss scaling (GradScaler's), which is not built yet: it is refused.
+    `dtype=fp16` is the same policy in float16: its range (6e-8 to 65504)
+    needs dynamic loss scaling, which `accel-add-optimizer` then adds as
+    `torch.amp.GradScaler` does (its `loss-scale` option). `dtype=no` (the
+    default) changes nothing.
     In `accel-make-train-step`, `mixed-precision=bf16` is this option (the
     name Accelerate gives it).
   }];
@@ -298,6 +300,20 @@ def AddOptimizerPass : Pass<"accel-add-optimizer", "mlir::ModuleOp"> {
     of applied updates, kept as optimizer state
     `{accel.state = "optimizer.applied_steps"}`.
 
+    **Dynamic loss scaling** (`loss-scale=dynamic`, and by default on a
+    step that computes in fp16) is `torch.amp.GradScaler`'s loop: the
+    loss's cotangent is the scale (`scaler.scale(loss).backward()`), the
+    gradients are multiplied by its fp32 reciprocal while each element is
+    checked for inf/NaN (`accel.unscale_gradients`, `unscale_`), the norm
+    and clipping see the unscaled gradients, a step that found one is
+    skipped (`found_inf`, as with `skip-nonfinite`; the loss and the norm
+    play no part, as in GradScaler), and `accel.update_loss_scale` sets the
+    next scale (`update`). The scale (`init-scale`, 2^16 by default) and the
+    growth tracker are optimizer state, `scaler.scale` and
+    `scaler.growth_tracker`, saved in checkpoints; the scale after the
+    step is also the output `loss_scale`. An fp16 step with
+    `loss-scale=none` gets a warning: its small gradients flush to zero.
+
     The result is a plain function: later passes (sharding, memory
     planning) rewrite it like any other.
 
@@ -369,6 +385,24 @@ def AddOptimizerPass : Pass<"accel-add-optimizer", "mlir::ModuleOp"> {
            "Cosine schedule: number of cycles">,
     Option<"skipNonfinite", "skip-nonfinite", "bool", /*default=*/"false",
            "Skip updates whose loss or gradient norm is NaN or infinite">,
+    Option<"lossScale", "loss-scale", "::accel::LossScaling",
+           /*default=*/"::accel::LossScaling::Auto",
+           "Dynamic loss scaling, as torch.amp.GradScaler",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::LossScaling::Auto, "auto",
+                        "dynamic when the step computes in fp16"),
+             clEnumValN(::accel::LossScaling::Dynamic, "dynamic",
+                        "always (GradScaler(enabled=True))"),
+             clEnumValN(::accel::LossScaling::None, "none",
+                        "never (a warning on an fp16 step)"))}]>,
+    Option<"initScale", "init-scale", "double", /*default=*/"65536.0",
+           "GradScaler's init_scale">,
+    Option<"growthFactor", "growth-factor", "double", /*default=*/"2.0",
+           "GradScaler's growth_factor">,
+    Option<"backoffFactor", "backoff-factor", "double", /*default=*/"0.5",
+           "GradScaler's backoff_factor">,
+    Option<"growthInterval", "growth-interval", "int64_t",
+           /*default=*/"2000", "GradScaler's growth_interval">,
   ];
   let dependentDialects = ["::accel::AccelDialect"];
 }

@@ -10,10 +10,12 @@ using namespace mlir;
 // leaves in the input's type (elementwise ops, norms on CPU), so every
 // value that is not a GEMM's operand or result stays fp32:
 //
+// (The low type is bf16 or fp16, as accel-mixed-precision's dtype says.)
+//
 //   op                         precision  why
-//   linear, matmul             bf16       GEMMs: 1.7-2.2x fp32 on AVX512-BF16
+//   linear, matmul             low        GEMMs: 1.7-2.2x fp32 on AVX512-BF16
 //                                         (AMX more), products summed in fp32
-//   linear_cross_entropy       bf16       the fused LM head's three GEMMs;
+//   linear_cross_entropy       low        the fused LM head's three GEMMs;
 //                                         its logits and loss stay fp32
 //   attention                  fp32       bf16 kernel not written yet
 //   cross_entropy, mse, norms,

@@ -70,6 +70,27 @@ void removeStaleCheckpointTemporaries(const std::string &dir) {
   }
 }
 
+namespace {
+/// Every element of a state tensor set to its initial value.
+void fillWith(const TensorView &t, double value, const std::string &name) {
+  int64_t n = t.numel();
+  switch (t.dtype) {
+  case DType::F32:
+    std::fill_n(t.as<float>(), n, static_cast<float>(value));
+    return;
+  case DType::F64:
+    std::fill_n(t.as<double>(), n, value);
+    return;
+  case DType::I64:
+    std::fill_n(t.as<int64_t>(), n, static_cast<int64_t>(value));
+    return;
+  default:
+    throw Error("'" + name + "' has an initial value, which a " +
+                std::string(dtypeName(t.dtype)) + " state cannot take");
+  }
+}
+} // namespace
+
 TrainingState::TrainingState(const std::vector<StateSpec> &specs,
                              const Placement &placement)
     : placement(placement) {
@@ -104,6 +125,9 @@ TrainingState::TrainingState(const std::vector<StateSpec> &specs,
     size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
     slot.data = allocateBuffer(hostAllocator(), rounded, "'" + spec.name + "'");
     std::memset(slot.data.get(), 0, rounded);
+    if (spec.initial != 0)
+      fillWith(TensorView{slot.data.get(), spec.dtype, spec.shape},
+               spec.initial, spec.name);
     slots.emplace(spec.name, std::move(slot));
   }
 }

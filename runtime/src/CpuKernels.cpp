@@ -346,6 +346,25 @@ void registerCpuKernels(KernelRegistry &registry) {
       cpu::globalNorm(o, r[0], c.pool);
     };
   });
+  registry.add("unscale_gradients", [](const KernelSite &site) -> BoundKernel {
+    [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
+    size_t grads = operandCount(inst) - 1;
+    expectArity(inst, grads + 1, grads + 1);
+    return [](const Views &o, const Views &r, KernelContext &c) {
+      cpu::unscaleGradients(o[0], Views(o.begin() + 1, o.end()), r[0],
+                            Views(r.begin() + 1, r.end()), c.pool);
+    };
+  });
+  registry.add("update_loss_scale", [](const KernelSite &site) -> BoundKernel {
+    [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
+    expectArity(inst, 3, 2);
+    cpu::LossScaleConfig config{attrs.number("growth_factor"),
+                                attrs.number("backoff_factor"),
+                                attrs.integer("growth_interval")};
+    return [config](const Views &o, const Views &r, KernelContext &) {
+      cpu::updateLossScale(o[0], o[1], o[2], r[0], r[1], config);
+    };
+  });
   registry.add("lr_schedule", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
     expectArity(inst, 1, 1);

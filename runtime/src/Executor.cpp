@@ -44,7 +44,7 @@ std::vector<StateSpec> Executor::stateSpecs(const fb::Function &function) {
           split.push_back(axis->str());
       specs.push_back({v.name()->str(), v.storage() == fb::Storage::State,
                        updated[i], DType(v.dtype()), shapeOf(v),
-                       std::move(split)});
+                       std::move(split), v.initial()});
     }
   }
   return specs;

@@ -649,7 +649,7 @@ private:
     };
     int lossAt = indexOf("loss"), lrAt = indexOf("lr");
     int normAt = indexOf("grad_norm"), infAt = indexOf("found_inf");
-    int stopAt = indexOf("nonfinite");
+    int stopAt = indexOf("nonfinite"), scaleAt = indexOf("loss_scale");
     if (lossAt < 0)
       throw Error("train_step has no 'loss' output");
     int64_t stepValue = 0;
@@ -682,18 +682,21 @@ private:
       bool skipped = infAt >= 0 && out[infAt].as<uint8_t>()[0] != 0;
       double seconds = std::chrono::duration<double>(t1 - t0).count();
       double rate = globalBatch * train->unitsPerExample() / seconds;
-      writeLog("{\"step\": " + std::to_string(done) + ", \"loss\": " +
-               number(loss) + ", \"lr\": " + number(lr) +
-               ", \"grad_norm\": " + number(norm) +
-               (skipped ? ", \"skipped\": true" : "") + ", \"" +
-               train->unit() + "_per_second\": " + number(rate) +
-               ", \"step_seconds\": " + number(seconds) +
-               (o.groups.empty() ? ""
-                                 : ", \"comm_bytes\": " + std::to_string(sent)) +
-               (o.rankTiming ? rankTiming(seconds, collectiveSeconds() -
-                                                       collectiveBefore)
-                             : "") +
-               "}");
+      writeLog(
+          "{\"step\": " + std::to_string(done) + ", \"loss\": " + number(loss) +
+          ", \"lr\": " + number(lr) + ", \"grad_norm\": " + number(norm) +
+          (skipped ? ", \"skipped\": true" : "") +
+          (scaleAt >= 0
+               ? ", \"loss_scale\": " + number(out[scaleAt].as<float>()[0])
+               : "") +
+          ", \"" + train->unit() + "_per_second\": " + number(rate) +
+          ", \"step_seconds\": " + number(seconds) +
+          (o.groups.empty() ? ""
+                            : ", \"comm_bytes\": " + std::to_string(sent)) +
+          (o.rankTiming
+               ? rankTiming(seconds, collectiveSeconds() - collectiveBefore)
+               : "") +
+          "}");
       bool stop = stopAt >= 0 ? out[stopAt].as<uint8_t>()[0] != 0
                               : !std::isfinite(loss) && !skipped;
       if (stop)

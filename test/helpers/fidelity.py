@@ -66,6 +66,7 @@ class Loop:
     accumulate: int = 1  # micro-batches per step (accel accumulates; PyTorch takes the batch whole)
     normalization: str = "global"
     precision: str = "no"  # accel's mixed-precision= (bf16: its policy's GEMMs in bf16)
+    options: str = ""  # more accel-make-train-step options (e.g. GradScaler's settings)
 
     @property
     def micro_batch(self):
@@ -78,6 +79,8 @@ class Loop:
             options += f" accumulate={self.accumulate} normalization={self.normalization}"
         if self.precision != "no":
             options += f" mixed-precision={self.precision}"
+        if self.options:
+            options += " " + self.options
         return options
 
     def learning_rates(self):
@@ -350,3 +353,29 @@ def _control(family, result, loop):
     assert any(f.startswith(name + ":") for f in bad["failures"]), \
         f"{family}: a 1% error in {name}'s update passed the standard: {bad['failures']}"
     print(f"control: a 1% error in {name}'s update fails the standard")
+
+
+def low_precision_parameters_ok(name, model, final, m32, mautocast):
+    """Final parameters of a mixed-precision run: each one's distance from
+    the fp32 run's, relative to its fp32 update, within 2x autocast's (one
+    parameter is a few draws), and over the whole model within 1.5x."""
+    ok = True
+    totals = np.zeros(3)
+    for pname, tensor in final.items():
+        try:
+            p0 = model.get_parameter(pname).detach().double().numpy()
+        except AttributeError:
+            continue  # a buffer
+        p32 = m32.get_parameter(pname).detach().double().numpy()
+        update = np.linalg.norm(p32 - p0)
+        err_accel = np.linalg.norm(tensor.astype(np.float64) - p32)
+        err_autocast = np.linalg.norm(mautocast.get_parameter(pname).detach().double().numpy() - p32)
+        totals += (update ** 2, err_accel ** 2, err_autocast ** 2)
+        if not err_accel <= 2 * err_autocast + 4 * np.spacing(np.float32(np.abs(p32).max())) * np.sqrt(p0.size):
+            print(f"  FAIL {pname}: distance from fp32 {err_accel / update:.3e} of its update, autocast's "
+                  f"{err_autocast / update:.3e}")
+            ok = False
+    rel_accel, rel_autocast = np.sqrt(totals[1] / totals[0]), np.sqrt(totals[2] / totals[0])
+    print(f"{name}: parameters' distance from fp32, relative to the fp32 update: accel {rel_accel:.3e}, "
+          f"autocast {rel_autocast:.3e}")
+    return ok and rel_accel <= 1.5 * rel_autocast

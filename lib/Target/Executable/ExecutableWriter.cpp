@@ -90,8 +90,11 @@ public:
       if (auto axes = func.getArgAttrOfType<ArrayAttr>(i, kSplitAttr))
         for (StringRef axis : axes.getAsValueRange<StringAttr>())
           split.push_back(axis.str());
-      FailureOr<int> index =
-          addValue(arg, func.getLoc(), name, storage, 0, -1, -1, split);
+      double initial = 0;
+      if (auto init = func.getArgAttrOfType<FloatAttr>(i, kInitialAttr))
+        initial = init.getValueAsDouble();
+      FailureOr<int> index = addValue(arg, func.getLoc(), name, storage, 0, -1,
+                                      -1, split, initial);
       if (failed(index))
         return failure();
       if (input)
@@ -150,7 +153,8 @@ private:
   FailureOr<int> addValue(Value v, Location loc, StringRef name,
                           fb::Storage storage, int64_t offset = 0,
                           int constant = -1, int aliasOf = -1,
-                          const std::vector<std::string> &split = {}) {
+                          const std::vector<std::string> &split = {},
+                          double initial = 0) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || !type.hasStaticShape())
       return emitError(loc) << "value of type " << v.getType()
@@ -173,7 +177,7 @@ private:
         b.CreateVector(std::vector<int64_t>(type.getShape().begin(),
                                             type.getShape().end())),
         storage, offset, constant, aliasOf,
-        split.empty() ? 0 : b.CreateVectorOfStrings(split)));
+        split.empty() ? 0 : b.CreateVectorOfStrings(split), initial));
     indexOf[v] = index;
     return index;
   }

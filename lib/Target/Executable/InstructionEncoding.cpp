@@ -181,6 +181,14 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(
             floatAttr("num_cycles", l.getNumCycles().convertToDouble()));
       })
+      .Case<UpdateLossScaleOp>([&](UpdateLossScaleOp u) {
+        inst.attrs.push_back(
+            floatAttr("growth_factor", u.getGrowthFactor().convertToDouble()));
+        inst.attrs.push_back(floatAttr("backoff_factor",
+                                       u.getBackoffFactor().convertToDouble()));
+        inst.attrs.push_back(
+            intAttr("growth_interval", {u.getGrowthInterval()}));
+      })
       .Case<AdamWOp>([&](AdamWOp a) {
         inst.operands = {a.getParam(),     a.getGrad(), a.getExpAvg(),
                          a.getExpAvgSq(),  a.getLr(),   a.getStep(),

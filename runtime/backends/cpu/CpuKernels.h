@@ -194,6 +194,25 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
 void globalNorm(const std::vector<TensorView> &tensors, const TensorView &out,
                 ThreadPool &pool);
 
+/// GradScaler.unscale_'s kernel: out[i] = grads[i] * invScale (float32
+/// scalar) and foundInf (bool scalar) = whether some element of some grad
+/// is inf or NaN. out[i] may alias grads[i].
+void unscaleGradients(const TensorView &invScale,
+                      const std::vector<TensorView> &grads,
+                      const TensorView &foundInf,
+                      const std::vector<TensorView> &out, ThreadPool &pool);
+
+/// GradScaler.update's kernel (torch._amp_update_scale_) on the float32
+/// scale and int64 growth tracker scalars, given the bool foundInf.
+struct LossScaleConfig {
+  double growthFactor, backoffFactor;
+  int64_t growthInterval;
+};
+void updateLossScale(const TensorView &scale, const TensorView &tracker,
+                     const TensorView &foundInf, const TensorView &newScale,
+                     const TensorView &newTracker,
+                     const LossScaleConfig &config);
+
 enum class LrScheduleKind { Constant, ConstantWithWarmup, Linear, Cosine };
 
 /// The learning rate transformers.get_scheduler's schedule gives at `step`

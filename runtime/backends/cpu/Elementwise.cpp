@@ -401,19 +401,6 @@ constexpr bool isFloating =
     std::is_floating_point_v<T> || std::is_same_v<T, Half> ||
     std::is_same_v<T, BFloat16>;
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  if (exp == 0x1f) // inf and NaN (payload kept)
-    return bitsToFloat(sign | 0x7f800000u | (mant << 13));
-  if (exp == 0) { // zero and subnormals: mant * 2^-24
-    float v = static_cast<float>(mant) * 5.9604644775390625e-8f;
-    return sign ? -v : v;
-  }
-  return bitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
-}
-
 /// Rounds a double to the nearest value of a binary float format with
 /// ExpBits exponent bits and MantBits stored mantissa bits, ties to even;
 /// overflow gives inf, NaN stays a quiet NaN. Exact in one step, so no
@@ -457,15 +444,6 @@ template <int ExpBits, int MantBits> uint16_t encodeSmallFloat(double d) {
   return static_cast<uint16_t>(sign | enc);
 }
 
-/// f32 -> bf16 keeps the exponent range, so rounding the low 16 bits to
-/// nearest-even (a carry may run into the exponent, up to inf) is exact.
-uint16_t floatToBFloat16(float f) {
-  uint32_t u = floatToBits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: keep it quiet
-    return static_cast<uint16_t>((u >> 16) | 0x40);
-  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-}
-
 /// int64 -> double that rounds to odd when inexact: a later rounding to a
 /// narrower format then gives the correctly rounded result.
 double int64ToDoubleSticky(int64_t i) {
@@ -483,7 +461,7 @@ double int64ToDoubleSticky(int64_t i) {
 
 template <typename T> double floatingToDouble(T v) {
   if constexpr (std::is_same_v<T, Half>)
-    return halfToFloat(v.bits);
+    return detail::halfBitsToFloat(DType::F16, v.bits);
   else if constexpr (std::is_same_v<T, BFloat16>)
     return bitsToFloat(static_cast<uint32_t>(v.bits) << 16);
   else
@@ -537,7 +515,9 @@ template <typename Dst> Dst fromInt64(int64_t i) {
 
 template <typename Dst, typename Src> Dst convertValue(Src v) {
   if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, BFloat16>)
-    return BFloat16{floatToBFloat16(v)};
+    return BFloat16{detail::floatToHalfBits(DType::BF16, v)};
+  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, Half>)
+    return Half{detail::floatToHalfBits(DType::F16, v)};
   else if constexpr (std::is_same_v<Src, float> &&
                      std::is_floating_point_v<Dst>)
     return static_cast<Dst>(v);
@@ -603,7 +583,8 @@ void binary(BinaryKind kind, const TensorView &a, const TensorView &b,
   switch (a.dtype) {
   case DType::F32:
     return binaryF32(kind, a, b, out, pool);
-  case DType::BF16: { // in fp32, one rounding
+  case DType::BF16:
+  case DType::F16: { // in fp32, one rounding
     Widened x = widenToF32(a, pool), y = widenToF32(b, pool), r = f32Like(out);
     binaryF32(kind, x.view, y.view, r.view, pool);
     return cast(r.view, out, pool);

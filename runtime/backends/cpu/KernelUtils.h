@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <immintrin.h>
 #include <string>
 #include <vector>
 
@@ -190,19 +192,41 @@ struct GemmShape {
   int64_t ldb() const { return transB ? k : n; }
 };
 
-/// Row-major single-threaded bf16 GEMM on the calling thread (oneDNN's
-/// matmul primitive): C = op(A) op(B), or C += op(A) op(B) with
-/// `accumulate`, products summed in fp32, C of type `cType` (F32 or BF16).
-void gemmBf16(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
-              const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb,
-              bool accumulate, void *c, DType cType, int64_t ldc);
+/// Whether t is one of the 16-bit float types (bf16, fp16).
+inline bool isHalfFloat(DType t) { return t == DType::BF16 || t == DType::F16; }
 
-/// The oneDNN implementation gemmBf16 runs on this CPU (e.g.
-/// "brg:avx512_core_bf16", "brg:avx512_core_amx").
-std::string gemmBf16Implementation();
+/// A bf16 or fp16 value's bits as fp32 (exact), and fp32 rounded to
+/// nearest-even into them (F16C's conversions for fp16: overflow gives
+/// inf, NaN stays NaN).
+inline float halfBitsToFloat(DType t, uint16_t bits) {
+  if (t == DType::F16)
+    return _cvtsh_ss(bits);
+  uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+inline uint16_t floatToHalfBits(DType t, float f) {
+  if (t == DType::F16)
+    return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: keep it quiet
+    return static_cast<uint16_t>((u >> 16) | 0x40);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
 
-/// The element types of a GEMM: f32 x f32 -> f32, or bf16 x bf16 -> f32 or
-/// bf16.
+/// Row-major single-threaded GEMM of bf16 or fp16 operands on the calling
+/// thread (oneDNN's matmul primitive, or sgemm on fp32 copies where oneDNN
+/// has no kernel for the type): C = op(A) op(B), or C += op(A) op(B) with
+/// `accumulate`, products summed in fp32, C of type `cType` (F32 or the
+/// operands' type).
+void gemmHalf(DType operands, bool transA, bool transB, int64_t m, int64_t n,
+              int64_t k, const uint16_t *a, int64_t lda, const uint16_t *b,
+              int64_t ldb, bool accumulate, void *c, DType cType, int64_t ldc);
+
+/// The element types of a GEMM: f32 x f32 -> f32, or bf16 (fp16) operands
+/// into f32 or bf16 (fp16).
 struct GemmTypes {
   DType operands = DType::F32, result = DType::F32;
 };
@@ -211,7 +235,7 @@ struct GemmTypes {
 /// at b + bOffsets[i] (in elements) and writing C at c + i * m * n, split
 /// over the pool (whole entries, or row/column blocks of them) with
 /// single-threaded BLAS in each share. fp32 matrix-vector shapes use sgemv.
-/// Requires k > 0; a beta other than 0 must be 1 for bf16 operands.
+/// Requires k > 0; a beta other than 0 must be 1 for bf16/fp16 operands.
 void parallelGemm(const GemmShape &d, int64_t batch, const int64_t *aOffsets,
                   const int64_t *bOffsets, const void *a, const void *b,
                   void *c, GemmTypes types, ThreadPool &pool);

@@ -16,12 +16,12 @@ namespace accel::rt::cpu {
 
 void linear(const TensorView &x, const TensorView &w, const TensorView &bias,
             const TensorView &out, bool weightInOut, ThreadPool &pool) {
-  // fp32, or bf16 input and weight (products summed in fp32) into a bf16
-  // or fp32 output; the bias has the output's type.
-  bool bf16 = x.dtype == DType::BF16 && w.dtype == DType::BF16;
+  // fp32, or bf16 (fp16) input and weight, products summed in fp32, into
+  // an output of their type or fp32; the bias has the output's type.
+  bool half = detail::isHalfFloat(x.dtype) && w.dtype == x.dtype;
   bool f32 = x.dtype == DType::F32 && w.dtype == DType::F32;
   if (!(f32 && out.dtype == DType::F32) &&
-      !(bf16 && (out.dtype == DType::BF16 || out.dtype == DType::F32)))
+      !(half && (out.dtype == x.dtype || out.dtype == DType::F32)))
     throw KernelError(std::string("linear: no product of ") +
                       dtypeName(x.dtype) + " input and " + dtypeName(w.dtype) +
                       " weight into " + dtypeName(out.dtype));

@@ -172,14 +172,14 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
                         const TensorView &weightGrad, int64_t ignoreIndex,
                         double smoothing, bool weightInOut, ThreadPool &pool) {
   const char *kernel = "linear_cross_entropy";
-  // fp32, or a bf16 head: bf16 input and weight (and their gradients), the
-  // logits and the loss in fp32.
-  const bool bf16 = input.dtype == DType::BF16;
-  const DType operand = bf16 ? DType::BF16 : DType::F32;
+  // fp32, or a bf16 (fp16) head: input and weight (and their gradients) of
+  // that type, the logits and the loss in fp32.
+  const bool half = detail::isHalfFloat(input.dtype);
+  const DType operand = input.dtype;
   for (const TensorView *v : {&input, &weight, &inputGrad, &weightGrad})
     require(v->dtype == operand, kernel,
-            "input, weight and their gradients must all be float32 or all "
-            "bfloat16");
+            "input, weight and their gradients must all be float32, all "
+            "bfloat16 or all float16");
   require(loss.dtype == DType::F32, kernel, "the loss must be float32");
   require(weight.rank() == 2 && input.rank() >= 1, kernel,
           "needs a 2-D weight and an input with a feature dim");
@@ -210,14 +210,15 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
     loss.as<float>()[0] = static_cast<float>(0.0 / counted);
     return;
   }
-  // A bf16 head: each block's logit gradient rounded to bf16 for the
+  // A bf16 (fp16) head: each block's logit gradient rounded to the
+  // operands' type for the
   // gradient GEMMs; the weight gradient summed over blocks in fp32 and
   // rounded once at the end.
   const detail::GemmTypes toLogits{operand, DType::F32},
       toOperand{operand, operand}, toF32{operand, DType::F32};
-  std::vector<float> weightGrad32(bf16 ? weightGrad.numel() : 0);
+  std::vector<float> weightGrad32(half ? weightGrad.numel() : 0);
   const TensorView dw32 =
-      bf16 ? TensorView{weightGrad32.data(), DType::F32, weightGrad.shape}
+      half ? TensorView{weightGrad32.data(), DType::F32, weightGrad.shape}
            : weightGrad;
 
   // Blocks of about 64 MiB of logits: large enough for efficient GEMMs
@@ -226,7 +227,7 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
   const int64_t blockRows =
       std::max<int64_t>(1, std::min<int64_t>(rows.n, (int64_t(1) << 24) / c));
   std::vector<float> logits(blockRows * c);
-  std::vector<uint16_t> logitsGrad16(bf16 ? blockRows * c : 0);
+  std::vector<uint16_t> logitsGrad16(half ? blockRows * c : 0);
   std::vector<double> rowLoss(rows.n, 0.0);
   const int64_t origin = 0;
   for (int64_t r0 = 0; r0 < rows.n; r0 += blockRows) {
@@ -262,9 +263,9 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
       }
     });
     const void *grad = g;
-    if (bf16) {
+    if (half) {
       TensorView block{g, DType::F32, {m, c}};
-      cast(block, TensorView{logitsGrad16.data(), DType::BF16, {m, c}}, pool);
+      cast(block, TensorView{logitsGrad16.data(), operand, {m, c}}, pool);
       grad = logitsGrad16.data();
     }
     // dx = g W (or g W^T)
@@ -293,7 +294,7 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
                            toF32, pool);
     }
   }
-  if (bf16)
+  if (half)
     cast(dw32, weightGrad, pool);
   double total = 0;
   for (double l : rowLoss)

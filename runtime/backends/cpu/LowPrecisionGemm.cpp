@@ -1,12 +1,14 @@
-//===- LowPrecisionGemm.cpp - bf16 GEMMs on oneDNN's matmul primitive -----===//
+//===- LowPrecisionGemm.cpp - bf16/fp16 GEMMs on oneDNN's matmul ----------===//
 //
-// C = op(A) op(B) with bf16 A and B, products accumulated in fp32 and C
-// written as fp32 or bf16: what torch.autocast's bf16 matmuls compute. One
-// call runs on the calling thread (its OpenMP team is 1, as for sgemm);
-// the split over the pool is parallelGemm's. oneDNN picks the kernel for
-// the CPU at run time: AMX tiles, AVX512-BF16 dot products, or a
-// conversion to fp32 on CPUs with neither (gemmBf16Implementation says
-// which).
+// C = op(A) op(B) with bf16 or fp16 A and B, products accumulated in fp32
+// and C written as fp32 or in the operands' type: what torch.autocast's
+// matmuls compute. One call runs on the calling thread (its OpenMP team is
+// 1, as for sgemm); the split over the pool is parallelGemm's. oneDNN
+// picks the kernel for the CPU at run time (AMX tiles, AVX512-BF16 or
+// AVX512-FP16 dot products; ONEDNN_VERBOSE=1 names it). Where it has none
+// for the type (fp16 before AVX512-FP16, bf16 before AVX-512), the
+// operands are widened to fp32 and multiplied by sgemm: the same
+// products and fp32 sums, at fp32's speed.
 //
 // A primitive is built once per shape and thread (oneDNN's own cache makes
 // a rebuild cheap too) and reused with new data pointers.
@@ -15,6 +17,7 @@
 #include "KernelUtils.h"
 
 #include <dnnl.h>
+#include <immintrin.h>
 
 #include <map>
 #include <tuple>
@@ -42,19 +45,31 @@ dnnl_engine_t cpuEngine() {
 struct GemmKey {
   int64_t m, n, k, lda, ldb, ldc;
   bool transA, transB, accumulate;
-  DType c;
+  DType operands, c;
   auto tie() const {
-    return std::tie(m, n, k, lda, ldb, ldc, transA, transB, accumulate, c);
+    return std::tie(m, n, k, lda, ldb, ldc, transA, transB, accumulate,
+                    operands, c);
   }
   bool operator<(const GemmKey &o) const { return tie() < o.tie(); }
 };
 
-/// A built matmul primitive with the memory descriptors of its operands.
+/// A built matmul primitive with the memory descriptors of its operands;
+/// no primitive when oneDNN has no kernel for the types on this CPU.
 struct GemmPrimitive {
   dnnl_primitive_t primitive = nullptr;
   dnnl_memory_desc_t a, b, c;
-  std::string implementation;
 };
+
+dnnl_data_type_t dnnlType(DType t) {
+  switch (t) {
+  case DType::BF16:
+    return dnnl_bf16;
+  case DType::F16:
+    return dnnl_f16;
+  default:
+    return dnnl_f32;
+  }
+}
 
 dnnl_memory_desc_t matrixDesc(int64_t rows, int64_t cols, int64_t ld,
                               bool transposed, dnnl_data_type_t type) {
@@ -69,10 +84,9 @@ dnnl_memory_desc_t matrixDesc(int64_t rows, int64_t cols, int64_t ld,
 
 GemmPrimitive build(const GemmKey &key) {
   GemmPrimitive g;
-  g.a = matrixDesc(key.m, key.k, key.lda, key.transA, dnnl_bf16);
-  g.b = matrixDesc(key.k, key.n, key.ldb, key.transB, dnnl_bf16);
-  g.c = matrixDesc(key.m, key.n, key.ldc, false,
-                   key.c == DType::BF16 ? dnnl_bf16 : dnnl_f32);
+  g.a = matrixDesc(key.m, key.k, key.lda, key.transA, dnnlType(key.operands));
+  g.b = matrixDesc(key.k, key.n, key.ldb, key.transB, dnnlType(key.operands));
+  g.c = matrixDesc(key.m, key.n, key.ldc, false, dnnlType(key.c));
   dnnl_matmul_desc_t desc;
   check(dnnl_matmul_desc_init(&desc, &g.a, &g.b, nullptr, &g.c),
         "matmul descriptor");
@@ -86,12 +100,12 @@ GemmPrimitive build(const GemmKey &key) {
     dnnl_post_ops_destroy(ops);
   }
   dnnl_primitive_desc_t pd = nullptr;
-  check(dnnl_primitive_desc_create(&pd, &desc, attr, cpuEngine(), nullptr),
-        "matmul primitive descriptor");
+  dnnl_status_t status =
+      dnnl_primitive_desc_create(&pd, &desc, attr, cpuEngine(), nullptr);
   dnnl_primitive_attr_destroy(attr);
-  const char *impl = nullptr;
-  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-  g.implementation = impl ? impl : "unknown";
+  if (status == dnnl_unimplemented)
+    return g; // the fp32 path
+  check(status, "matmul primitive descriptor");
   check(dnnl_primitive_create(&g.primitive, pd), "matmul primitive");
   dnnl_primitive_desc_destroy(pd);
   return g;
@@ -132,14 +146,51 @@ dnnl_memory_t wrap(const dnnl_memory_desc_t &md, const void *data) {
   return memory;
 }
 
+/// op(X) of rows x cols (ld as stored) in fp32, row-major and dense.
+void widenMatrix(DType type, const uint16_t *x, int64_t rows, int64_t cols,
+                 int64_t ld, bool transposed, std::vector<float> &out) {
+  out.resize(static_cast<size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      out[i * cols + j] =
+          halfBitsToFloat(type, x[transposed ? j * ld + i : i * ld + j]);
+}
+
+/// The GEMM on fp32 copies of the operands, C rounded once.
+void gemmThroughF32(DType operands, bool transA, bool transB, int64_t m,
+                    int64_t n, int64_t k, const uint16_t *a, int64_t lda,
+                    const uint16_t *b, int64_t ldb, bool accumulate, void *c,
+                    DType cType, int64_t ldc) {
+  thread_local std::vector<float> wideA, wideB, wideC;
+  widenMatrix(operands, a, m, k, lda, transA, wideA);
+  widenMatrix(operands, b, k, n, ldb, transB, wideB);
+  if (cType == DType::F32)
+    return sgemm(false, false, m, n, k, 1.0f, wideA.data(), k, wideB.data(), n,
+                 accumulate ? 1.0f : 0.0f, static_cast<float *>(c), ldc);
+  wideC.resize(static_cast<size_t>(m * n));
+  sgemm(false, false, m, n, k, 1.0f, wideA.data(), k, wideB.data(), n, 0.0f,
+        wideC.data(), n);
+  auto *out = static_cast<uint16_t *>(c);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float sum = wideC[i * n + j];
+      if (accumulate) // like oneDNN's sum post-op: in fp32, rounded once
+        sum += halfBitsToFloat(cType, out[i * ldc + j]);
+      out[i * ldc + j] = floatToHalfBits(cType, sum);
+    }
+}
+
 } // namespace
 
-void gemmBf16(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
-              const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb,
-              bool accumulate, void *c, DType cType, int64_t ldc) {
+void gemmHalf(DType operands, bool transA, bool transB, int64_t m, int64_t n,
+              int64_t k, const uint16_t *a, int64_t lda, const uint16_t *b,
+              int64_t ldb, bool accumulate, void *c, DType cType, int64_t ldc) {
   ThreadGemms &gemms = threadGemms();
-  const GemmPrimitive &g =
-      gemms.get({m, n, k, lda, ldb, ldc, transA, transB, accumulate, cType});
+  const GemmPrimitive &g = gemms.get(
+      {m, n, k, lda, ldb, ldc, transA, transB, accumulate, operands, cType});
+  if (!g.primitive)
+    return gemmThroughF32(operands, transA, transB, m, n, k, a, lda, b, ldb,
+                          accumulate, c, cType, ldc);
   dnnl_memory_t ma = wrap(g.a, a), mb = wrap(g.b, b), mc = wrap(g.c, c);
   dnnl_exec_arg_t args[] = {
       {DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
@@ -150,12 +201,6 @@ void gemmBf16(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
   for (dnnl_memory_t mem : {ma, mb, mc})
     dnnl_memory_destroy(mem);
   check(status, "matmul execution");
-}
-
-std::string gemmBf16Implementation() {
-  return threadGemms()
-      .get({64, 64, 64, 64, 64, 64, false, false, false, DType::F32})
-      .implementation;
 }
 
 } // namespace accel::rt::cpu::detail

@@ -71,8 +71,8 @@ void gemmBlock(const GemmShape &d, const char *av, const char *bv, char *cv,
       m = hi - lo;
     }
   }
-  if (types.operands == DType::BF16)
-    return gemmBf16(d.transA, d.transB, m, n, d.k,
+  if (isHalfFloat(types.operands))
+    return gemmHalf(types.operands, d.transA, d.transB, m, n, d.k,
                     reinterpret_cast<const uint16_t *>(av), d.lda(),
                     reinterpret_cast<const uint16_t *>(bv), d.ldb(),
                     d.beta != 0.0f, cv, types.result, d.n);
@@ -147,13 +147,13 @@ void parallelGemm(const GemmShape &d, int64_t batch, const int64_t *aOffsets,
                   void *c, GemmTypes types, ThreadPool &pool) {
   if (batch == 0 || d.m == 0 || d.n == 0)
     return;
-  bool bf16 = types.operands == DType::BF16;
+  bool half = isHalfFloat(types.operands);
   if (!(types.operands == DType::F32 && types.result == DType::F32) &&
-      !(bf16 && (types.result == DType::F32 || types.result == DType::BF16)))
+      !(half && (types.result == DType::F32 || types.result == types.operands)))
     fail("matmul", std::string("no GEMM of ") + dtypeName(types.operands) +
                        " operands into " + dtypeName(types.result));
-  if (bf16 && d.beta != 0.0f && d.beta != 1.0f)
-    fail("matmul", "a bf16 GEMM accumulates with beta 1 or none");
+  if (half && d.beta != 0.0f && d.beta != 1.0f)
+    fail("matmul", "a bf16/fp16 GEMM accumulates with beta 1 or none");
   int64_t ab = dtypeSize(types.operands), cb = dtypeSize(types.result);
   auto *ap = static_cast<const char *>(a), *bp = static_cast<const char *>(b);
   auto *cp = static_cast<char *>(c);
@@ -201,11 +201,12 @@ void setBlasThreads(int n) {
 void matmul(const TensorView &a, const TensorView &b, const TensorView &out,
             bool transposeA, bool transposeB, ThreadPool &pool) {
   const char *kernel = "matmul";
-  // fp32, or bf16 operands (products summed in fp32) into bf16 or fp32.
+  // fp32, or bf16 (fp16) operands, products summed in fp32, into their
+  // type or fp32.
   if (a.dtype != b.dtype)
     fail(kernel, std::string("operands of two types, ") + dtypeName(a.dtype) +
                      " and " + dtypeName(b.dtype));
-  if (a.dtype != DType::F32 && a.dtype != DType::BF16)
+  if (a.dtype != DType::F32 && !isHalfFloat(a.dtype))
     unsupportedType(kernel, a.dtype);
   if (out.dtype != DType::F32 && out.dtype != a.dtype)
     unsupportedType(kernel, out.dtype);

@@ -91,6 +91,78 @@ void globalNorm(const std::vector<TensorView> &tensors, const TensorView &out,
   out.as<float>()[0] = static_cast<float>(std::sqrt(total));
 }
 
+void unscaleGradients(const TensorView &invScale,
+                      const std::vector<TensorView> &grads,
+                      const TensorView &foundInf,
+                      const std::vector<TensorView> &out, ThreadPool &pool) {
+  const char *kernel = "unscale_gradients";
+  requireFloat(kernel, invScale, "inv_scale");
+  require(invScale.numel() == 1, kernel, "inv_scale must be one float32");
+  require(foundInf.dtype == DType::Bool && foundInf.numel() == 1, kernel,
+          "found_inf must be one bool");
+  require(grads.size() == out.size(), kernel, "one result per gradient");
+  const float inv = invScale.as<float>()[0];
+  bool found = false;
+  for (size_t t = 0; t < grads.size(); ++t) {
+    requireFloat(kernel, grads[t], "every gradient");
+    requireFloat(kernel, out[t], "every result");
+    require(grads[t].numel() == out[t].numel(), kernel,
+            "a result shaped unlike its gradient");
+    const float *g = grads[t].as<float>();
+    float *u = out[t].as<float>();
+    const int64_t n = grads[t].numel();
+    const int64_t chunks = (n + kGrainCheap - 1) / kGrainCheap;
+    std::vector<uint8_t> bad(chunks, 0);
+    pool.parallelFor(chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        bool any = false;
+        for (int64_t i = c * kGrainCheap, e = std::min(n, i + kGrainCheap);
+             i < e; ++i) {
+          float v = g[i];
+          any |= !std::isfinite(v); // the scaled value, as PyTorch checks it
+          u[i] = v * inv;
+        }
+        bad[c] = any;
+      }
+    });
+    for (uint8_t b : bad)
+      found |= b != 0;
+  }
+  foundInf.as<uint8_t>()[0] = found;
+}
+
+void updateLossScale(const TensorView &scale, const TensorView &tracker,
+                     const TensorView &foundInf, const TensorView &newScale,
+                     const TensorView &newTracker,
+                     const LossScaleConfig &config) {
+  const char *kernel = "update_loss_scale";
+  require(scale.dtype == DType::F32 && scale.numel() == 1 &&
+              newScale.dtype == DType::F32 && newScale.numel() == 1,
+          kernel, "the scale must be one float32");
+  require(tracker.dtype == DType::I64 && tracker.numel() == 1 &&
+              newTracker.dtype == DType::I64 && newTracker.numel() == 1,
+          kernel, "the growth tracker must be one int64");
+  require(foundInf.dtype == DType::Bool && foundInf.numel() == 1, kernel,
+          "found_inf must be one bool");
+  float current = scale.as<float>()[0];
+  int64_t count = tracker.as<int64_t>()[0];
+  // torch._amp_update_scale_'s branches, products in double rounded to
+  // float as its kernels compute them.
+  if (foundInf.as<uint8_t>()[0] != 0) {
+    current = static_cast<float>(current * config.backoffFactor);
+    count = 0;
+  } else if (count + 1 == config.growthInterval) {
+    float grown = static_cast<float>(current * config.growthFactor);
+    if (std::isfinite(grown)) // not past fp32's range to inf
+      current = grown;
+    count = 0;
+  } else {
+    count = count + 1;
+  }
+  newScale.as<float>()[0] = current;
+  newTracker.as<int64_t>()[0] = count;
+}
+
 double scheduledLearningRate(LrScheduleKind kind, double lr, int64_t step,
                              int64_t warmup, int64_t total, double cycles) {
   // transformers.optimization's lambdas, evaluated at `step`.

@@ -252,7 +252,8 @@ void reduce(ReduceKind kind, const TensorView &x, const TensorView &out,
   switch (x.dtype) {
   case DType::F32:
     return reduceKind<float>(kind, x, out, layout, pool);
-  case DType::BF16: { // summed in fp32, rounded once
+  case DType::BF16:
+  case DType::F16: { // summed in fp32, rounded once
     Widened wide = widenToF32(x, pool), result = f32Like(out);
     reduceKind<float>(kind, wide.view, result.view, layout, pool);
     return cast(result.view, out, pool);

@@ -126,32 +126,34 @@ TEST(Binary, F32AllKindsAndBroadcasts) {
   }
 }
 
-// bf16 operands: the fp32 kernel's result on their values, rounded once.
-TEST(Binary, Bf16ComputesInFp32AndRoundsOnce) {
+// bf16 and fp16 operands: the fp32 kernel's result on their values,
+// rounded once.
+TEST(Binary, HalfComputesInFp32AndRoundsOnce) {
   std::mt19937_64 rng(2);
-  for (BinaryKind kind : {BinaryKind::Add, BinaryKind::Sub, BinaryKind::Mul,
-                          BinaryKind::Div, BinaryKind::Max}) {
-    for (const auto &[as, bs] : kBinaryShapes) {
-      HostTensor a = toBf16(binaryOperand(kind, false, as, rng));
-      HostTensor b = toBf16(binaryOperand(kind, true, bs, rng));
-      HostTensor a32(DType::F32, as), b32(DType::F32, bs);
-      for (int64_t i = 0; i < a.numel(); ++i)
-        a32.data<float>()[i] = static_cast<float>(elementAsDouble(a, i));
-      for (int64_t i = 0; i < b.numel(); ++i)
-        b32.data<float>()[i] = static_cast<float>(elementAsDouble(b, i));
-      ThreadPool one(1);
-      HostTensor wide(DType::F32, broadcastShapes(as, bs));
-      backend::binary(kind, a32.view(), b32.view(), wide.view(), one);
-      HostTensor expected = toBf16(wide);
-      forEachPool([&](ThreadPool &pool) {
-        HostTensor out(DType::BF16, broadcastShapes(as, bs));
-        backend::binary(kind, a.view(), b.view(), out.view(), pool);
-        EXPECT_EQ(out.storage, expected.storage)
-            << "kind " << int(kind) << " " << shapeToString(as) << " with "
-            << shapeToString(bs);
-      });
+  for (DType half : {DType::BF16, DType::F16})
+    for (BinaryKind kind : {BinaryKind::Add, BinaryKind::Sub, BinaryKind::Mul,
+                            BinaryKind::Div, BinaryKind::Max}) {
+      for (const auto &[as, bs] : kBinaryShapes) {
+        HostTensor a = toHalf(binaryOperand(kind, false, as, rng), half);
+        HostTensor b = toHalf(binaryOperand(kind, true, bs, rng), half);
+        HostTensor a32(DType::F32, as), b32(DType::F32, bs);
+        for (int64_t i = 0; i < a.numel(); ++i)
+          a32.data<float>()[i] = static_cast<float>(elementAsDouble(a, i));
+        for (int64_t i = 0; i < b.numel(); ++i)
+          b32.data<float>()[i] = static_cast<float>(elementAsDouble(b, i));
+        ThreadPool one(1);
+        HostTensor wide(DType::F32, broadcastShapes(as, bs));
+        backend::binary(kind, a32.view(), b32.view(), wide.view(), one);
+        HostTensor expected = toHalf(wide, half);
+        forEachPool([&](ThreadPool &pool) {
+          HostTensor out(half, broadcastShapes(as, bs));
+          backend::binary(kind, a.view(), b.view(), out.view(), pool);
+          EXPECT_EQ(out.storage, expected.storage)
+              << dtypeName(half) << " kind " << int(kind) << " "
+              << shapeToString(as) << " with " << shapeToString(bs);
+        });
+      }
     }
-  }
 }
 
 TEST(Binary, PowWithSmallIntegralScalarExponents) {

@@ -77,10 +77,12 @@ TEST(Matmul, ShapesTransposesAndBatches) {
     checkMatmul(c, rng);
 }
 
-// bf16 operands, products summed in fp32: against the double product of the
-// same bf16 values, within fp32 accumulation (and, for a bf16 result, the
-// rounding to bf16: 2^-8 relative).
-TEST(Matmul, Bf16OperandsAccumulateInFp32) {
+// bf16 or fp16 operands, products summed in fp32: against the double
+// product of the same rounded values, within fp32 accumulation (and, for a
+// result of the operands' type, its rounding: 2^-8 relative for bf16,
+// 2^-11 for fp16). fp16 runs through the fp32 path on CPUs without
+// AVX512-FP16, through oneDNN's kernel on those with it.
+TEST(Matmul, HalfOperandsAccumulateInFp32) {
   std::mt19937_64 rng(23);
   std::vector<MatmulCase> cases = {
       {{3, 4}, {4, 5}, false, false},    {{4, 3}, {5, 4}, true, true},
@@ -89,28 +91,35 @@ TEST(Matmul, Bf16OperandsAccumulateInFp32) {
       {{1, 768}, {768, 100}, false, false},  {{100, 768}, {768, 1}, false, false},
       {{12, 33, 17}, {12, 29, 17}, false, true},
   };
-  for (const MatmulCase &c : cases)
-    for (DType result : {DType::F32, DType::BF16}) {
-      HostTensor a = toBf16(randomF32(c.a, rng)), b = toBf16(randomF32(c.b, rng));
-      Shape outShape;
-      std::vector<double> magnitude;
-      auto expected = refMatmul(a, b, c.transA, c.transB, outShape, magnitude);
-      double rel = result == DType::BF16 ? 1.0 / 256 : 1e-5;
-      forEachPool([&](ThreadPool &pool) {
-        HostTensor out(result, outShape);
-        backend::matmul(a.view(), b.view(), out.view(), c.transA, c.transB,
-                        pool);
-        auto got = toDoubles(out);
-        int bad = 0;
-        for (size_t i = 0; i < got.size() && bad < 5; ++i)
-          if (!(std::fabs(got[i] - expected[i]) <= rel * magnitude[i] + 1e-6)) {
-            ++bad;
-            ADD_FAILURE() << shapeToString(c.a) << " x " << shapeToString(c.b)
-                          << " into " << dtypeName(result) << " element " << i
-                          << ": got " << got[i] << ", expected " << expected[i];
-          }
-      });
-    }
+  for (DType half : {DType::BF16, DType::F16})
+    for (const MatmulCase &c : cases)
+      for (DType result : {DType::F32, half}) {
+        HostTensor a = toHalf(randomF32(c.a, rng), half),
+                   b = toHalf(randomF32(c.b, rng), half);
+        Shape outShape;
+        std::vector<double> magnitude;
+        auto expected =
+            refMatmul(a, b, c.transA, c.transB, outShape, magnitude);
+        double rel = result == DType::BF16  ? 1.0 / 256
+                     : result == DType::F16 ? 1.0 / 2048
+                                            : 1e-5;
+        forEachPool([&](ThreadPool &pool) {
+          HostTensor out(result, outShape);
+          backend::matmul(a.view(), b.view(), out.view(), c.transA, c.transB,
+                          pool);
+          auto got = toDoubles(out);
+          int bad = 0;
+          for (size_t i = 0; i < got.size() && bad < 5; ++i)
+            if (!(std::fabs(got[i] - expected[i]) <=
+                  rel * magnitude[i] + 1e-6)) {
+              ++bad;
+              ADD_FAILURE()
+                  << shapeToString(c.a) << " x " << shapeToString(c.b)
+                  << " into " << dtypeName(result) << " element " << i
+                  << ": got " << got[i] << ", expected " << expected[i];
+            }
+        });
+      }
 }
 
 TEST(Matmul, MixedOperandTypesAreRefused) {
@@ -158,12 +167,14 @@ TEST(Linear, WeightLayoutsBiasAndRanks) {
   struct Types {
     DType operands, result;
   };
-  for (Types t : {Types{DType::F32, DType::F32}, Types{DType::BF16, DType::BF16},
-                  Types{DType::BF16, DType::F32}})
+  for (Types t :
+       {Types{DType::F32, DType::F32}, Types{DType::BF16, DType::BF16},
+        Types{DType::BF16, DType::F32}, Types{DType::F16, DType::F16},
+        Types{DType::F16, DType::F32}})
     for (const Case &c : cases) {
       int64_t k = c.x.back();
       auto as = [&](DType type, HostTensor h) {
-        return type == DType::BF16 ? toBf16(h) : h;
+        return type == DType::F32 ? h : toHalf(h, type);
       };
       HostTensor x = as(t.operands, randomF32(c.x, rng));
       HostTensor w = as(t.operands,
@@ -181,7 +192,9 @@ TEST(Linear, WeightLayoutsBiasAndRanks) {
       auto bv = toDoubles(bias);
       for (size_t i = 0; c.bias && i < expected.size(); ++i)
         expected[i] += bv[i % c.n];
-      double rounding = t.result == DType::BF16 ? 1.0 / 256 : 0.0;
+      double rounding = t.result == DType::BF16  ? 1.0 / 256
+                        : t.result == DType::F16 ? 1.0 / 2048
+                                                 : 0.0;
       std::string what = shapeToString(c.x) + " n " + std::to_string(c.n) +
                          (c.inOut ? " in-out" : "") + (c.bias ? " bias" : "") +
                          " " + dtypeName(t.operands) + " -> " +

@@ -145,26 +145,30 @@ TEST(Reduce, FloatKindsAndAxisSets) {
   }
 }
 
-// bf16: the fp32 reduction of the values (same pool), rounded once.
-TEST(Reduce, Bf16SumsInFp32AndRoundsOnce) {
+// bf16 and fp16: the fp32 reduction of the values (same pool), rounded
+// once.
+TEST(Reduce, HalfSumsInFp32AndRoundsOnce) {
   std::mt19937_64 rng(52);
-  for (const ReduceCase &c : reduceCases())
-    for (ReduceKind kind : {ReduceKind::Sum, ReduceKind::Mean, ReduceKind::Max}) {
-      HostTensor x = toBf16(randomF32(c.shape, rng, -1, 1));
-      HostTensor x32(DType::F32, c.shape);
-      for (int64_t i = 0; i < x.numel(); ++i)
-        x32.data<float>()[i] = static_cast<float>(elementAsDouble(x, i));
-      forEachPool([&](ThreadPool &pool) {
-        // fp32 sums depend on the thread count; the same pool's is the one.
-        HostTensor wide(DType::F32, keptShape(c.shape, c.axes));
-        backend::reduce(kind, x32.view(), wide.view(), c.axes, pool);
-        HostTensor expected = toBf16(wide);
-        HostTensor out(DType::BF16, keptShape(c.shape, c.axes));
-        backend::reduce(kind, x.view(), out.view(), c.axes, pool);
-        EXPECT_EQ(out.storage, expected.storage)
-            << "kind " << int(kind) << " " << shapeToString(c.shape);
-      });
-    }
+  for (DType half : {DType::BF16, DType::F16})
+    for (const ReduceCase &c : reduceCases())
+      for (ReduceKind kind :
+           {ReduceKind::Sum, ReduceKind::Mean, ReduceKind::Max}) {
+        HostTensor x = toHalf(randomF32(c.shape, rng, -1, 1), half);
+        HostTensor x32(DType::F32, c.shape);
+        for (int64_t i = 0; i < x.numel(); ++i)
+          x32.data<float>()[i] = static_cast<float>(elementAsDouble(x, i));
+        forEachPool([&](ThreadPool &pool) {
+          // fp32 sums depend on the thread count; the same pool's is the one.
+          HostTensor wide(DType::F32, keptShape(c.shape, c.axes));
+          backend::reduce(kind, x32.view(), wide.view(), c.axes, pool);
+          HostTensor expected = toHalf(wide, half);
+          HostTensor out(half, keptShape(c.shape, c.axes));
+          backend::reduce(kind, x.view(), out.view(), c.axes, pool);
+          EXPECT_EQ(out.storage, expected.storage)
+              << dtypeName(half) << " kind " << int(kind) << " "
+              << shapeToString(c.shape);
+        });
+      }
 }
 
 TEST(Reduce, IntegerKinds) {
@@ -219,7 +223,7 @@ TEST(Reduce, RejectsBadArguments) {
   EXPECT_THROW(
       backend::reduce(ReduceKind::Sum, f.view(), all.view(), {1, 0}, pool),
       KernelError);
-  HostTensor h(DType::F16, {2, 3}), ho(DType::F16, {2, 1});
+  HostTensor h(DType::F64, {2, 3}), ho(DType::F64, {2, 1});
   EXPECT_THROW(backend::reduce(ReduceKind::Sum, h.view(), ho.view(), {1}, pool),
                KernelError);
 }

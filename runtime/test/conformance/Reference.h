@@ -152,12 +152,16 @@ inline uint16_t encodeSmallFloatReference(long double v, int expBits) {
 }
 
 /// An fp32 tensor rounded to bf16 (to nearest even).
-inline HostTensor toBf16(const HostTensor &t) {
-  HostTensor h(DType::BF16, t.shape);
+/// An fp32 tensor rounded to bf16 or fp16 (the reference rounding).
+inline HostTensor toHalf(const HostTensor &t, DType type) {
+  HostTensor h(type, t.shape);
+  int expBits = type == DType::BF16 ? 8 : 5;
   for (int64_t i = 0; i < t.numel(); ++i)
-    h.data<uint16_t>()[i] = encodeSmallFloatReference(t.data<float>()[i], 8);
+    h.data<uint16_t>()[i] =
+        encodeSmallFloatReference(t.data<float>()[i], expBits);
   return h;
 }
+inline HostTensor toBf16(const HostTensor &t) { return toHalf(t, DType::BF16); }
 
 //===----------------------------------------------------------------------===//
 // Element access as double

@@ -337,6 +337,39 @@ func.func @lr_schedule_total(%s: tensor<i64>) {
 
 // -----
 
+func.func @unscale_vector_scale(%inv: tensor<2xf32>, %g: tensor<8xf32>) {
+  // expected-error@+2 {{inv_scale must be a scalar, not 'tensor<2xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0:2 = accel.unscale_gradients %inv, %g : (tensor<2xf32>, tensor<8xf32>) -> (tensor<i1>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+func.func @loss_scale_growth(%s: tensor<f32>, %t: tensor<i64>, %f: tensor<i1>) {
+  // expected-error@+1 {{growth_factor must be > 1}}
+  %0:2 = accel.update_loss_scale %s, %t, %f {growth_factor = 1.0 : f64, backoff_factor = 0.5 : f64, growth_interval = 2000 : i64} : (tensor<f32>, tensor<i64>, tensor<i1>) -> (tensor<f32>, tensor<i64>)
+  return
+}
+
+// -----
+
+func.func @loss_scale_backoff(%s: tensor<f32>, %t: tensor<i64>, %f: tensor<i1>) {
+  // expected-error@+1 {{backoff_factor must be in (0, 1)}}
+  %0:2 = accel.update_loss_scale %s, %t, %f {growth_factor = 2.0 : f64, backoff_factor = 1.5 : f64, growth_interval = 2000 : i64} : (tensor<f32>, tensor<i64>, tensor<i1>) -> (tensor<f32>, tensor<i64>)
+  return
+}
+
+// -----
+
+func.func @loss_scale_interval(%s: tensor<f32>, %t: tensor<i64>, %f: tensor<i1>) {
+  // expected-error@+1 {{growth_interval must be a positive integer}}
+  %0:2 = accel.update_loss_scale %s, %t, %f {growth_factor = 2.0 : f64, backoff_factor = 0.5 : f64, growth_interval = 0 : i64} : (tensor<f32>, tensor<i64>, tensor<i1>) -> (tensor<f32>, tensor<i64>)
+  return
+}
+
+// -----
+
 func.func @adamw_state_type(%p: tensor<8xf32>, %m: tensor<4xf32>, %lr: tensor<f64>, %s: tensor<i64>) {
   // expected-error@+2 {{exp_avg 'tensor<4xf32>' must have the parameter's type 'tensor<8xf32>'}}
   // expected-error@+1 {{failed to infer returned types}}

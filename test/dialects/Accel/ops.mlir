@@ -187,6 +187,10 @@ func.func @training(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>, %p: tenso
   %lr = accel.lr_schedule %step {schedule = #accel<lr_schedule cosine>, lr = 1.0e-3 : f64, warmup_steps = 5 : i64, total_steps = 100 : i64} : (tensor<i64>) -> tensor<f64>
   // CHECK: accel.adamw {{.*}} -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
   %3:3 = accel.adamw %p, %g, %m, %v, %lr, %step, %scale, %skip {beta1 = 0.9 : f64, beta2 = 0.999 : f64, epsilon = 1.0e-8 : f64, weight_decay = 0.01 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>} : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>, tensor<f32>, tensor<i1>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  // CHECK: accel.unscale_gradients %{{.*}}, %{{.*}}, %{{.*}} : (tensor<f32>, tensor<8xf32>, tensor<4x10xf32>) -> (tensor<i1>, tensor<8xf32>, tensor<4x10xf32>)
+  %u:3 = accel.unscale_gradients %scale, %g, %1 : (tensor<f32>, tensor<8xf32>, tensor<4x10xf32>) -> (tensor<i1>, tensor<8xf32>, tensor<4x10xf32>)
+  // CHECK: accel.update_loss_scale %{{.*}}, %{{.*}}, %{{.*}} {backoff_factor = 5.000000e-01 : f64, growth_factor = 2.000000e+00 : f64, growth_interval = 2000 : i64} : (tensor<f32>, tensor<i64>, tensor<i1>) -> (tensor<f32>, tensor<i64>)
+  %s:2 = accel.update_loss_scale %scale, %step, %u#0 {growth_factor = 2.0 : f64, backoff_factor = 0.5 : f64, growth_interval = 2000 : i64} : (tensor<f32>, tensor<i64>, tensor<i1>) -> (tensor<f32>, tensor<i64>)
   // CHECK: accel.sgd {{.*}} -> (tensor<8xf32>, tensor<8xf32>)
   %4:2 = accel.sgd %p, %g, %m, %lr, %step {momentum = 0.9 : f64, dampening = 0.0 : f64, weight_decay = 0.0 : f64, nesterov = true, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>} : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f64>, tensor<i64>) -> (tensor<8xf32>, tensor<8xf32>)
   return

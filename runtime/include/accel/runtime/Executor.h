@@ -36,6 +36,7 @@ struct StateSpec {
   DType dtype = DType::F32;
   Shape shape;                    // this rank's part
   std::vector<std::string> split; // per dim: the grid axis split along ("")
+  double initial = 0;             // every element's value before step 1
 };
 
 /// Returns the storage of a parameter or state (checked against the spec);

@@ -1,0 +1,137 @@
+# RUN: %python %s
+# REQUIRES: python-ml
+# bf16 and fp16 products compiled and run (accel.cast to the type,
+# accel.matmul, accel.linear and the fused LM head on its operands, products
+# summed in fp32: oneDNN's bf16/fp16 kernel, or sgemm on fp32 copies where
+# the CPU has none): against PyTorch's matmul / F.linear in the same type
+# and the float64 product of the rounded operands. Each result element is
+# within the type's rounding (2^-8 relative for bf16, 2^-11 for fp16) plus
+# fp32 accumulation of the float64 product, as PyTorch's is.
+import os
+
+import numpy as np
+import torch
+
+from accel_testing import run, workdir
+
+
+def check(e, dt, eps):
+    """The products in type e (MLIR's name), PyTorch's dt, of rounding eps."""
+    d = workdir(f"{e}-products")
+    rng = np.random.default_rng(3)
+    cases = [((8, 16), (16, 4), ""), ((2, 64, 96), (96, 40), ""), ((3, 32, 48), (3, 24, 48), " {transpose_rhs}")]
+    for i, (sa, sb, attrs) in enumerate(cases):
+        out = list(sa[:-1]) + [sb[-2] if attrs else sb[-1]]
+        t = lambda s, e: f"tensor<{'x'.join(map(str, s))}x{e}>"
+        src = os.path.join(d, f"case{i}.mlir")
+        open(src, "w").write(f"""
+    func.func @main(%x: {t(sa, 'f32')} {{accel.input = "x"}}, %w: {t(sb, 'f32')} {{accel.input = "w"}}) -> ({t(out, 'f32')} {{accel.output = "y"}}) {{
+      %xb = accel.cast %x : ({t(sa, 'f32')}) -> {t(sa, e)}
+      %wb = accel.cast %w : ({t(sb, 'f32')}) -> {t(sb, e)}
+      %yb = accel.matmul %xb, %wb{attrs} : ({t(sa, e)}, {t(sb, e)}) -> {t(out, e)}
+      %y = accel.cast %yb : ({t(out, e)}) -> {t(out, 'f32')}
+      return %y : {t(out, 'f32')}
+    }}
+    """)
+        x = rng.standard_normal(sa).astype(np.float32)
+        w = rng.standard_normal(sb).astype(np.float32)
+        np.save(os.path.join(d, "x.npy"), x)
+        np.save(os.path.join(d, "w.npy"), w)
+        run(["accel-run", src, "--input", f"x={d}/x.npy", "--input", f"w={d}/w.npy", "--output-dir",
+             os.path.join(d, f"out{i}"), "--quiet"])
+        got = np.load(os.path.join(d, f"out{i}", "y.npy")).astype(np.float64)
+        xb, wb = torch.from_numpy(x).to(dt), torch.from_numpy(w).to(dt)
+        if attrs:
+            wb = wb.transpose(-1, -2)
+        torch_low = (xb @ wb).double().numpy()
+        exact = (xb.double() @ wb.double()).numpy()
+        magnitude = (xb.double().abs() @ wb.double().abs()).numpy()
+        bound = eps * np.abs(exact) + sa[-1] * 2.0 ** -24 * magnitude
+        for who, y in (("accel", got), ("PyTorch", torch_low)):
+            worst = float(np.max(np.abs(y - exact) / bound))
+            assert worst <= 1.0, f"case {i}: {who}'s {e} product is {worst:.2f}x outside {e} rounding"
+        print(f"{e} case {i} {sa} x {sb}{attrs}: max |accel - float64| {np.abs(got - exact).max():.3g}, "
+              f"PyTorch {e} {np.abs(torch_low - exact).max():.3g}")
+
+    # A fully connected layer with a bias, the bias added to the fp32 sum
+    # before the one rounding to the type (as PyTorch's addmm).
+    x = rng.standard_normal((2, 8, 64)).astype(np.float32)
+    w = rng.standard_normal((48, 64)).astype(np.float32)
+    bias = rng.standard_normal(48).astype(np.float32)
+    src = os.path.join(d, "linear.mlir")
+    open(src, "w").write(f"""
+    func.func @main(%x: tensor<2x8x64xf32> {{accel.input = "x"}}, %w: tensor<48x64xf32> {{accel.input = "w"}},
+                    %b: tensor<48xf32> {{accel.input = "b"}}) -> (tensor<2x8x48xf32> {{accel.output = "y"}}) {{
+      %xb = accel.cast %x : (tensor<2x8x64xf32>) -> tensor<2x8x64x{e}>
+      %wb = accel.cast %w : (tensor<48x64xf32>) -> tensor<48x64x{e}>
+      %bb = accel.cast %b : (tensor<48xf32>) -> tensor<48x{e}>
+      %yb = accel.linear %xb, %wb, %bb : (tensor<2x8x64x{e}>, tensor<48x64x{e}>, tensor<48x{e}>) -> tensor<2x8x48x{e}>
+      %y = accel.cast %yb : (tensor<2x8x48x{e}>) -> tensor<2x8x48xf32>
+      return %y : tensor<2x8x48xf32>
+    }}
+    """)
+    for name, value in (("x", x), ("w", w), ("b", bias)):
+        np.save(os.path.join(d, f"{name}.npy"), value)
+    run(["accel-run", src, "--input", f"x={d}/x.npy", "--input", f"w={d}/w.npy", "--input", f"b={d}/b.npy",
+         "--output-dir", os.path.join(d, "linear-out"), "--quiet"])
+    got = np.load(os.path.join(d, "linear-out", "y.npy")).astype(np.float64)
+    xb, wb, bb = (torch.from_numpy(v).to(dt) for v in (x, w, bias))
+    torch_low = torch.nn.functional.linear(xb, wb, bb).double().numpy()
+    exact = torch.nn.functional.linear(xb.double(), wb.double(), bb.double()).numpy()
+    magnitude = torch.nn.functional.linear(xb.double().abs(), wb.double().abs(), bb.double().abs()).numpy()
+    bound = eps * np.abs(exact) + 64 * 2.0 ** -24 * magnitude
+    for who, y in (("accel", got), ("PyTorch", torch_low)):
+        worst = float(np.max(np.abs(y - exact) / bound))
+        assert worst <= 1.0, f"linear: {who}'s {e} layer is {worst:.2f}x outside {e} rounding"
+    print(f"{e} linear [2, 8, 64] x [48, 64]^T + bias: max |accel - float64| {np.abs(got - exact).max():.3g}, "
+          f"PyTorch {e} {np.abs(torch_low - exact).max():.3g}")
+
+    # The fused LM head in the type (accel.linear_cross_entropy on its input
+    # and weight): the loss in fp32 from fp32 logits, the gradients in the
+    # type, against the float64 head of the same rounded values. The loss is
+    # within fp32 accumulation; each gradient element within its two
+    # roundings to the type (the logit gradient's and its own, eps relative
+    # each) of its sum of |terms|.
+    rows, k, classes = 24, 32, 300
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    w = (0.3 * rng.standard_normal((classes, k))).astype(np.float32)
+    labels = rng.integers(0, classes, rows).astype(np.int64)
+    labels[::5] = -100
+    src = os.path.join(d, "head.mlir")
+    open(src, "w").write(f"""
+    func.func @main(%x: tensor<{rows}x{k}xf32> {{accel.input = "x"}}, %w: tensor<{classes}x{k}xf32> {{accel.input = "w"}},
+                    %y: tensor<{rows}xi64> {{accel.input = "y"}})
+        -> (tensor<f32> {{accel.output = "loss"}}, tensor<{rows}x{k}xf32> {{accel.output = "dx"}},
+            tensor<{classes}x{k}xf32> {{accel.output = "dw"}}) {{
+      %xb = accel.cast %x : (tensor<{rows}x{k}xf32>) -> tensor<{rows}x{k}x{e}>
+      %wb = accel.cast %w : (tensor<{classes}x{k}xf32>) -> tensor<{classes}x{k}x{e}>
+      %loss, %dx, %dw = accel.linear_cross_entropy %xb, %wb, %y : (tensor<{rows}x{k}x{e}>, tensor<{classes}x{k}x{e}>, tensor<{rows}xi64>) -> (tensor<f32>, tensor<{rows}x{k}x{e}>, tensor<{classes}x{k}x{e}>)
+      %dxf = accel.cast %dx : (tensor<{rows}x{k}x{e}>) -> tensor<{rows}x{k}xf32>
+      %dwf = accel.cast %dw : (tensor<{classes}x{k}x{e}>) -> tensor<{classes}x{k}xf32>
+      return %loss, %dxf, %dwf : tensor<f32>, tensor<{rows}x{k}xf32>, tensor<{classes}x{k}xf32>
+    }}
+    """)
+    for name, value in (("x", x), ("w", w), ("y", labels)):
+        np.save(os.path.join(d, f"{name}.npy"), value)
+    run(["accel-run", src, "--input", f"x={d}/x.npy", "--input", f"w={d}/w.npy", "--input", f"y={d}/y.npy",
+         "--output-dir", os.path.join(d, "head-out"), "--quiet"])
+    out = {n: np.load(os.path.join(d, "head-out", f"{n}.npy")).astype(np.float64) for n in ("loss", "dx", "dw")}
+    xd = torch.from_numpy(x).to(dt).double().requires_grad_()
+    wd = torch.from_numpy(w).to(dt).double().requires_grad_()
+    loss = torch.nn.functional.cross_entropy(xd @ wd.T, torch.from_numpy(labels))
+    loss.backward()
+    assert abs(out["loss"] - loss.item()) <= 1e-5 * abs(loss.item()), f"head loss {out['loss']} vs {loss.item()}"
+    probs = torch.softmax(xd.detach() @ wd.detach().T, -1)
+    counted = int((labels != -100).sum())
+    dlogits_size = (probs + torch.nn.functional.one_hot(torch.from_numpy(labels).clamp(min=0), classes)) / counted
+    for name, got, exact, size in (("dx", out["dx"], xd.grad, dlogits_size @ wd.detach().abs()),
+                                   ("dw", out["dw"], wd.grad, dlogits_size.T @ xd.detach().abs())):
+        bound = 2 * eps * size.numpy() + 1e-12
+        worst = float(np.max(np.abs(got - exact.numpy()) / bound))
+        assert worst <= 1.0, f"head {name}: {worst:.2f}x outside {e} rounding"
+        print(f"{e} head {name}: max |accel - float64| {np.abs(got - exact.numpy()).max():.3g}, {worst:.2f} of the bound")
+    print(f"{e} head loss: accel {out['loss']:.7f}, float64 {loss.item():.7f}")
+
+
+for e, dt, eps in (("bf16", torch.bfloat16, 2.0 ** -8), ("f16", torch.float16, 2.0 ** -11)):
+    check(e, dt, eps)
