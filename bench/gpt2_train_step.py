@@ -3,13 +3,15 @@ torch.compile (inductor), measured in one run.
 
     .venv/bin/python bench/gpt2_train_step.py [--layers 6 --hidden 384
         --heads 6 --vocab 50257 --seq 256 --batch 8 --threads 2 --steps 6
-        --precision fp32|bf16]
+        --precision fp32|bf16 --recompute none,full,selective]
 
 The step is the same everywhere: forward, mean cross-entropy, backward,
 clip_grad_norm_(1.0), AdamW (weight decay 0.01), on batches of token
 windows; in fp32, or with `--precision bf16` accel's mixed-precision=bf16
 against accel in fp32 and PyTorch under torch.autocast("cpu", bfloat16)
-(ratios then against accel bf16). Each contender runs in its own process (so peak memory is its
+(ratios then against accel bf16). `--recompute` adds accel runs with
+activation recomputation (recompute=full, selective), reported with their
+planned arena beside the step time and peak. Each contender runs in its own process (so peak memory is its
 own, as it reports it): accel-run's training loop on the step accel-make-train-step compiled;
 a PyTorch loop over the same Hugging Face model, eager and under
 torch.compile. Step time is the median over `--steps` steps after two
@@ -79,6 +81,8 @@ def main():
     add_model_args(p)
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--recompute", default="none",
+                   help="comma-separated accel recompute= modes to run (none, full, selective)")
     p.add_argument("--only", choices=["accel", "eager", "compile"], action="append")
     p.add_argument("--worker", choices=["eager", "compile"], help=argparse.SUPPRESS)
     p.add_argument("--tokens", help=argparse.SUPPRESS)
@@ -94,33 +98,40 @@ def main():
     rng = np.random.default_rng(0)
     tokens = os.path.join(d, "tokens.bin")
     rng.integers(0, args.vocab, 64 * args.batch * args.seq + 1).astype(np.uint16).tofile(tokens)
-    results = {}
+    results, arenas = {}, {}
 
     if "accel" in contenders:
         mlir = os.path.join(d, "gpt2.mlir")
         subprocess.run([os.path.join(args.bin, "accel-translate"), "--import-onnx", os.path.join(d, "gpt2.onnx"),
                         "-o", mlir], check=True)
+        modes = args.recompute.split(",")
         for precision in (["bf16", "fp32"] if args.precision == "bf16" else ["fp32"]):
-            train, accx = os.path.join(d, f"train-{precision}.mlir"), os.path.join(d, f"train-{precision}.accx")
-            subprocess.run([os.path.join(args.bin, "accel-opt"), mlir, "-o", train,
-                            "--accel-make-train-step=loss=cross-entropy optimizer=adamw lr=1e-4 weight-decay=0.01 "
-                            f"clip-norm=1.0{' mixed-precision=bf16' if precision == 'bf16' else ''}"], check=True)
-            subprocess.run([os.path.join(args.bin, "accel-translate"), "--mlir-to-executable", train, "-o", accx],
-                           check=True)
-            log = os.path.join(d, f"log-{precision}.jsonl")
-            run_args = [os.path.join(args.bin, "accel-run"), accx, "--weights", os.path.join(d, "gpt2.safetensors"),
-                        "--data", tokens, "--num-threads", str(args.threads)]
-            _, err = run_measured(run_args + ["--steps", str(WARMUP + args.steps), "--log-file", log])
-            records = [json.loads(line) for line in open(log)]
-            steps = [r["step_seconds"] for r in records if "step_seconds" in r][WARMUP:]
-            peak = float(re.search(r"peak RSS ([0-9.]+) MiB", err).group(1))
-            label = "accel" if args.precision == "fp32" else f"accel {precision}"
-            results[label] = (statistics.median(steps), peak)
-            if precision == "bf16":  # which kernels oneDNN runs, from a step of its own (verbose is slow)
-                out, _ = run_measured(run_args + ["--steps", "1", "--log-file", os.devnull],
-                                      env=dict(os.environ, ONEDNN_VERBOSE="1"))
-                isa = sorted(set(re.findall(r"onednn_verbose,exec,cpu,matmul,([^,]+),", out)))
-                print(f"oneDNN bf16 matmul kernels: {', '.join(isa) or 'none seen'}")
+            for mode in (modes if precision == args.precision else ["none"]):
+                name = f"{precision}-{mode}"
+                train, accx = os.path.join(d, f"train-{name}.mlir"), os.path.join(d, f"train-{name}.accx")
+                subprocess.run([os.path.join(args.bin, "accel-opt"), mlir, "-o", train,
+                                "--accel-make-train-step=loss=cross-entropy optimizer=adamw lr=1e-4 weight-decay=0.01 "
+                                f"clip-norm=1.0 recompute={mode}"
+                                f"{' mixed-precision=bf16' if precision == 'bf16' else ''}"], check=True)
+                subprocess.run([os.path.join(args.bin, "accel-translate"), "--mlir-to-executable", train, "-o", accx],
+                               check=True)
+                log = os.path.join(d, f"log-{name}.jsonl")
+                run_args = [os.path.join(args.bin, "accel-run"), accx, "--weights",
+                            os.path.join(d, "gpt2.safetensors"), "--data", tokens, "--num-threads", str(args.threads)]
+                _, err = run_measured(run_args + ["--steps", str(WARMUP + args.steps), "--log-file", log])
+                records = [json.loads(line) for line in open(log)]
+                steps = [r["step_seconds"] for r in records if "step_seconds" in r][WARMUP:]
+                peak = float(re.search(r"peak RSS ([0-9.]+) MiB", err).group(1))
+                label = "accel" if args.precision == "fp32" else f"accel {precision}"
+                if mode != "none":
+                    label += f" {mode}"
+                results[label] = (statistics.median(steps), peak)
+                arenas[label] = next(r["memory_per_rank"]["arena"] for r in records if "memory_per_rank" in r)
+                if precision == "bf16" and mode == "none":  # oneDNN's kernels, from a step of its own
+                    out, _ = run_measured(run_args + ["--steps", "1", "--log-file", os.devnull],
+                                          env=dict(os.environ, ONEDNN_VERBOSE="1"))
+                    isa = sorted(set(re.findall(r"onednn_verbose,exec,cpu,matmul,([^,]+),", out)))
+                    print(f"oneDNN bf16 matmul kernels: {', '.join(isa) or 'none seen'}")
 
     for name in ["eager", "compile"]:
         if name not in contenders:
@@ -143,7 +154,9 @@ def main():
     for name, (seconds, mib) in results.items():
         speed = f"{seconds / base[0]:.2f}x" if base else "-"
         memory = f"{base[1] / mib:.2f}x" if base else "-"
-        print(f"{name:20}{seconds * 1000:10.0f}{tokens_per_step / seconds:10.0f}{mib:10.0f}{speed:>16}{memory:>17}")
+        arena = f"   arena {arenas[name] / 2**20:.0f} MiB" if name in arenas else ""
+        print(f"{name:20}{seconds * 1000:10.0f}{tokens_per_step / seconds:10.0f}{mib:10.0f}{speed:>16}{memory:>17}"
+              f"{arena}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
+#include "mlir/IR/Location.h"
 
 #include "dialects/Accel/AccelDialect.h.inc"
 
@@ -65,6 +66,16 @@ inline constexpr llvm::StringLiteral kHfConfigKey = "hf_config";
 /// bytes); per function, the arena's size in bytes.
 inline constexpr llvm::StringLiteral kOffsetsAttr = "accel.offsets";
 inline constexpr llvm::StringLiteral kArenaSizeAttr = "accel.arena_size";
+
+/// The PyTorch module an op was traced in ("transformer.h.1.attn"), as
+/// importers record it: the child of the op's name location,
+/// loc("node_Mul_248"("transformer.h.1.attn")). Empty when unknown.
+inline llvm::StringRef moduleScopeOf(mlir::Location loc) {
+  if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc))
+    if (auto scope = mlir::dyn_cast<mlir::NameLoc>(name.getChildLoc()))
+      return scope.getName().getValue();
+  return {};
+}
 
 /// The bytes a tensor of `type` holds (a bool takes one, as in the runtime).
 inline int64_t tensorBytes(mlir::RankedTensorType type) {

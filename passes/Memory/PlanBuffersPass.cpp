@@ -1,12 +1,8 @@
 //===- PlanBuffersPass.cpp - Liveness-based arena planning ---------------===//
 #include "dialects/Accel/AccelOps.h"
+#include "passes/Memory/BufferLiveness.h"
 #include "passes/Memory/Passes.h"
 
-#include "mlir/IR/BuiltinTypes.h"
-#include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/DenseSet.h"
-
-#include <limits>
 #include <map>
 
 namespace accel {
@@ -18,15 +14,6 @@ using namespace mlir;
 using namespace accel;
 
 namespace {
-
-constexpr int64_t kAlignment = 64;
-constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
-
-int64_t alignedBytes(RankedTensorType type) {
-  int64_t bytes = tensorBytes(type);
-  return std::max<int64_t>((bytes + kAlignment - 1) / kAlignment * kAlignment,
-                           kAlignment);
-}
 
 /// First-fit allocator over one arena; freed blocks merge with neighbours.
 class Arena {
@@ -77,158 +64,106 @@ private:
   int64_t top = 0;
 };
 
-/// Results that replace a parameter or optimizer state ({accel.update})
-/// and may be written over it: their op can write in place
-/// (InPlaceOpInterface), its tied operand is that very argument, and nothing
-/// reads the argument after the op.
-DenseSet<Value> inPlaceUpdates(func::FuncOp func,
-                               const DenseMap<Operation *, int64_t> &order) {
-  DenseMap<StringAttr, BlockArgument> stateArgs;
-  for (BlockArgument arg : func.getArguments())
-    for (StringRef attr : {kParamAttr, kStateAttr})
-      if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attr))
-        stateArgs[name] = arg;
-  DenseSet<Value> inPlace;
-  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
-  for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
-    auto name = func.getResultAttrOfType<StringAttr>(i, kUpdateAttr);
-    auto result = dyn_cast<OpResult>(value);
-    auto op = result ? dyn_cast<InPlaceOpInterface>(result.getOwner()) : nullptr;
-    if (!name || !op || !stateArgs.count(name))
-      continue;
-    BlockArgument arg = stateArgs[name];
-    if (op.getTiedOperand(result.getResultNumber()) != arg)
-      continue;
-    int64_t when = order.lookup(op);
-    bool readLater = llvm::any_of(arg.getUsers(), [&](Operation *user) {
-      return user != op.getOperation() && order.lookup(user) >= when;
-    });
-    if (!readLater && !inPlace.contains(result))
-      inPlace.insert(result);
+/// A placement: each buffer's offset, and the arena's size.
+struct Placement {
+  DenseMap<Value, int64_t> offsets;
+  int64_t size = 0;
+};
+
+/// First fit in program order: release what died before an op, then
+/// allocate its results.
+Placement placeInOrder(func::FuncOp func, const BufferLiveness &liveness) {
+  Placement p;
+  Arena arena;
+  std::multimap<int64_t, std::pair<int64_t, int64_t>> dying; // last -> block
+  for (Operation &op : func.getBody().front()) {
+    int64_t now = liveness.order.lookup(&op);
+    while (!dying.empty() && dying.begin()->first < now) {
+      arena.release(dying.begin()->second.first, dying.begin()->second.second);
+      dying.erase(dying.begin());
+    }
+    for (Value result : op.getResults()) {
+      auto buffer = liveness.buffers.find(result);
+      if (buffer == liveness.buffers.end())
+        continue;
+      const BufferLifetime &life = buffer->second;
+      int64_t offset = arena.allocate(life.size);
+      p.offsets[result] = offset;
+      if (life.last != BufferLifetime::kForever)
+        dying.insert({life.last, {offset, life.size}});
+    }
   }
-  return inPlace;
+  p.size = arena.size();
+  return p;
+}
+
+/// Largest first: each buffer at the lowest offset free of the buffers
+/// already placed whose lifetimes overlap its own (the offline greedy
+/// placement of TFLite's planner), which packs large tensors of a
+/// training step tighter than program order does.
+Placement placeBySize(func::FuncOp func, const BufferLiveness &liveness) {
+  struct Item {
+    Value value;
+    BufferLifetime life;
+    int64_t order;
+  };
+  std::vector<Item> items;
+  for (Operation &op : func.getBody().front())
+    for (Value result : op.getResults())
+      if (auto it = liveness.buffers.find(result); it != liveness.buffers.end())
+        items.push_back(
+            {result, it->second, static_cast<int64_t>(items.size())});
+  llvm::stable_sort(items, [](const Item &a, const Item &b) {
+    return a.life.size > b.life.size;
+  });
+  Placement p;
+  std::vector<const Item *> placed;
+  std::vector<std::pair<int64_t, int64_t>> taken; // offset, end
+  for (const Item &item : items) {
+    taken.clear();
+    for (const Item *other : placed)
+      if (other->life.first <= item.life.last &&
+          item.life.first <= other->life.last) {
+        int64_t offset = p.offsets[other->value];
+        taken.push_back({offset, offset + other->life.size});
+      }
+    llvm::sort(taken);
+    int64_t offset = 0;
+    for (auto [begin, end] : taken) {
+      if (begin - offset >= item.life.size)
+        break;
+      offset = std::max(offset, end);
+    }
+    p.offsets[item.value] = offset;
+    p.size = std::max(p.size, offset + item.life.size);
+    placed.push_back(&item);
+  }
+  return p;
 }
 
 struct PlanBuffersPass
     : accel::impl::PlanBuffersPassBase<PlanBuffersPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (!func.getBody().hasOneBlock()) {
-      func.emitOpError("accel-plan-buffers expects a single-block body");
+    FailureOr<BufferLiveness> liveness = analyzeBufferLiveness(func);
+    if (failed(liveness))
       return signalPassFailure();
-    }
-    Block &block = func.getBody().front();
-
-    // Program order, and when each value is last read directly.
-    DenseMap<Operation *, int64_t> order;
-    int64_t index = 0;
-    for (Operation &op : block) {
-      order[&op] = index++;
-      for (Value result : op.getResults()) {
-        auto type = dyn_cast<RankedTensorType>(result.getType());
-        if (!type || !type.hasStaticShape()) {
-          op.emitOpError("result type ")
-              << result.getType()
-              << " needs a static shape for memory planning";
-          return signalPassFailure();
-        }
-      }
-    }
-    auto lastReader = [&](Value v) {
-      int64_t last = -1;
-      for (Operation *user : v.getUsers())
-        last = std::max(last, isa<func::ReturnOp>(user) ? kForever : order[user]);
-      return last;
-    };
-
-    // Each value's storage root: reshapes share their operand's bytes, and
-    // an op that may write over an operand (InPlaceOpInterface) does so when
-    // that operand's bytes are read by nothing after it.
-    DenseMap<Value, Value> root;
-    DenseMap<Value, SmallVector<Value>> sharing; // root -> values on it
-    for (Operation &op : block) {
-      for (Value result : op.getResults()) {
-        root[result] = result;
-        sharing[result].push_back(result);
-      }
-      if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-        Value operand = reshape.getOperand();
-        Value r = root.lookup(operand) ? root[operand] : operand;
-        root[reshape.getResult()] = r;
-        sharing[r].push_back(reshape.getResult());
-        continue;
-      }
-      auto inPlaceOp = dyn_cast<InPlaceOpInterface>(op);
-      if (!inPlaceOp)
-        continue;
-      int64_t now = order[&op];
-      for (OpResult result : op.getResults()) {
-        Value tied = inPlaceOp.getTiedOperand(result.getResultNumber());
-        Value r = tied ? root.lookup(tied) : Value();
-        // Only arena buffers of the same size, last read here.
-        if (!r || !isa<OpResult>(r) || isa<ConstantOp>(r.getDefiningOp()) ||
-            alignedBytes(cast<RankedTensorType>(r.getType())) !=
-                alignedBytes(cast<RankedTensorType>(result.getType())))
-          continue;
-        bool readLater = llvm::any_of(sharing[r], [&](Value v) {
-          return lastReader(v) > now;
-        });
-        bool claimed = llvm::any_of(op.getResults(), [&](Value other) {
-          return other != result && root.lookup(other) == r;
-        });
-        if (readLater || claimed)
-          continue;
-        root[result] = r;
-        sharing[r].push_back(result);
-      }
-    }
-
-    DenseSet<Value> inPlace = inPlaceUpdates(func, order);
-
-    // A root's buffer lives until the last use of any value sharing it.
-    DenseMap<Value, int64_t> lastUse;
-    for (Operation &op : block)
-      for (Value result : op.getResults())
-        for (Operation *user : result.getUsers()) {
-          int64_t when = isa<func::ReturnOp>(user) ? kForever : order[user];
-          int64_t &last = lastUse[root[result]];
-          last = std::max(last, when);
-        }
-
-    // Walk in order: release what died before this op, then allocate.
-    Arena arena;
-    std::multimap<int64_t, std::pair<int64_t, int64_t>> dying; // last -> block
-    DenseMap<Value, int64_t> offsetOf;
+    // Both placements; the smaller arena wins (program order on ties).
+    Placement inOrder = placeInOrder(func, *liveness);
+    Placement bySize = placeBySize(func, *liveness);
+    const Placement &plan = bySize.size < inOrder.size ? bySize : inOrder;
     Builder b(&getContext());
-    for (Operation &op : block) {
-      if (op.getNumResults() == 0)
+    for (Operation &op : func.getBody().front()) {
+      if (op.getNumResults() == 0 || isa<ConstantOp>(op))
         continue;
-      int64_t now = order[&op];
-      while (!dying.empty() && dying.begin()->first < now) {
-        arena.release(dying.begin()->second.first,
-                      dying.begin()->second.second);
-        dying.erase(dying.begin());
-      }
       SmallVector<int64_t> offsets;
       for (Value result : op.getResults()) {
-        bool ownsBuffer = root[result] == result && !isa<ConstantOp>(op) &&
-                          !inPlace.contains(result);
-        if (!ownsBuffer) {
-          offsets.push_back(-1);
-          continue;
-        }
-        int64_t size = alignedBytes(cast<RankedTensorType>(result.getType()));
-        int64_t offset = arena.allocate(size);
-        offsets.push_back(offset);
-        // A result nobody reads dies right after its op.
-        int64_t last = lastUse.count(result) ? lastUse[result] : now;
-        if (last != kForever)
-          dying.insert({last, {offset, size}});
+        auto it = plan.offsets.find(result);
+        offsets.push_back(it == plan.offsets.end() ? -1 : it->second);
       }
-      if (!isa<ConstantOp>(op))
-        op.setAttr(kOffsetsAttr, b.getDenseI64ArrayAttr(offsets));
+      op.setAttr(kOffsetsAttr, b.getDenseI64ArrayAttr(offsets));
     }
-    func->setAttr(kArenaSizeAttr, b.getI64IntegerAttr(arena.size()));
+    func->setAttr(kArenaSizeAttr, b.getI64IntegerAttr(plan.size));
   }
 };
 

@@ -18,12 +18,13 @@ namespace {
 
 using StageFactory = std::unique_ptr<Pass> (*)();
 
-/// The stages, in order: loss, precision, gradients, accumulation,
-/// optimizer.
+/// The stages, in order: loss, precision, gradients, recomputation,
+/// accumulation, optimizer.
 constexpr StageFactory kStages[] = {
     [] { return accel::createBuildLossPass(); },
     [] { return accel::createMixedPrecisionPass(); },
     [] { return accel::createAddGradientsPass(); },
+    [] { return accel::createRecomputePass(); },
     [] { return accel::createAccumulateGradientsPass(); },
     [] { return accel::createAddOptimizerPass(); },
 };
@@ -85,10 +86,12 @@ buildMakeTrainStep(OpPassManager &pm, StringRef options,
     names.push_back(optionNames(*stages.back()));
   }
   for (StringRef given : splitOptions(options)) {
-    // Accelerate's name for the precision.
+    // Accelerate's name for the precision, and recompute= for the mode.
     std::string option = given.str();
     if (given.starts_with("mixed-precision="))
       option = "dtype=" + given.split('=').second.str();
+    if (given.starts_with("recompute="))
+      option = "mode=" + given.split('=').second.str();
     StringRef name = StringRef(option).split('=').first.trim();
     auto owner = llvm::find_if(
         names, [&](const llvm::StringSet<> &n) { return n.contains(name); });
@@ -117,9 +120,10 @@ void accel::registerMakeTrainStepPipeline() {
   registerPassPipeline(
       "accel-make-train-step",
       "The training step of a forward function: accel-build-loss, "
-      "accel-mixed-precision, accel-add-gradients, "
+      "accel-mixed-precision, accel-add-gradients, accel-recompute, "
       "accel-accumulate-gradients, accel-add-optimizer (each takes its "
-      "options from this pipeline's; mixed-precision= is dtype=)",
+      "options from this pipeline's; mixed-precision= is dtype=, "
+      "recompute= is mode=)",
       buildMakeTrainStep,
       [](function_ref<void(const mlir::detail::PassOptions &)>) {});
 }

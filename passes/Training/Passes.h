@@ -21,6 +21,8 @@ enum class LossNormalization { Global, PerMicroBatch };
 /// Whether accel-add-optimizer scales the loss (GradScaler's dynamic loss
 /// scaling): `Auto` does when the step computes in fp16.
 enum class LossScaling { Auto, Dynamic, None };
+/// What accel-recompute computes again in the backward pass.
+enum class RecomputeMode { None, Full, Selective };
 
 #define GEN_PASS_DECL
 #include "passes/Training/Passes.h.inc"

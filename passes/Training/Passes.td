@@ -216,6 +216,57 @@ def AddGradientsPass : Pass<"accel-add-gradients", "mlir::ModuleOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
+def RecomputePass : Pass<"accel-recompute", "mlir::ModuleOp"> {
+  let summary = "Recomputes each block's activations in the backward pass instead of keeping them";
+  let description = [{
+    Activation recomputation (checkpointing) on the gradient form of
+    `@train_step`. A *block* is an item of a module list, as the importer
+    records the module each op was traced in (`transformer.h.3`,
+    `model.layers.3`: the unit Megatron-LM and `torch.utils.checkpoint`
+    wrappers recompute). A block keeps its inputs and outputs (the values
+    crossing its boundary) and what does not depend on the batch (weights'
+    casts and transposes); the other values its backward pass reads are
+    computed again from those, just before the first backward op that reads
+    them, so the forward pass's copies die when the forward pass is done
+    with them and the buffer planner reuses their bytes.
+
+    - `mode=full`: everything the backward pass reads is recomputed from
+      the block's input (one more forward pass of each block).
+    - `mode=selective`: the results of the costly ops (`linear`, `matmul`,
+      `attention`, the fused LM head) are kept too; the cheap ops between
+      them (norms, activations, dropout, residual sums, casts) are
+      recomputed: most of the memory for a few percent of the time.
+    - `mode=none` (the default) changes nothing.
+
+    The clones are the same ops on the same operands, and dropout's mask is
+    a function of its seed, the step and the position, so losses and
+    parameters are bitwise those without recomputation. Ops outside blocks
+    (embeddings, the final norm, the head) are not recomputed. In
+    `accel-make-train-step`, `recompute=` is this option.
+
+    ```mlir
+    // %h = accel.layer_norm %x ...  (block "h.0", forward)
+    // %y = accel.linear %h, %w ...
+    // ... backward, after --accel-recompute="mode=full":
+    %h2 = accel.layer_norm %x ...    // again, from the kept block input
+    %dw = accel.matmul %dy, %h2 {transpose_lhs} ...
+    ```
+  }];
+  let options = [
+    Option<"mode", "mode", "::accel::RecomputeMode",
+           /*default=*/"::accel::RecomputeMode::None",
+           "What to recompute",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::RecomputeMode::None, "none",
+                        "keep every activation"),
+             clEnumValN(::accel::RecomputeMode::Full, "full",
+                        "recompute each block from its input"),
+             clEnumValN(::accel::RecomputeMode::Selective, "selective",
+                        "keep GEMM and attention results, recompute the rest"))}]>,
+  ];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
 def AccumulateGradientsPass : Pass<"accel-accumulate-gradients", "mlir::ModuleOp"> {
   let summary = "Splits the training step's batch into micro-batches whose gradients add up";
   let description = [{

@@ -73,9 +73,33 @@ static std::string listUnsupported(const std::map<std::string, int> &ops) {
   return out;
 }
 
+/// The module path torch.onnx recorded for a node (the last scope before
+/// the node's own name in "['', 'transformer', 'transformer.h.0', ...,
+/// 'view_3']"), or "".
+static std::string moduleScope(const Node &node) {
+  auto it = node.metadata.find("pkg.torch.onnx.name_scopes");
+  if (it == node.metadata.end())
+    return "";
+  std::vector<std::string> scopes;
+  const std::string &list = it->second;
+  for (size_t open = list.find('\''); open != std::string::npos;) {
+    size_t close = list.find('\'', open + 1);
+    if (close == std::string::npos)
+      break;
+    scopes.push_back(list.substr(open + 1, close - open - 1));
+    open = list.find('\'', close + 1);
+  }
+  return scopes.size() >= 2 ? scopes[scopes.size() - 2] : "";
+}
+
 LogicalResult GraphImporter::convert(const Node &node) {
-  loc = NameLoc::get(b.getStringAttr(node.name.empty() ? node.opType
-                                                       : node.name));
+  // The node's name, with the module it was traced in as the child
+  // location (moduleScopeOf reads it back: recomputation's blocks).
+  std::string scope = moduleScope(node);
+  loc = NameLoc::get(
+      b.getStringAttr(node.name.empty() ? node.opType : node.name),
+      scope.empty() ? Location(UnknownLoc::get(b.getContext()))
+                    : Location(NameLoc::get(b.getStringAttr(scope))));
   if (!node.domain.empty() && node.domain != "ai.onnx")
     return fail(node, "ops of domain '" + node.domain +
                           "' are not supported" + listUnsupported(unsupported));
