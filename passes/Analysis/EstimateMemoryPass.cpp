@@ -65,7 +65,9 @@ struct Estimate {
 };
 
 /// The gradients: what the optimizer, the norm or the unscaling reads as a
-/// gradient, and what the unscaling gives.
+/// gradient, what the unscaling gives, and the partial sums and casts
+/// they are made of (a tied embedding's head gradient, held through the
+/// backward pass until the embedding's is added to it).
 DenseSet<Value> gradientValues(func::FuncOp f) {
   DenseSet<Value> grads;
   f.walk([&](Operation *op) {
@@ -80,6 +82,15 @@ DenseSet<Value> gradientValues(func::FuncOp f) {
       grads.insert(unscale.getUnscaled().begin(), unscale.getUnscaled().end());
     }
   });
+  Block &block = f.getBody().front();
+  for (Operation &op : llvm::reverse(block))
+    if (isa<AddOp, CastOp, ReshapeOp>(op) &&
+        llvm::any_of(op.getResults(),
+                     [&](Value r) { return grads.contains(r); }))
+      for (Value v : op.getOperands())
+        if (v.getType() == op.getResult(0).getType() || isa<CastOp>(op) ||
+            isa<ReshapeOp>(op))
+          grads.insert(v);
   return grads;
 }
 
