@@ -105,14 +105,13 @@ Placement placeBySize(func::FuncOp func, const BufferLiveness &liveness) {
   struct Item {
     Value value;
     BufferLifetime life;
-    int64_t order;
   };
+  // In program order, so that equal sizes keep it (stable sort).
   std::vector<Item> items;
   for (Operation &op : func.getBody().front())
     for (Value result : op.getResults())
       if (auto it = liveness.buffers.find(result); it != liveness.buffers.end())
-        items.push_back(
-            {result, it->second, static_cast<int64_t>(items.size())});
+        items.push_back({result, it->second});
   llvm::stable_sort(items, [](const Item &a, const Item &b) {
     return a.life.size > b.life.size;
   });
