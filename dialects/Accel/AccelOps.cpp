@@ -326,6 +326,37 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
 // Contractions
 //===----------------------------------------------------------------------===//
 
+/// A contraction's result: its operands' type, or f32 for bf16/fp16
+/// operands (the sums kept in fp32).
+static bool isContractionResult(TypeRange inferred, TypeRange actual) {
+  if (inferred == actual)
+    return true;
+  if (inferred.size() != 1 || actual.size() != 1)
+    return false;
+  auto want = dyn_cast<RankedTensorType>(inferred[0]);
+  auto have = dyn_cast<RankedTensorType>(actual[0]);
+  Type element = want ? want.getElementType() : Type();
+  return want && have && (element.isBF16() || element.isF16()) &&
+         have == want.clone(Float32Type::get(want.getContext()));
+}
+
+bool MatmulOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
+  return isContractionResult(inferred, actual);
+}
+
+bool LinearOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
+  return isContractionResult(inferred, actual);
+}
+
+LogicalResult LinearOp::verify() {
+  if (getBias() && getElementTypeOrSelf(getType()) !=
+                       getElementTypeOrSelf(getInput().getType()))
+    return emitOpError("with an f32 result of ")
+           << getElementTypeOrSelf(getInput().getType())
+           << " operands takes no bias (add it to the fp32 sum)";
+  return success();
+}
+
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,

@@ -235,6 +235,9 @@ def Accel_MatmulOp : Accel_InferredOp<"matmul", [Accel_Differentiable]> {
     batch dims broadcast. `transpose_lhs` / `transpose_rhs` read the operand's
     last two dims swapped (`[..., K, M]`, `[..., N, K]`) without a copy. Both
     operands have rank >= 2; the importer reshapes rank-1 ONNX operands.
+    With bf16/fp16 operands the result may be f32: the products are summed
+    in fp32 and kept unrounded (a partial sum that an all-reduce completes
+    before it is rounded, a gradient kept in fp32).
 
     ```mlir
     %s = accel.matmul %q, %k {transpose_rhs} : (tensor<2x12x32x64xf32>, tensor<2x12x32x64xf32>) -> tensor<2x12x32x32xf32>
@@ -243,6 +246,11 @@ def Accel_MatmulOp : Accel_InferredOp<"matmul", [Accel_Differentiable]> {
   let arguments = (ins Accel_FloatTensor:$lhs, Accel_FloatTensor:$rhs,
                        UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
   let results = (outs Accel_FloatTensor:$result);
+  let extraClassDeclaration = [{
+    /// The inferred type, or f32 in place of bf16/fp16.
+    static bool isCompatibleReturnTypes(::mlir::TypeRange inferred,
+                                        ::mlir::TypeRange actual);
+  }];
 }
 
 def Accel_LinearOp : Accel_InferredOp<"linear", [Accel_Differentiable]> {
@@ -252,7 +260,8 @@ def Accel_LinearOp : Accel_InferredOp<"linear", [Accel_Differentiable]> {
     gives `[..., N]`. The weight is `[N, K]` as `torch.nn.Linear` stores it,
     or `[K, N]` (as GPT-2's `Conv1D` and transposed ONNX initializers do)
     when `weight_in_out` is set. Kept as one op so that tensor parallelism
-    can shard it by rows or columns and the runtime can fuse the bias.
+    can shard it by rows or columns and the runtime can fuse the bias. As
+    for `matmul`, bf16/fp16 operands may give an f32 result (without bias).
 
     ```mlir
     %y = accel.linear %x, %w, %b : (tensor<2x16x64xf32>, tensor<256x64xf32>, tensor<256xf32>) -> tensor<2x16x256xf32>
@@ -261,7 +270,13 @@ def Accel_LinearOp : Accel_InferredOp<"linear", [Accel_Differentiable]> {
   let arguments = (ins Accel_FloatTensor:$input, Accel_FloatTensor:$weight,
                        Optional<Accel_FloatTensor>:$bias, UnitAttr:$weight_in_out);
   let results = (outs Accel_FloatTensor:$result);
+  let extraClassDeclaration = [{
+    /// The inferred type, or f32 in place of bf16/fp16.
+    static bool isCompatibleReturnTypes(::mlir::TypeRange inferred,
+                                        ::mlir::TypeRange actual);
+  }];
   let hasCanonicalizer = 1;
+  let hasVerifier = 1;
 }
 
 def Accel_AttentionOp : Accel_InferredOp<"attention", [Accel_Differentiable]> {

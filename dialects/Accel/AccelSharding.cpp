@@ -10,6 +10,8 @@
 #include "dialects/Accel/AccelOps.h"
 #include "dialects/Accel/AccelShardingRules.h"
 
+#include "mlir/IR/TypeUtilities.h"
+
 using namespace mlir;
 using namespace accel;
 using namespace accel::sharding;
@@ -109,9 +111,20 @@ struct LinearRules {
                                   op.getWeightInOutAttr());
         },
         [&](Value sum) -> Value {
-          return op.getBias() ? AddOp::create(p.b, loc, sum, p.operands[2])
-                              : sum;
-        });
+          if (!op.getBias())
+            return sum;
+          // The bias joins a bf16/fp16 projection's fp32 sum.
+          Value bias = p.operands[2];
+          if (getElementTypeOrSelf(sum.getType()) !=
+              getElementTypeOrSelf(bias.getType()))
+            bias =
+                CastOp::create(p.b, loc,
+                               cast<RankedTensorType>(bias.getType())
+                                   .clone(getElementTypeOrSelf(sum.getType())),
+                               bias);
+          return AddOp::create(p.b, loc, sum, bias);
+        },
+        /*contraction=*/true);
   }
 };
 
@@ -137,11 +150,13 @@ struct MatmulRules {
   }
   static LogicalResult partition(MatmulOp op, Partitioning &p) {
     return p.reduceAcrossRanks(
-        shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
+        shard::ReductionKind::Sum,
+        [&](RankedTensorType local) -> Value {
           return MatmulOp::create(p.b, op.getLoc(), local, p.operands[0],
                                   p.operands[1], op.getTransposeLhsAttr(),
                                   op.getTransposeRhsAttr());
-        });
+        },
+        /*finish=*/nullptr, /*contraction=*/true);
   }
 };
 

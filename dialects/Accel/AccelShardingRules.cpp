@@ -113,8 +113,17 @@ FlatSymbolRefAttr Partitioning::grid() const {
 
 Value Partitioning::allReduce(Value partial, ArrayRef<shard::GridAxis> axes,
                               shard::ReductionKind kind) const {
-  return shard::AllReduceOp::create(b, op->getLoc(), partial,
-                                    grid().getValue(), axes, kind);
+  Location loc = op->getLoc();
+  auto type = cast<RankedTensorType>(partial.getType());
+  Type element = type.getElementType();
+  if (kind != shard::ReductionKind::Sum ||
+      !(element.isBF16() || element.isF16()))
+    return shard::AllReduceOp::create(b, loc, partial, grid().getValue(), axes,
+                                      kind);
+  Value wide = CastOp::create(b, loc, type.clone(b.getF32Type()), partial);
+  Value sum =
+      shard::AllReduceOp::create(b, loc, wide, grid().getValue(), axes, kind);
+  return CastOp::create(b, loc, type, sum);
 }
 
 FailureOr<std::string>
@@ -189,15 +198,24 @@ FailureOr<BlockIndices> accel::sharding::blockIndices(Partitioning &p, Value ind
 LogicalResult Partitioning::reduceAcrossRanks(
     shard::ReductionKind kind,
     function_ref<Value(RankedTensorType local)> partial,
-    function_ref<Value(Value)> finish) const {
+    function_ref<Value(Value)> finish, bool contraction) const {
   SmallVector<shard::GridAxis> reduced =
       shard::getReductionGridAxes(nest.types(), loopAxes);
   if (reduced.empty()) {
     keepAsIs();
     return success();
   }
-  Value whole = allReduce(partial(localType(0)), reduced, kind);
-  map.map(op->getResult(0), finish ? finish(whole) : whole);
+  RankedTensorType local = localType(0);
+  Type element = local.getElementType();
+  bool wide = contraction && kind == shard::ReductionKind::Sum &&
+              (element.isBF16() || element.isF16());
+  Value whole = allReduce(partial(wide ? local.clone(b.getF32Type()) : local),
+                          reduced, kind);
+  if (finish)
+    whole = finish(whole);
+  if (wide)
+    whole = CastOp::create(b, op->getLoc(), local, whole);
+  map.map(op->getResult(0), whole);
   return success();
 }
 

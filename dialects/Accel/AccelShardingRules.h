@@ -105,12 +105,18 @@ struct Partitioning {
   /// An op with reduction loops: when none is split it runs as it is;
   /// otherwise `partial` builds it on local shards (of result type
   /// `local`), an all-reduce of `kind` completes it and `finish` (if any)
-  /// adds what must happen once.
+  /// adds what must happen once. A contraction (`contraction`) of
+  /// bf16/fp16 operands makes its partial sums in fp32 (an f32 `local`),
+  /// sums and finishes them in fp32 and rounds once.
   mlir::LogicalResult reduceAcrossRanks(
       mlir::shard::ReductionKind kind,
       llvm::function_ref<mlir::Value(mlir::RankedTensorType local)> partial,
-      llvm::function_ref<mlir::Value(mlir::Value)> finish = nullptr) const;
-  /// A partial value completed across `axes` of the result grid.
+      llvm::function_ref<mlir::Value(mlir::Value)> finish = nullptr,
+      bool contraction = false) const;
+  /// A partial value completed across `axes` of the result grid. A bf16 or
+  /// fp16 sum is completed in fp32 and rounded once (DDP reduces fp32
+  /// gradients; accel-lower-collectives hands the fp32 sum to readers that
+  /// widen it again).
   mlir::Value allReduce(mlir::Value partial,
                         llvm::ArrayRef<mlir::shard::GridAxis> axes,
                         mlir::shard::ReductionKind kind) const;

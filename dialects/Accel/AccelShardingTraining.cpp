@@ -333,9 +333,15 @@ struct LinearCrossEntropyRules {
       int64_t local = shapeOf(w)[inOut ? 1 : 0];
       SmallVector<int64_t> logitsShape(xType.getShape());
       logitsShape.back() = local;
-      Value logits = LinearOp::create(
-          p.b, loc, RankedTensorType::get(logitsShape, xType.getElementType()),
-          x, w, Value(), op.getWeightInOutAttr());
+      Type element = xType.getElementType();
+      auto f32 = Float32Type::get(op->getContext());
+      // A bf16/fp16 head (mixed precision) makes fp32 logits, as the fused
+      // one-process kernel does, and its gradient GEMMs keep their sums in
+      // fp32 until summed over ranks; they read the logit gradients
+      // rounded.
+      Value logits =
+          LinearOp::create(p.b, loc, RankedTensorType::get(logitsShape, f32), x,
+                           w, Value(), op.getWeightInOutAttr());
       FailureOr<VocabParallelLoss> loss = vocabParallelLoss(
           p, logits, p.operands[2], shapeOf(op.getWeight())[inOut ? 1 : 0],
           op.getIgnoreIndex(), op.getLabelSmoothing().convertToDouble(),
@@ -343,28 +349,37 @@ struct LinearCrossEntropyRules {
           op.getCount() ? p.operands.back() : Value());
       if (failed(loss))
         return failure();
+      auto rounded = [&](Value v, Type type) -> Value {
+        return v.getType() == type ? v : CastOp::create(p.b, loc, type, v);
+      };
+      Value dLogits =
+          rounded(loss->dLogits, RankedTensorType::get(logitsShape, element));
       // input_grad: a partial sum over the classes; weight_grad: this
       // rank's block, summed over every rank's rows.
-      Value inputGrad = p.allReduce(
-          LinearOp::create(p.b, loc, xType, loss->dLogits, w, Value(),
-                           inOut ? UnitAttr() : p.b.getUnitAttr()),
-          classAxes, shard::ReductionKind::Sum);
+      Value inputGrad = rounded(
+          p.allReduce(LinearOp::create(p.b, loc, xType.clone(f32), dLogits, w,
+                                       Value(),
+                                       inOut ? UnitAttr() : p.b.getUnitAttr()),
+                      classAxes, shard::ReductionKind::Sum),
+          xType);
       // This rank's rows (its block of the batch under dp).
       int64_t rows =
           cast<RankedTensorType>(p.operands[2].getType()).getNumElements();
       int64_t features = xType.getShape().back();
-      Type element = xType.getElementType();
       Value flatGrad = ReshapeOp::create(
-          p.b, loc, RankedTensorType::get({rows, local}, element), loss->dLogits);
+          p.b, loc, RankedTensorType::get({rows, local}, element), dLogits);
       Value flatInput = ReshapeOp::create(
           p.b, loc, RankedTensorType::get({rows, features}, element), x);
+      SmallVector<int64_t> weightShape =
+          inOut ? SmallVector<int64_t>{features, local}
+                : SmallVector<int64_t>{local, features};
       Value weightGrad =
-          inOut ? MatmulOp::create(p.b, loc,
-                                   RankedTensorType::get({features, local}, element),
-                                   flatInput, flatGrad, p.b.getUnitAttr(), UnitAttr())
-                : MatmulOp::create(p.b, loc,
-                                   RankedTensorType::get({local, features}, element),
-                                   flatGrad, flatInput, p.b.getUnitAttr(), UnitAttr());
+          inOut ? MatmulOp::create(
+                      p.b, loc, RankedTensorType::get(weightShape, f32),
+                      flatInput, flatGrad, p.b.getUnitAttr(), UnitAttr())
+                : MatmulOp::create(
+                      p.b, loc, RankedTensorType::get(weightShape, f32),
+                      flatGrad, flatInput, p.b.getUnitAttr(), UnitAttr());
       SmallVector<AffineExpr> rowLoops;
       for (int64_t d = 0; d < rank; ++d)
         rowLoops.push_back(getAffineDimExpr(d, op->getContext()));
@@ -372,7 +387,9 @@ struct LinearCrossEntropyRules {
         weightGrad = p.allReduce(weightGrad, rowAxes, shard::ReductionKind::Sum);
       p.map.map(op.getLoss(), loss->loss);
       p.map.map(op.getInputGrad(), inputGrad);
-      p.map.map(op.getWeightGrad(), weightGrad);
+      p.map.map(
+          op.getWeightGrad(),
+          rounded(weightGrad, RankedTensorType::get(weightShape, element)));
       return success();
     }
     SmallVector<shard::GridAxis> axes;

@@ -29,7 +29,7 @@ accel::splitFusedProjections(func::FuncOp func, int64_t tp) {
   SmallVector<LinearOp> fused;
   DenseSet<Value> seen;
   func.walk([&](LinearOp linear) {
-    auto weight = dyn_cast<BlockArgument>(linear.getWeight());
+    auto weight = dyn_cast<BlockArgument>(readParameter(linear.getWeight()));
     if (!weight || !seen.insert(weight).second)
       return; // only the forward use (the first)
     auto name =

@@ -27,6 +27,39 @@ using namespace accel;
 
 namespace {
 
+bool isLowPrecision(Type type) {
+  Type element = cast<RankedTensorType>(type).getElementType();
+  return element.isBF16() || element.isF16();
+}
+
+/// cast(all_gather(p)) -> all_gather(cast(p)) for narrowing casts.
+void gatherNarrow(AllGatherOp gather) {
+  for (Operation *user : llvm::make_early_inc_range(gather->getUsers())) {
+    auto narrow = dyn_cast<CastOp>(user);
+    if (!narrow || !isLowPrecision(narrow.getType()))
+      continue;
+    OpBuilder b(gather);
+    auto block = cast<RankedTensorType>(gather.getOperand().getType());
+    Value cast = CastOp::create(b, narrow.getLoc(),
+                                block.clone(narrow.getType().getElementType()),
+                                gather.getOperand());
+    narrow.replaceAllUsesWith(
+        AllGatherOp::create(b, gather.getLoc(), narrow.getType(), cast,
+                            gather.getGroupAttr(), gather.getAxisAttr())
+            .getResult());
+    narrow.erase();
+  }
+  if (gather->use_empty())
+    gather.erase();
+}
+
+/// A parameter's block, or its cast to a low precision.
+bool isParameterBlock(Value v) {
+  if (auto narrow = v.getDefiningOp<CastOp>())
+    v = narrow.getOperand();
+  return isa<BlockArgument>(v);
+}
+
 struct GatherBeforeUsePass
     : accel::impl::GatherBeforeUsePassBase<GatherBeforeUsePass> {
   using GatherBeforeUsePassBase::GatherBeforeUsePassBase;
@@ -35,6 +68,13 @@ struct GatherBeforeUsePass
     SmallVector<AllGatherOp> gathers;
     getOperation().walk([&](AllGatherOp op) {
       if (isa<BlockArgument>(op.getOperand()))
+        gathers.push_back(op);
+    });
+    for (AllGatherOp gather : gathers)
+      gatherNarrow(gather);
+    gathers.clear();
+    getOperation().walk([&](AllGatherOp op) {
+      if (isParameterBlock(op.getOperand()))
         gathers.push_back(op);
     });
     // Each reader's own gathers, by reader, in program order.

@@ -59,11 +59,52 @@ shard::AllReduceOp summedForSliceOnly(shard::AllSliceOp slice) {
   return reduce;
 }
 
+/// A low-precision sum completed in fp32 (Partitioning::allReduce) and
+/// rounded: readers that widen the rounded sum again read the fp32 sum
+/// itself, as DDP's fp32 gradients are the sum of each rank's bf16 ones.
+/// A block of that sum then meets its all_slice as one reduce-scatter.
+void keepSumWide(shard::AllReduceOp reduce) {
+  auto wide = cast<RankedTensorType>(reduce.getType());
+  if (!wide.getElementType().isF32())
+    return;
+  for (Operation *user : llvm::make_early_inc_range(reduce->getUsers())) {
+    auto narrow = dyn_cast<CastOp>(user);
+    if (!narrow)
+      continue;
+    for (Operation *reader : llvm::make_early_inc_range(narrow->getUsers()))
+      if (auto widen = dyn_cast<CastOp>(reader);
+          widen && widen.getType() == wide) {
+        widen.replaceAllUsesWith(reduce.getResult());
+        widen.erase();
+      }
+    if (narrow->use_empty())
+      narrow.erase();
+  }
+}
+
 /// all_slice(add(all_reduce(x), bias)), the bias the same along the slice
 /// axis (a row-parallel projection's, added once after the sum, its block
 /// handed on split under sequence parallelism): the slice moves before the
 /// add, where it takes the sum with it into a reduce-scatter.
 void sliceBeforeBias(shard::AllSliceOp slice) {
+  if (auto rounded = slice.getInput().getDefiningOp<CastOp>();
+      rounded && rounded->hasOneUse()) {
+    // A bf16 projection's sum is biased in fp32 and then rounded: the
+    // slice goes before the rounding (elementwise) to reach the add.
+    OpBuilder b(slice);
+    auto wide = cast<RankedTensorType>(rounded.getOperand().getType());
+    auto block = cast<RankedTensorType>(slice.getType());
+    auto moved = shard::AllSliceOp::create(
+        b, slice.getLoc(), block.clone(wide.getElementType()),
+        rounded.getOperand(), slice.getGrid(), slice.getGridAxes(),
+        slice.getSliceAxis().getSExtValue());
+    slice.replaceAllUsesWith(
+        CastOp::create(b, rounded.getLoc(), block, moved.getResult())
+            .getResult());
+    slice.erase();
+    rounded.erase();
+    slice = moved;
+  }
   auto add = slice.getInput().getDefiningOp<AddOp>();
   if (!add || !add->hasOneUse())
     return;
@@ -93,6 +134,10 @@ void sliceBeforeBias(shard::AllSliceOp slice) {
 struct LowerCollectivesPass
     : accel::impl::LowerCollectivesPassBase<LowerCollectivesPass> {
   void runOnOperation() override {
+    SmallVector<shard::AllReduceOp> sums;
+    getOperation().walk([&](shard::AllReduceOp op) { sums.push_back(op); });
+    for (shard::AllReduceOp sum : sums)
+      keepSumWide(sum);
     SmallVector<shard::AllSliceOp> slices;
     getOperation().walk([&](shard::AllSliceOp op) { slices.push_back(op); });
     for (shard::AllSliceOp slice : slices)

@@ -58,33 +58,15 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       }
     if (shape.empty())
       return;
-    // A mixed-precision step would reduce its bf16/fp16 weight gradients in
-    // that type
-    // (the partition reduces a GEMM's partial result in its own type), where
-    // DDP reduces fp32 gradients; refused until the reduction is fp32.
-    WalkResult lowPrecision = module.walk([&](Operation *op) {
-      // Loss scaling's inf/NaN check would also have to be agreed by all
-      // ranks before any of them skips a step.
-      if (isa<UnscaleGradientsOp>(op)) {
-        op->emitOpError("accel-shard: a layout of a loss-scaled step is not "
-                        "supported yet (every rank would have to agree on "
-                        "skipping a step); shard a step without loss-scale");
-        return WalkResult::interrupt();
-      }
-      for (Type t : op->getResultTypes())
-        if (auto ranked = dyn_cast<RankedTensorType>(t);
-            ranked && (ranked.getElementType().isBF16() ||
-                       ranked.getElementType().isF16())) {
-          op->emitOpError("accel-shard: a layout of a mixed-precision step "
-                          "is not supported yet (its bf16/fp16 gradients "
-                          "would be reduced across ranks in that type); "
-                          "shard the fp32 step, or train mixed precision on "
-                          "one rank");
-          return WalkResult::interrupt();
-        }
-      return WalkResult::advance();
+    // Loss scaling's inf/NaN check would have to be agreed by all ranks
+    // before any of them skips a step.
+    WalkResult scaled = module.walk([&](UnscaleGradientsOp op) {
+      op->emitOpError("accel-shard: a layout of a loss-scaled step is not "
+                      "supported yet (every rank would have to agree on "
+                      "skipping a step); shard a step without loss-scale");
+      return WalkResult::interrupt();
     });
-    if (lowPrecision.wasInterrupted())
+    if (scaled.wasInterrupted())
       return signalPassFailure();
     if (SymbolTable::lookupSymbolIn(module, kGridSymbol)) {
       module.emitError("accel-shard: the module is already sharded (it has "

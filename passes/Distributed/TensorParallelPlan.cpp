@@ -45,6 +45,12 @@ StringRef roleName(TensorParallelRole role) {
   return "replicated";
 }
 
+Value readParameter(Value v) {
+  if (auto cast = v.getDefiningOp<CastOp>())
+    return cast.getOperand();
+  return v;
+}
+
 int64_t tensorParallelDim(Value param, StringRef name,
                           TensorParallelRole role) {
   // A fused projection is stored whole; its parts split (accel-shard).
@@ -58,10 +64,18 @@ int64_t tensorParallelDim(Value param, StringRef name,
     return role == TensorParallelRole::Column ? 0 : -1;
   // The first user in op order is the forward pass's; the backward reads
   // the same weight transposed.
-  Operation *first = nullptr;
-  for (Operation *user : param.getUsers())
-    if (!first || user->isBeforeInBlock(first))
-      first = user;
+  auto firstUser = [](Value v) {
+    Operation *first = nullptr;
+    for (Operation *user : v.getUsers())
+      if (!first || user->isBeforeInBlock(first))
+        first = user;
+    return first;
+  };
+  Operation *first = firstUser(param);
+  if (auto cast = dyn_cast_or_null<CastOp>(first)) {
+    param = cast.getResult();
+    first = firstUser(param);
+  }
   bool inOut = false;
   if (auto linear = dyn_cast_or_null<LinearOp>(first)) {
     if (linear.getWeight() != param)

@@ -32,13 +32,18 @@ enum class TensorParallelRole {
 TensorParallelRole tensorParallelRole(llvm::StringRef name);
 
 /// The dim of `param` (a function argument) that `role` splits, read from
-/// the first op of the function that uses it (the forward pass's); -1
+/// the first op of the function that uses it (the forward pass's; through
+/// a mixed-precision step's cast of it); -1
 /// when the role splits none of its dims (a row-parallel bias) or no op
 /// says which dim is which.
 int64_t tensorParallelDim(mlir::Value param, llvm::StringRef name,
                           TensorParallelRole role);
 
 llvm::StringRef roleName(TensorParallelRole role);
+
+/// The parameter a weight operand reads: `v`, or what a mixed-precision
+/// cast of it reads.
+mlir::Value readParameter(mlir::Value v);
 
 } // namespace accel
 

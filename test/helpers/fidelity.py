@@ -135,6 +135,16 @@ def _data(family, loop, d):
             batches, loss)
 
 
+def export_and_import(model, loop, d, opset=None):
+    """`model` exported to ONNX at the loop's micro-batch (default
+    arguments otherwise) and imported by accel-translate: the MLIR path."""
+    onnx, mlir = os.path.join(d, "model.onnx"), os.path.join(d, "model.mlir")
+    example = torch.zeros((loop.micro_batch, loop.seq), dtype=torch.int64)
+    hf_families.export(model, onnx, example, optimize=False, config=True, opset=opset)
+    run(["accel-translate", "--import-onnx", onnx, "-o", mlir])
+    return mlir
+
+
 def accel_train(d, mlir, data_args, loop, layout=None, name="ck", extra=()):
     """Compiles and runs accel's training loop on `mlir`; with `layout`
     (accel-shard options, e.g. "dp=2") on that many ranks of one thread
@@ -180,11 +190,7 @@ def train_three_ways(family, model, d, loop=Loop(), opset=None, layout=None, dat
     model is exported at the micro-batch size; accel accumulates
     `loop.accumulate` of them per step."""
     data_args, batches, loss_fn = data or _data(family, loop, d)
-    example = torch.zeros((loop.micro_batch, loop.seq), dtype=torch.int64)
-    onnx = os.path.join(d, "model.onnx")
-    hf_families.export(model, onnx, example, optimize=False, config=True, opset=opset)
-    mlir = os.path.join(d, "model.mlir")
-    run(["accel-translate", "--import-onnx", onnx, "-o", mlir])
+    mlir = export_and_import(model, loop, d, opset)
     ck = accel_train(d, mlir, data_args, loop, layout)
     accel_losses = [r["loss"] for r in read_log(os.path.join(ck, "log.jsonl"))]
     final = load_file(os.path.join(whole_checkpoint(ck, loop.steps), "model.safetensors"))
@@ -379,3 +385,45 @@ def low_precision_parameters_ok(name, model, final, m32, mautocast):
     print(f"{name}: parameters' distance from fp32, relative to the fp32 update: accel {rel_accel:.3e}, "
           f"autocast {rel_autocast:.3e}")
     return ok and rel_accel <= 1.5 * rel_autocast
+
+
+def torch_autocast_run(model, loop, batches, loss_fn, autocast):
+    """The fidelity loop in PyTorch fp32, the forward pass and loss under
+    torch.autocast("cpu", bfloat16) when asked: (losses, trained model)."""
+    m = copy.deepcopy(model)
+    opt = torch.optim.AdamW(m.parameters(), lr=loop.lr, weight_decay=loop.weight_decay)
+    sched = transformers.get_scheduler("linear", opt, num_warmup_steps=loop.warmup, num_training_steps=loop.steps)
+    losses = []
+    for inputs, labels in batches():
+        opt.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = loss_fn(m(inputs), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), loop.clip)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return np.array(losses), m
+
+
+def low_precision_losses_ok(name, accel, fp32, autocast):
+    """bf16 losses track autocast's: measured against the fp32 run, at
+    every step accel's deviation within 1.5x autocast's at that stage of
+    training -- the larger of its largest deviation within 5 steps either
+    side and its RMS over the run, one step's deviation being one draw of
+    rounding noise that grows as training goes on -- plus 4 fp32 ulps of
+    the loss; the mean deviation within 1.5x autocast's. Prints the
+    curves."""
+    dev_accel, dev_autocast = np.abs(accel - fp32), np.abs(autocast - fp32)
+    near = np.array([dev_autocast[max(0, t - 5):t + 6].max() for t in range(len(fp32))])
+    seen = np.maximum(near, np.sqrt(np.mean(dev_autocast ** 2)))
+    bound = 1.5 * seen + 4 * np.spacing(np.abs(fp32).astype(np.float32))
+    print(f"{name}: step, fp32 loss, |accel bf16 - fp32|, |autocast - fp32|")
+    for t in range(len(fp32)):
+        print(f"  {t + 1:3d} {fp32[t]:.6f} {dev_accel[t]:.3e} {dev_autocast[t]:.3e}"
+              f"{'  FAIL' if dev_accel[t] > bound[t] else ''}")
+    worst = float(np.max(dev_accel / bound))
+    print(f"{name}: deviation from fp32, largest: accel bf16 {dev_accel.max():.3e}, autocast "
+          f"{dev_autocast.max():.3e}; mean: accel bf16 {dev_accel.mean():.3e}, autocast {dev_autocast.mean():.3e}; "
+          f"worst step at {worst:.2f} of the bound")
+    return worst <= 1.0 and dev_accel.mean() <= 1.5 * dev_autocast.mean()

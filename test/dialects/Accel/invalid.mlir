@@ -97,6 +97,25 @@ func.func @linear_bias(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>, %b: tensor<8xf3
 
 // -----
 
+// A bf16 product may keep its fp32 sums, but the bias is added to them
+// (the runtime adds a bias of the result's type).
+func.func @linear_wide_bias(%x: tensor<2x8xbf16>, %w: tensor<4x8xbf16>, %b: tensor<4xbf16>) {
+  // expected-error@+1 {{with an f32 result of 'bf16' operands takes no bias}}
+  %0 = accel.linear %x, %w, %b : (tensor<2x8xbf16>, tensor<4x8xbf16>, tensor<4xbf16>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_narrower(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>) {
+  // expected-error@+2 {{inferred type(s) 'tensor<2x4xf32>' are incompatible with return type(s) of operation 'tensor<2x4xbf16>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = accel.matmul %a, %b : (tensor<2x8xf32>, tensor<8x4xf32>) -> tensor<2x4xbf16>
+  return
+}
+
+// -----
+
 func.func @attention_rank(%q: tensor<4x8x16xf32>) {
   // expected-error@+2 {{query, key and value must be rank 4 [batch, heads, seq, dim]}}
   // expected-error@+1 {{failed to infer returned types}}

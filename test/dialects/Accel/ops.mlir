@@ -71,7 +71,8 @@ func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %i: tensor<4xi64>
 
 // CHECK-LABEL: func @contractions
 func.func @contractions(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %x: tensor<2x8x16xf32>,
-                        %w: tensor<32x16xf32>, %bias: tensor<32xf32>, %mask: tensor<2x1x1x8xi1>) -> tensor<2x4x8x16xf32> {
+                        %w: tensor<32x16xf32>, %bias: tensor<32xf32>, %mask: tensor<2x1x1x8xi1>,
+                        %a16: tensor<2x16xbf16>, %b16: tensor<16x4xbf16>, %w16: tensor<4x16xbf16>) -> tensor<2x4x8x16xf32> {
   // CHECK: accel.matmul %{{.*}}, %{{.*}} {transpose_rhs} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x8xf32>
   %0 = accel.matmul %q, %k {transpose_rhs} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x8xf32>
   // CHECK: accel.matmul %{{.*}}, %{{.*}} : (tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
@@ -80,6 +81,11 @@ func.func @contractions(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %x: 
   %2 = accel.linear %x, %w, %bias : (tensor<2x8x16xf32>, tensor<32x16xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
   // CHECK: accel.linear %{{.*}}, %{{.*}} {weight_in_out} : (tensor<2x8x32xf32>, tensor<32x16xf32>) -> tensor<2x8x16xf32>
   %3 = accel.linear %2, %w {weight_in_out} : (tensor<2x8x32xf32>, tensor<32x16xf32>) -> tensor<2x8x16xf32>
+  // bf16 operands, fp32 sums kept.
+  // CHECK: accel.matmul %{{.*}}, %{{.*}} : (tensor<2x16xbf16>, tensor<16x4xbf16>) -> tensor<2x4xf32>
+  %wide = accel.matmul %a16, %b16 : (tensor<2x16xbf16>, tensor<16x4xbf16>) -> tensor<2x4xf32>
+  // CHECK: accel.linear %{{.*}}, %{{.*}} : (tensor<2x16xbf16>, tensor<4x16xbf16>) -> tensor<2x4xf32>
+  %wideLinear = accel.linear %a16, %w16 : (tensor<2x16xbf16>, tensor<4x16xbf16>) -> tensor<2x4xf32>
   // CHECK: accel.attention %{{.*}}, %{{.*}}, %{{.*}} {causal} :
   %4 = accel.attention %q, %k, %k {causal} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
   // CHECK: accel.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 5.000000e-01 : f32} :

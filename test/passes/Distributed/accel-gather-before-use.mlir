@@ -27,3 +27,20 @@ func.func @readers(%w: tensor<2x4xf32>, %x: tensor<3x4xf32>) -> tensor<3x4xf32> 
   %z = accel.linear %y, %whole {weight_in_out} : (tensor<3x4xf32>, tensor<4x4xf32>) -> tensor<3x4xf32>
   return %z : tensor<3x4xf32>
 }
+
+// A parameter read in bf16 is cast on its block and gathered in bf16
+// (FSDP's param_dtype), once per reader.
+// SYNC-LABEL: func.func @narrow
+// SYNC: %[[BLOCK:.*]] = accel.cast %arg0 : (tensor<2x4xf32>) -> tensor<2x4xbf16>
+// SYNC: accel.all_gather %[[BLOCK]] {group = "dp"} : (tensor<2x4xbf16>) -> tensor<4x4xbf16>
+// SYNC-NEXT: accel.linear
+// SYNC: accel.all_gather %[[BLOCK]] {group = "dp"} : (tensor<2x4xbf16>) -> tensor<4x4xbf16>
+// SYNC-NEXT: accel.linear
+// SYNC-NOT: accel.all_gather
+func.func @narrow(%w: tensor<2x4xf32>, %x: tensor<3x4xbf16>) -> tensor<3x4xbf16> {
+  %whole = accel.all_gather %w {group = "dp"} : (tensor<2x4xf32>) -> tensor<4x4xf32>
+  %wb = accel.cast %whole : (tensor<4x4xf32>) -> tensor<4x4xbf16>
+  %y = accel.linear %x, %wb : (tensor<3x4xbf16>, tensor<4x4xbf16>) -> tensor<3x4xbf16>
+  %z = accel.linear %y, %wb {weight_in_out} : (tensor<3x4xbf16>, tensor<4x4xbf16>) -> tensor<3x4xbf16>
+  return %z : tensor<3x4xbf16>
+}

@@ -33,20 +33,8 @@ func.func @main(%x: tensor<3x8xf32> {accel.input = "x"},
 
 // -----
 
-// A mixed-precision step is refused under a layout: its bf16 weight
-// gradients would be reduced in bf16.
-func.func @train_step(%x: tensor<4x8xf32> {accel.input = "x"}, %w: tensor<8x8xf32> {accel.param = "w"}) -> tensor<4x8xf32> {
-  // expected-error@+1 {{accel-shard: a layout of a mixed-precision step is not supported yet}}
-  %xb = accel.cast %x : (tensor<4x8xf32>) -> tensor<4x8xbf16>
-  %wb = accel.cast %w : (tensor<8x8xf32>) -> tensor<8x8xbf16>
-  %y = accel.matmul %xb, %wb : (tensor<4x8xbf16>, tensor<8x8xbf16>) -> tensor<4x8xbf16>
-  %r = accel.cast %y : (tensor<4x8xbf16>) -> tensor<4x8xf32>
-  return %r : tensor<4x8xf32>
-}
-
-// -----
-
-// So is a loss-scaled step: each rank would decide alone to skip it.
+// A loss-scaled step is refused under a layout: each rank would decide
+// alone to skip it.
 func.func @train_step(%g: tensor<8x8xf32> {accel.input = "g"}, %s: tensor<f32> {accel.input = "s"}) -> tensor<8x8xf32> {
   // expected-error@+1 {{accel-shard: a layout of a loss-scaled step is not supported yet}}
   %found, %u = accel.unscale_gradients %s, %g : (tensor<f32>, tensor<8x8xf32>) -> (tensor<i1>, tensor<8x8xf32>)
