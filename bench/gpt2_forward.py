@@ -1,4 +1,5 @@
-"""Forward pass of a GPT-2-small-shaped model: accel vs onnxruntime vs PyTorch eager.
+"""Forward pass of a GPT-2-small-shaped model: accel vs onnxruntime vs PyTorch eager,
+and with the weights in bf16: accel (accel-store-weights) vs PyTorch's model.to(bfloat16).
 
     .venv/bin/python bench/gpt2_forward.py [--layers 6 --hidden 384 --heads 6
         --vocab 50257 --seq 256 --batch 8 --threads 2 --repeat 5]
@@ -26,6 +27,17 @@ sys.path.insert(0, os.path.join(root, "bench"))
 from gpt2_shapes import add_model_args, export_args  # noqa: E402
 
 
+def median_seconds(run, repeat):
+    """The median wall time of `repeat` calls of `run` (after a warm-up call
+    made by the caller)."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_args(p)
@@ -44,22 +56,37 @@ def main():
     ids = np.load(os.path.join(d, "input_ids.npy"))
     results = {}
 
-    # accel: compile once, then time the runs inside accel-run.
+    # accel: compile once, then time the runs inside accel-run; fp32
+    # weights, and the weights stored in bf16 (accel-store-weights, what
+    # accel-run --weights-dtype bf16 does).
     mlir = os.path.join(d, "gpt2.mlir")
     subprocess.run([os.path.join(args.bin, "accel-translate"), "--import-onnx", onnx_path, "-o", mlir], check=True)
-    accx = os.path.join(d, "gpt2.accx")
-    subprocess.run([os.path.join(args.bin, "accel-translate"), "--mlir-to-executable", mlir, "-o", accx], check=True)
-    times = []
-    for _ in range(args.repeat):
-        proc = subprocess.run([os.path.join(args.bin, "accel-run"), accx, "--weights", os.path.join(d, "gpt2.safetensors"),
-                               "--input", f"input_ids={os.path.join(d, 'input_ids.npy')}", "--num-threads",
-                               str(args.threads), "--warmup", "1", "--repeat", "2", "--output-dir", os.path.join(d, "accel")],
-                              check=True, capture_output=True, text=True)
-        m = re.search(r"run ([0-9.]+) ms/iteration.*peak RSS ([0-9.]+) MiB", proc.stderr)
-        times.append(float(m.group(1)) / 1000)
-        rss = float(m.group(2))
-    results["accel"] = statistics.median(times)
-    accel_logits = np.load(os.path.join(d, "accel", "logits.npy"))
+    rss, logits = {}, {}
+
+    def time_accel(name, model_mlir):
+        accx = os.path.join(d, f"{name}.accx")
+        subprocess.run([os.path.join(args.bin, "accel-translate"), "--mlir-to-executable", model_mlir, "-o", accx],
+                       check=True)
+        out = os.path.join(d, name)
+        times = []
+        for _ in range(args.repeat):
+            proc = subprocess.run([os.path.join(args.bin, "accel-run"), accx, "--weights",
+                                   os.path.join(d, "gpt2.safetensors"), "--input",
+                                   f"input_ids={os.path.join(d, 'input_ids.npy')}", "--num-threads",
+                                   str(args.threads), "--warmup", "1", "--repeat", "2", "--output-dir", out],
+                                  check=True, capture_output=True, text=True)
+            m = re.search(r"run ([0-9.]+) ms/iteration.*peak RSS ([0-9.]+) MiB", proc.stderr)
+            times.append(float(m.group(1)) / 1000)
+            rss[name] = float(m.group(2))
+        results[name] = statistics.median(times)
+        logits[name] = np.load(os.path.join(out, "logits.npy"))
+
+    time_accel("accel", mlir)
+    stored = os.path.join(d, "gpt2-bf16.mlir")
+    subprocess.run([os.path.join(args.bin, "accel-opt"), mlir, "--accel-store-weights=dtype=bf16", "-o", stored],
+                   check=True)
+    time_accel("accel bf16", stored)
+    accel_logits = logits["accel"]
 
     # onnxruntime with all its graph optimizations, same thread count.
     so = ort.SessionOptions()
@@ -67,12 +94,7 @@ def main():
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
     ort_logits = sess.run(None, {"input_ids": ids})[0]
-    times = []
-    for _ in range(args.repeat):
-        t = time.perf_counter()
-        sess.run(None, {"input_ids": ids})
-        times.append(time.perf_counter() - t)
-    results["onnxruntime"] = statistics.median(times)
+    results["onnxruntime"] = median_seconds(lambda: sess.run(None, {"input_ids": ids}), args.repeat)
 
     # PyTorch eager on the same weights.
     from export import build_model
@@ -81,12 +103,11 @@ def main():
     tids = torch.from_numpy(ids)
     with torch.no_grad():
         torch_logits = model(tids).numpy()
-        times = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            model(tids)
-            times.append(time.perf_counter() - t)
-    results["pytorch eager"] = statistics.median(times)
+        results["pytorch eager"] = median_seconds(lambda: model(tids), args.repeat)
+        # PyTorch's bf16 inference: the model in bf16 (model.to(torch.bfloat16)).
+        low = model.to(torch.bfloat16)
+        torch_bf16_logits = low(tids).float().numpy()
+        results["pytorch bf16"] = median_seconds(lambda: low(tids), args.repeat)
 
     scale = float(np.abs(torch_logits).max())
     for name, other in [("onnxruntime", ort_logits), ("pytorch", torch_logits)]:
@@ -99,7 +120,11 @@ def main():
     print(f"{'':14s} {'ms':>9s} {'tokens/s':>10s} {'accel speedup':>14s}")
     for name, t in results.items():
         print(f"{name:14s} {t * 1000:9.1f} {tokens / t:10.0f} {t / results['accel']:13.2f}x")
-    print(f"accel peak RSS {rss:.0f} MiB; outputs agree within 1e-4 relative")
+    print(f"accel peak RSS: fp32 weights {rss['accel']:.0f} MiB, bf16 weights {rss['accel bf16']:.0f} MiB; "
+          f"fp32 outputs agree within 1e-4 relative")
+    for name, other in [("accel bf16", logits["accel bf16"]), ("pytorch bf16", torch_bf16_logits)]:
+        print(f"{name}: logits' largest deviation from PyTorch fp32 {np.abs(other - torch_logits).max():.3e} "
+              f"(logits up to {scale:.1f})")
 
 
 if __name__ == "__main__":

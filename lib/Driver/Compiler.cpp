@@ -6,6 +6,7 @@
 #include "dialects/Accel/AccelDialect.h"
 #include "dialects/Accel/AccelSharding.h"
 #include "passes/Passes.h"
+#include "passes/Training/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
@@ -38,6 +39,17 @@ OwningOpRef<ModuleOp> accel::parseMlirFile(const std::string &path,
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+LogicalResult accel::storeWeights(ModuleOp module, const std::string &dtype) {
+  if (dtype == "fp32")
+    return success();
+  StoreWeightsPassOptions options;
+  options.dtype =
+      dtype == "fp16" ? LowPrecisionType::FP16 : LowPrecisionType::BF16;
+  PassManager pm(module.getContext());
+  pm.addPass(createStoreWeightsPass(options));
+  return pm.run(module);
 }
 
 LogicalResult accel::compileToExecutable(ModuleOp module,

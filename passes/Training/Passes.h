@@ -22,7 +22,7 @@ enum class LossNormalization { Global, PerMicroBatch };
 /// scaling): `Auto` does when the step computes in fp16.
 enum class LossScaling { Auto, Dynamic, None };
 /// What accel-recompute computes again in the backward pass.
-enum class RecomputeMode { None, Full, Selective };
+enum class RecomputeMode { None, Full, Selective, Budget };
 
 #define GEN_PASS_DECL
 #include "passes/Training/Passes.h.inc"

@@ -183,6 +183,45 @@ def MixedPrecisionPass : Pass<"accel-mixed-precision", "mlir::ModuleOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
+def StoreWeightsPass : Pass<"accel-store-weights", "mlir::ModuleOp"> {
+  let summary = "Stores an inference model's parameters in bf16 or fp16 and runs its GEMMs in that type";
+  let description = [{
+    Inference in low precision, e.g. after training with
+    `mixed-precision=bf16`: every function runs the ops of the mixed
+    precision policy (`PrecisionPolicy.cpp`: `linear`, `matmul`, the fused
+    head) in `dtype`, as `accel-mixed-precision` does, and each fp32
+    parameter (`accel.param`) becomes an argument of that type: half the
+    memory of fp32 weights, read by the GEMMs without a cast. Ops outside
+    the policy read a parameter widened to fp32 once (a layer norm's scale,
+    an embedding table), so they compute in fp32 as under the policy.
+    Buffers (`accel.buffer`) stay fp32. The runtime rounds an fp32 weights
+    file's tensors to the stored type as it loads them (a bf16 file binds as
+    it is). `accel-run --weights-dtype bf16` runs this pass on a .mlir model
+    before compiling it.
+
+    ```mlir
+    // accel-opt --accel-store-weights="dtype=bf16"
+    func.func @main(%x: tensor<8x64xf32> {accel.input = "x"},
+                    %w: tensor<32x64xbf16> {accel.param = "fc.weight"}) -> ... {
+      %xb = accel.cast %x : (tensor<8x64xf32>) -> tensor<8x64xbf16>
+      %yb = accel.linear %xb, %w : (tensor<8x64xbf16>, tensor<32x64xbf16>) -> tensor<8x32xbf16>
+    ```
+    A module with `@train_step` is refused: training keeps fp32 master
+    weights.
+  }];
+  let options = [
+    Option<"dtype", "dtype", "::accel::LowPrecisionType",
+           /*default=*/"::accel::LowPrecisionType::None",
+           "The type the parameters are stored and the GEMMs run in",
+           [{::llvm::cl::values(
+             clEnumValN(::accel::LowPrecisionType::None, "no",
+                        "fp32 weights (nothing changes)"),
+             clEnumValN(::accel::LowPrecisionType::BF16, "bf16", "bfloat16"),
+             clEnumValN(::accel::LowPrecisionType::FP16, "fp16", "float16"))}]>,
+  ];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
 def AddGradientsPass : Pass<"accel-add-gradients", "mlir::ModuleOp"> {
   let summary = "Differentiates the training step's loss with respect to its trained parameters";
   let description = [{
@@ -236,6 +275,15 @@ def RecomputePass : Pass<"accel-recompute", "mlir::ModuleOp"> {
       `attention`, the fused LM head) are kept too; the cheap ops between
       them (norms, activations, dropout, residual sums, casts) are
       recomputed: most of the memory for a few percent of the time.
+    - `mode=budget` with `budget=<bytes>`: each block gets none, selective
+      or full so that the activations the blocks keep for the backward
+      pass fit in the budget, recomputing as few FLOPs as it can (like
+      torchtitan's memory budget). Starting from none, the pass takes the
+      step with the most bytes saved per FLOP recomputed (a block from none
+      to selective, or from its mode to full) until the kept bytes fit; a
+      budget that even full recomputation misses is a warning, and every
+      block is recomputed in full. The choice is recorded on the step as
+      `accel.recompute_plan` (block -> mode) with the bytes kept.
     - `mode=none` (the default) changes nothing.
 
     The clones are the same ops on the same operands, and dropout's mask is
@@ -262,7 +310,12 @@ def RecomputePass : Pass<"accel-recompute", "mlir::ModuleOp"> {
              clEnumValN(::accel::RecomputeMode::Full, "full",
                         "recompute each block from its input"),
              clEnumValN(::accel::RecomputeMode::Selective, "selective",
-                        "keep GEMM and attention results, recompute the rest"))}]>,
+                        "keep GEMM and attention results, recompute the rest"),
+             clEnumValN(::accel::RecomputeMode::Budget, "budget",
+                        "per block, the least recomputation whose kept "
+                        "activations fit in budget= bytes"))}]>,
+    Option<"budget", "budget", "int64_t", /*default=*/"-1",
+           "With mode=budget: the bytes of activations the blocks may keep for the backward pass">,
   ];
   let dependentDialects = ["::accel::AccelDialect"];
 }

@@ -1,6 +1,9 @@
 //===- PrecisionPolicy.cpp - Which ops run in low precision ---------------===//
 #include "passes/Training/PrecisionPolicy.h"
 #include "dialects/Accel/AccelOps.h"
+#include "passes/Training/ReverseSweep.h"
+
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 
 using namespace mlir;
 
@@ -24,4 +27,59 @@ using namespace mlir;
 //   everything else            fp32       elementwise ops keep fp32 values
 bool accel::runsInLowPrecision(Operation *op) {
   return isa<LinearOp, MatmulOp, LinearCrossEntropyOp>(op);
+}
+
+Type accel::lowPrecisionType(MLIRContext *context, LowPrecisionType dtype) {
+  if (dtype == LowPrecisionType::FP16)
+    return Float16Type::get(context);
+  return BFloat16Type::get(context);
+}
+
+LogicalResult accel::applyPrecisionPolicy(func::FuncOp f, Type low) {
+  DenseMap<std::pair<Value, Type>, Value> casts;
+  auto castTo = [&](OpBuilder &b, Value v, Type element) -> Value {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getElementType() == element)
+      return v;
+    // fp32 made from a low-precision value: that value itself (exact).
+    if (auto up = v.getDefiningOp<CastOp>();
+        up &&
+        cast<RankedTensorType>(up.getOperand().getType()).getElementType() ==
+            element)
+      return up.getOperand();
+    Value &known = casts[{v, element}];
+    if (!known)
+      known = CastOp::create(b, v.getLoc(), type.clone(element), v);
+    return known;
+  };
+  SmallVector<Operation *> policyOps;
+  f.walk([&](Operation *op) {
+    if (runsInLowPrecision(op))
+      policyOps.push_back(op);
+  });
+  for (Operation *op : policyOps) {
+    OpBuilder b(op);
+    SmallVector<Value> operands;
+    for (Value v : op->getOperands())
+      operands.push_back(isFloatTensor(v.getType()) ? castTo(b, v, low) : v);
+    Operation *lowered = b.clone(*op);
+    lowered->setOperands(operands);
+    // The op's own type rule gives its results (a head's loss stays fp32).
+    SmallVector<Type> types;
+    if (failed(cast<InferTypeOpInterface>(lowered).inferReturnTypes(
+            op->getContext(), op->getLoc(), lowered->getOperands(),
+            lowered->getRawDictionaryAttrs(), lowered->getPropertiesStorage(),
+            lowered->getRegions(), types)))
+      return failure();
+    for (auto [r, type] : llvm::zip(lowered->getResults(), types))
+      r.setType(type);
+    for (auto [from, to] : llvm::zip(op->getResults(), lowered->getResults())) {
+      Value back = to;
+      if (from.getType() != to.getType())
+        back = CastOp::create(b, op->getLoc(), from.getType(), to);
+      from.replaceAllUsesWith(back);
+    }
+    op->erase();
+  }
+  return success();
 }

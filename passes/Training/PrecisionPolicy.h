@@ -8,6 +8,9 @@
 #ifndef ACCEL_PASSES_TRAINING_PRECISIONPOLICY_H
 #define ACCEL_PASSES_TRAINING_PRECISIONPOLICY_H
 
+#include "passes/Training/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Operation.h"
 
 namespace accel {
@@ -16,6 +19,15 @@ namespace accel {
 /// to bf16 or fp16 and its results have that type (products summed in fp32 by
 /// the kernels). Every other op runs in fp32.
 bool runsInLowPrecision(mlir::Operation *op);
+
+/// The element type of `dtype` (bf16 or fp16; not None).
+mlir::Type lowPrecisionType(mlir::MLIRContext *context, LowPrecisionType dtype);
+
+/// Runs every op of the policy in `f` on `low` (bf16 or fp16) operands,
+/// with casts around it: one cast per value (a weight read by several ops
+/// is cast once), a low-precision result read by another policy op passed
+/// on as it is, every other op on fp32 values.
+mlir::LogicalResult applyPrecisionPolicy(mlir::func::FuncOp f, mlir::Type low);
 
 } // namespace accel
 

@@ -106,34 +106,172 @@ struct RecomputePass : accel::impl::RecomputePassBase<RecomputePass> {
       blockOfOp[&op] = block;
     }
 
-    // What every block keeps: its inputs and outputs (values crossing its
-    // boundary, which the blocks around it read), values independent of
-    // the batch and, when selective, its costly ops' results.
-    auto inBlock = [&](Value v, StringRef block) {
-      Operation *def = v.getDefiningOp();
-      return def && blockOfOp.lookup(def) == block;
-    };
-    DenseSet<Value> kept;
+    DenseMap<StringRef, RecomputeMode> modes;
     for (auto &[block, ops] : blocks)
-      for (Operation *op : ops) {
-        for (Value v : op->getOperands())
-          if (!inBlock(v, block))
-            kept.insert(v);
-        for (Value r : op->getResults()) {
-          if (!batchDependent.contains(r) ||
-              (mode == RecomputeMode::Selective && isCostly(op)))
-            kept.insert(r);
-          for (Operation *user : r.getUsers())
-            if (!backward.contains(user) && blockOfOp.lookup(user) != block)
-              kept.insert(r);
-        }
-      }
-
+      modes[block] = mode;
+    if (mode == RecomputeMode::Budget &&
+        failed(chooseWithinBudget(f, blocks, blockOfOp, backward,
+                                  batchDependent, modes)))
+      return signalPassFailure();
+    // Every block's kept values before any clone joins the backward pass.
+    DenseMap<StringRef, DenseSet<Value>> kept;
     for (auto &[block, ops] : blocks)
-      recomputeBlock(block, ops, kept, backward, order, blockOfOp);
+      kept[block] =
+          keptBy(block, ops, modes[block], blockOfOp, backward, batchDependent);
+    for (auto &[block, ops] : blocks)
+      if (modes[block] != RecomputeMode::None)
+        recomputeBlock(block, ops, kept[block], backward, order, blockOfOp);
   }
 
 private:
+  /// What `block` keeps under `blockMode`: its inputs and outputs (values
+  /// crossing its boundary, which the blocks around it read), values
+  /// independent of the batch and, when selective, its costly ops'
+  /// results.
+  static DenseSet<Value>
+  keptBy(StringRef block, ArrayRef<Operation *> ops, RecomputeMode blockMode,
+         const DenseMap<Operation *, StringRef> &blockOfOp,
+         const DenseSet<Operation *> &backward,
+         const DenseSet<Value> &batchDependent) {
+    DenseSet<Value> kept;
+    for (Operation *op : ops) {
+      for (Value v : op->getOperands()) {
+        Operation *def = v.getDefiningOp();
+        if (!def || blockOfOp.lookup(def) != block)
+          kept.insert(v);
+      }
+      for (Value r : op->getResults()) {
+        if (blockMode == RecomputeMode::None || !batchDependent.contains(r) ||
+            (blockMode == RecomputeMode::Selective && isCostly(op)))
+          kept.insert(r);
+        for (Operation *user : r.getUsers())
+          if (!backward.contains(user) && blockOfOp.lookup(user) != block)
+            kept.insert(r);
+      }
+    }
+    return kept;
+  }
+
+  /// The activations `block` keeps for the backward pass under a mode:
+  /// bytes of its batch-dependent results kept alive into the backward
+  /// pass (read by a backward op, by a later block, or by an op computed
+  /// again), and the FLOPs of the ops it computes again.
+  static std::pair<int64_t, int64_t>
+  costOf(StringRef block, ArrayRef<Operation *> ops, RecomputeMode blockMode,
+         const DenseMap<Operation *, StringRef> &blockOfOp,
+         const DenseSet<Operation *> &backward,
+         const DenseSet<Value> &batchDependent) {
+    DenseSet<Value> kept =
+        keptBy(block, ops, blockMode, blockOfOp, backward, batchDependent);
+    auto recomputed = [&](Operation *op) {
+      return llvm::any_of(op->getResults(), [&](Value r) {
+        return batchDependent.contains(r) && !kept.contains(r);
+      });
+    };
+    int64_t bytes = 0, flops = 0;
+    for (Operation *op : ops) {
+      for (Value r : op->getResults())
+        if (batchDependent.contains(r) && kept.contains(r) &&
+            llvm::any_of(r.getUsers(), [&](Operation *u) {
+              return backward.contains(u) || blockOfOp.lookup(u) != block ||
+                     recomputed(u);
+            }))
+          bytes += byteSize(r.getType());
+      if (recomputed(op))
+        if (auto cost = dyn_cast<CostOpInterface>(op))
+          flops += cost.getFlops();
+    }
+    return {bytes, flops};
+  }
+
+  static int64_t byteSize(Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return 0;
+    return tensor.getNumElements() *
+           ((tensor.getElementType().getIntOrFloatBitWidth() + 7) / 8);
+  }
+
+  /// mode=budget: from none, the step with the most bytes saved per FLOP
+  /// recomputed first (none -> selective, or -> full), until the blocks'
+  /// kept activations fit in the budget.
+  LogicalResult chooseWithinBudget(
+      func::FuncOp f,
+      const llvm::MapVector<StringRef, SmallVector<Operation *>> &blocks,
+      const DenseMap<Operation *, StringRef> &blockOfOp,
+      const DenseSet<Operation *> &backward,
+      const DenseSet<Value> &batchDependent,
+      DenseMap<StringRef, RecomputeMode> &modes) {
+    if (budget < 0) {
+      f.emitOpError(getArgument())
+          << ": mode=budget needs budget=<bytes>, the activations the "
+             "blocks may keep for the backward pass";
+      return failure();
+    }
+    using Cost = std::pair<int64_t, int64_t>;
+    DenseMap<StringRef, std::array<Cost, 3>> costs; // none, selective, full
+    int64_t kept = 0;
+    for (auto &[block, ops] : blocks) {
+      auto &c = costs[block];
+      int i = 0;
+      for (RecomputeMode m :
+           {RecomputeMode::None, RecomputeMode::Selective, RecomputeMode::Full})
+        c[i++] = costOf(block, ops, m, blockOfOp, backward, batchDependent);
+      modes[block] = RecomputeMode::None;
+      kept += c[0].first;
+    }
+    auto level = [](RecomputeMode m) {
+      return m == RecomputeMode::None        ? 0
+             : m == RecomputeMode::Selective ? 1
+                                             : 2;
+    };
+    const RecomputeMode byLevel[] = {
+        RecomputeMode::None, RecomputeMode::Selective, RecomputeMode::Full};
+    while (kept > budget) {
+      StringRef best;
+      int bestTo = 0;
+      double bestRatio = -1;
+      for (auto &[block, ops] : blocks) {
+        auto &c = costs[block];
+        int from = level(modes[block]);
+        for (int to = from + 1; to < 3; ++to) {
+          int64_t saved = c[from].first - c[to].first;
+          int64_t extra = std::max<int64_t>(c[to].second - c[from].second, 1);
+          double ratio = static_cast<double>(saved) / extra;
+          if (saved > 0 && ratio > bestRatio) {
+            best = block;
+            bestTo = to;
+            bestRatio = ratio;
+          }
+        }
+      }
+      if (best.empty())
+        break;
+      auto &c = costs[best];
+      kept -= c[level(modes[best])].first - c[bestTo].first;
+      modes[best] = byLevel[bestTo];
+    }
+    if (kept > budget)
+      emitWarning(f.getLoc(), getArgument())
+          << ": the blocks keep " << kept << " bytes for the backward pass "
+          << "even when each is recomputed in full, more than the budget of "
+          << static_cast<int64_t>(budget) << " bytes";
+    Builder b(f.getContext());
+    SmallVector<NamedAttribute> plan;
+    for (auto &[block, ops] : blocks)
+      plan.push_back(
+          b.getNamedAttr(block, b.getStringAttr(stringifyMode(modes[block]))));
+    plan.push_back(b.getNamedAttr("kept_bytes", b.getI64IntegerAttr(kept)));
+    f->setAttr("accel.recompute_plan", b.getDictionaryAttr(plan));
+    return success();
+  }
+
+  static StringRef stringifyMode(RecomputeMode m) {
+    return m == RecomputeMode::Full        ? "full"
+           : m == RecomputeMode::Selective ? "selective"
+                                           : "none";
+  }
+
   /// Clones what `block`'s backward pass reads, from what it keeps, before
   /// the first backward op that reads it.
   void recomputeBlock(StringRef block, ArrayRef<Operation *> ops,

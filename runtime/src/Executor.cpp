@@ -2,6 +2,7 @@
 #include "accel/runtime/Executor.h"
 #include "accel/runtime/KernelRegistry.h"
 #include "accel/runtime/schema/executable_generated.h"
+#include "backends/cpu/CpuKernels.h"
 
 #include <algorithm>
 #include <chrono>
@@ -65,6 +66,17 @@ Executor::Executor(const Executable &executable, const fb::Function &function,
       throw Error(where + ": parameter '" + spec.name +
                   "' needs a weights file (--weights)");
     TensorView w = weights->tensor(spec.name); // throws naming file and tensor
+    if (w.dtype == DType::F32 &&
+        (spec.dtype == DType::BF16 || spec.dtype == DType::F16) &&
+        w.shape == spec.shape) {
+      // Stored in bf16/fp16 for inference: rounded to nearest-even once.
+      auto narrow = std::make_unique<uint16_t[]>(w.numel());
+      TensorView bound{narrow.get(), spec.dtype, spec.shape};
+      cpu::cast(w, bound, pool);
+      weights->release(w);
+      narrowedWeights.push_back(std::move(narrow));
+      return bound;
+    }
     if (w.dtype != spec.dtype || w.shape != spec.shape)
       throw Error(weights->path() + ": tensor '" + spec.name + "' is " +
                   dtypeName(w.dtype) + " " + shapeToString(w.shape) +
@@ -265,6 +277,19 @@ std::string formatProfile(
 }
 
 int64_t peakResidentBytes() {
+  // This program's own high-water mark (VmHWM): getrusage's ru_maxrss
+  // survives exec, so a process started by a large parent (a benchmark
+  // holding a model) would report the parent's peak.
+  if (std::FILE *status = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long long kib = -1;
+    while (std::fgets(line, sizeof line, status))
+      if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1)
+        break;
+    std::fclose(status);
+    if (kib >= 0)
+      return static_cast<int64_t>(kib) * 1024;
+  }
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;

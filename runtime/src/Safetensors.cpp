@@ -341,6 +341,15 @@ void SafetensorsFile::parseHeader() {
                         "' overlaps tensor '" + *ranges[i - 1].name + "'");
 }
 
+void SafetensorsFile::release(const TensorView &view) const {
+  auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto begin = reinterpret_cast<uintptr_t>(view.data);
+  uintptr_t first = (begin + page - 1) / page * page;
+  uintptr_t last = (begin + view.bytes()) / page * page;
+  if (last > first) // a hint: a failure leaves the pages resident
+    ::madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+}
+
 TensorView SafetensorsFile::tensor(const std::string &name) const {
   auto it = index.find(name);
   if (it == index.end())

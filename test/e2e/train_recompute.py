@@ -6,11 +6,15 @@
 # bf16 and gradient accumulation; a model with dropout in its blocks too
 # (the recomputed mask is the forward pass's). The planned arena of each
 # mode is printed; on GPT-2 it must shrink, full below selective below
-# none. (On the two-layer dropout model selective saves nothing: the gelu's
+# none. recompute=budget on GPT-2: a budget halfway between what full and
+# no recomputation keep gives the blocks different modes, keeps within the
+# budget, trains bitwise the same and plans an arena between full's and
+# none's. (On the two-layer dropout model selective saves nothing: the gelu's
 # output dies after the dropout anyway, and recomputing both briefly holds
 # both.)
 import json
 import os
+import re
 
 import numpy as np
 import torch
@@ -35,11 +39,12 @@ def train(d, mlir, data_args, options, steps, name):
     return losses, saved, arena
 
 
-def compare(what, d, mlir, data_args, options, steps, smaller=True):
-    results = {mode: train(d, mlir, data_args, f"{options} recompute={mode}", steps, f"{what}-{mode}".replace(" ", "-"))
-               for mode in ("none", "full", "selective")}
+def compare(what, d, mlir, data_args, options, steps, smaller=True, more=()):
+    modes = ("none", "full", "selective", *more)
+    results = {mode: train(d, mlir, data_args, f"{options} recompute={mode}", steps,
+                           f"{what}-{mode}".replace(" ", "-").replace("=", "-")) for mode in modes}
     losses, saved, arena = results["none"]
-    for mode in ("full", "selective"):
+    for mode in modes[1:]:
         assert results[mode][0] == losses, f"{what}: recompute={mode} changes the losses: {results[mode][0]} vs {losses}"
         for f in saved:
             assert results[mode][1][f] == saved[f], f"{what}: recompute={mode} changes {f}"
@@ -48,6 +53,18 @@ def compare(what, d, mlir, data_args, options, steps, smaller=True):
           ", ".join(f"{mode} {a / 2**20:.2f} MiB ({a / arenas['none']:.2f}x)" for mode, a in arenas.items()))
     if smaller:
         assert arenas["full"] < arenas["selective"] < arenas["none"], f"{what}: recomputation saves no memory: {arenas}"
+    return arenas
+
+
+def budget_plan(d, mlir, options, budget):
+    """accel-recompute's choice under recompute=budget: block -> mode, and
+    the bytes the blocks keep for the backward pass."""
+    out = os.path.join(d, f"plan-{budget}.mlir")
+    run(["accel-opt", mlir, f"--accel-make-train-step={options} recompute=budget budget={budget}", "-o", out])
+    plan = re.search(r"accel\.recompute_plan = \{([^}]*)\}", open(out).read()).group(1)
+    fields = dict(re.findall(r'([\w.]+) = "?(\w+)"?', plan))
+    kept = int(fields.pop("kept_bytes"))
+    return fields, kept
 
 
 # GPT-2, default export, with a sequence long enough for activations to
@@ -60,7 +77,19 @@ onnx, mlir = os.path.join(d, "model.onnx"), os.path.join(d, "model.mlir")
 hf_families.export(model, onnx, torch.zeros((loop.batch, loop.seq), dtype=torch.int64), optimize=False, config=True)
 run(["accel-translate", "--import-onnx", onnx, "-o", mlir])
 base = "loss=cross-entropy optimizer=adamw lr=3e-3 clip-norm=1.0"
-compare("gpt2", d, mlir, data_args, base, 4)
+# recompute=budget: with the whole of what no recomputation keeps, nothing
+# is recomputed; with nothing, every block in full; halfway, the blocks get
+# different modes and keep no more than the budget.
+_, keep_all = budget_plan(d, mlir, base, 2**40)
+none_plan, _ = budget_plan(d, mlir, base, keep_all)
+full_plan, keep_least = budget_plan(d, mlir, base, 0)
+assert set(none_plan.values()) == {"none"} and set(full_plan.values()) == {"full"}, (none_plan, full_plan)
+half = (keep_all + keep_least) // 2
+half_plan, kept = budget_plan(d, mlir, base, half)
+print(f"gpt2: recompute=budget kept bytes: none {keep_all}, full {keep_least}; budget {half}: {kept} with {half_plan}")
+assert kept <= half and len(set(half_plan.values())) > 1, f"budget {half}: {kept} bytes kept with {half_plan}"
+arenas = compare("gpt2", d, mlir, data_args, base, 4, more=(f"budget budget={half}",))
+assert arenas["full"] <= arenas[f"budget budget={half}"] <= arenas["none"], arenas
 # With bf16 and accumulation (the batch is 4 micro-batches of the export's).
 d2 = workdir("recompute-gpt2-bf16-accumulate")
 data_args, _, _ = fidelity._data("gpt2", fidelity.Loop(batch=16, seq=64), d2)

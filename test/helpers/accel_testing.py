@@ -61,16 +61,17 @@ def tiny_lm_step(d, name, vocab, hidden, batch, seq, options, seed):
     return accx, weights
 
 
-def import_and_run(onnx_path, inputs, out_dir, input_shapes=None, extra_import=()):
-    """Imports `onnx_path`, runs it on `inputs` (name -> array) and returns
-    the outputs as a dict name -> array."""
+def import_and_run(onnx_path, inputs, out_dir, input_shapes=None, extra_import=(), extra_run=()):
+    """Imports `onnx_path`, runs it on `inputs` (name -> array) with
+    accel-run options `extra_run` and returns the outputs as a dict name ->
+    array."""
     os.makedirs(out_dir, exist_ok=True)
     mlir = os.path.join(out_dir, "model.mlir")
     args = ["accel-translate", "--import-onnx", onnx_path, "-o", mlir, *extra_import]
     for name, shape in (input_shapes or {}).items():
         args += ["--input-shape", f"{name}={'x'.join(map(str, shape)) or 'scalar'}"]
     run(args)
-    run_args = ["accel-run", mlir, "--output-dir", os.path.join(out_dir, "out"), "--quiet"]
+    run_args = ["accel-run", mlir, "--output-dir", os.path.join(out_dir, "out"), "--quiet", *extra_run]
     for name, value in inputs.items():
         path = os.path.join(out_dir, f"in_{len(run_args)}.npy")
         np.save(path, value)

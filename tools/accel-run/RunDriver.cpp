@@ -154,7 +154,8 @@ int accel::runDriver(int argc, char **argv, const std::string &tool,
     if (!lead)
       opts.quiet = true;
     auto start = std::chrono::steady_clock::now();
-    std::unique_ptr<rt::Executable> exe = loadModel(opts.model);
+    std::unique_ptr<rt::Executable> exe =
+        loadModel(opts.model, opts.weightsDtype);
     const auto &function = opts.steps > 0 ? exe->function("train_step")
                            : opts.function.empty()
                                ? exe->mainFunction()

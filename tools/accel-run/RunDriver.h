@@ -18,9 +18,11 @@
 
 namespace accel {
 
-/// Loads the model at `path` as an executable; throws rt::Error.
-using ModelLoader =
-    std::function<std::unique_ptr<rt::Executable>(const std::string &path)>;
+/// Loads the model at `path` as an executable, its parameters stored in
+/// `weightsDtype` ("fp32", "bf16", "fp16"; a .mlir model is compiled so);
+/// throws rt::Error.
+using ModelLoader = std::function<std::unique_ptr<rt::Executable>(
+    const std::string &path, const std::string &weightsDtype)>;
 
 /// Runs `tool`'s command line; returns the process's exit status.
 int runDriver(int argc, char **argv, const std::string &tool,

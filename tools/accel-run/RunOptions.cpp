@@ -52,6 +52,12 @@ bool parseRunOptions(int argc, char **argv, const std::string &tool,
        "Safetensors weights (default: the model's path with .safetensors, if "
        "present)",
        run);
+  app.add_option("--weights-dtype", o.weightsDtype,
+                 "Store the parameters of a .mlir model in this type for "
+                 "inference (bf16, fp16: its GEMMs run in it; "
+                 "accel-store-weights)")
+      ->group(run)
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   specs("--input", o.inputs, "An input: NAME=file.npy", run);
   path("--output-dir", o.outputDir, "Where to write outputs", run);
   path("--function", o.function, "Function to run", run);

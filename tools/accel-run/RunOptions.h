@@ -16,6 +16,7 @@ namespace accel {
 
 struct RunOptions {
   std::string model, weights, outputDir, function;
+  std::string weightsDtype = "fp32";
   std::vector<std::string> inputs;
   int numThreads = 0, repeat = 1, warmup = 0;
   bool profile = false, quiet = false;

@@ -12,11 +12,15 @@
 
 namespace rt = accel::rt;
 
-static std::unique_ptr<rt::Executable> loadModel(const std::string &path) {
-  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".mlir") == 0)
-    throw rt::Error(path + ": accel-node runs compiled executables (.accx); "
-                           "compile it with accel-translate "
-                           "--mlir-to-executable, or run it with accel-run");
+static std::unique_ptr<rt::Executable> loadModel(const std::string &path,
+                                                 const std::string &dtype) {
+  if ((path.size() >= 5 && path.compare(path.size() - 5, 5, ".mlir") == 0) ||
+      dtype != "fp32")
+    throw rt::Error(path + ": accel-node runs compiled executables (.accx) "
+                           "as compiled; compile it with accel-translate "
+                           "--mlir-to-executable (after accel-opt "
+                           "--accel-store-weights for --weights-dtype), or "
+                           "run it with accel-run");
   return rt::Executable::loadFile(path);
 }
 

@@ -19,9 +19,17 @@
 
 namespace rt = accel::rt;
 
-static std::unique_ptr<rt::Executable> loadModel(const std::string &path) {
-  if (path.size() < 5 || path.compare(path.size() - 5, 5, ".mlir") != 0)
+static std::unique_ptr<rt::Executable> loadModel(const std::string &path,
+                                                 const std::string &dtype) {
+  if (path.size() < 5 || path.compare(path.size() - 5, 5, ".mlir") != 0) {
+    if (dtype != "fp32")
+      throw rt::Error(path + ": --weights-dtype " + dtype +
+                      " compiles a .mlir model so; an executable keeps the "
+                      "types it was compiled with (accel-opt "
+                      "--accel-store-weights=dtype=" +
+                      dtype + ")");
     return rt::Executable::loadFile(path);
+  }
   mlir::DialectRegistry registry;
   accel::registerAccelDialects(registry);
   mlir::MLIRContext context(registry);
@@ -29,7 +37,8 @@ static std::unique_ptr<rt::Executable> loadModel(const std::string &path) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       accel::parseMlirFile(path, context);
   std::vector<uint8_t> bytes;
-  if (!module || mlir::failed(accel::compileToExecutable(*module, bytes)))
+  if (!module || mlir::failed(accel::storeWeights(*module, dtype)) ||
+      mlir::failed(accel::compileToExecutable(*module, bytes)))
     throw rt::Error(path + ": compilation failed (see above)");
   return rt::Executable::fromBytes(std::move(bytes), path);
 }

@@ -21,6 +21,12 @@ void registerAccelDialects(mlir::DialectRegistry &registry);
 mlir::OwningOpRef<mlir::ModuleOp> parseMlirFile(const std::string &path,
                                                 mlir::MLIRContext &context);
 
+/// Stores the parameters of inference model `module` in `dtype` ("bf16"
+/// or "fp16"; "fp32" changes nothing) with accel-store-weights.
+/// Diagnostics go to stderr.
+mlir::LogicalResult storeWeights(mlir::ModuleOp module,
+                                 const std::string &dtype);
+
 /// Lowers `module` with accel-lower-to-runtime (when it has no memory plan
 /// yet) and serializes it as an executable. Diagnostics go to stderr.
 mlir::LogicalResult compileToExecutable(mlir::ModuleOp module,

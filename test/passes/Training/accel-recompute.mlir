@@ -3,6 +3,10 @@
 // RUN: accel-opt %s --accel-build-loss="loss=mse" --accel-add-gradients --accel-recompute | FileCheck %s --check-prefix=NONE
 // RUN: accel-opt %s --accel-make-train-step="loss=mse recompute=full" | FileCheck %s --check-prefix=STEP
 // RUN: not accel-opt %s --accel-build-loss="loss=mse" --accel-recompute="mode=full" 2>&1 | FileCheck %s --check-prefix=ORDER
+// RUN: accel-opt %s --accel-build-loss="loss=mse" --accel-add-gradients --accel-recompute="mode=budget budget=300" | FileCheck %s --check-prefix=MIXED
+// RUN: accel-opt %s --accel-make-train-step="loss=mse recompute=budget budget=200" | FileCheck %s --check-prefix=SELBUDGET
+// RUN: accel-opt %s --accel-build-loss="loss=mse" --accel-add-gradients --accel-recompute="mode=budget budget=0" 2>&1 | FileCheck %s --check-prefix=TIGHT
+// RUN: not accel-opt %s --accel-build-loss="loss=mse" --accel-add-gradients --accel-recompute="mode=budget" 2>&1 | FileCheck %s --check-prefix=NOBUDGET
 // Two blocks (items of the module list "layers", as the importer records
 // the module of each op in its location), each x + down(dropout(gelu(up(x)))).
 // Their backward passes read the gelu's input (the up projection), the
@@ -53,6 +57,23 @@
 // STEP-LABEL: func.func @train_step
 // STEP-COUNT-4: accel.gelu
 // STEP: accel.adamw
+
+// budget: what the blocks keep for the backward pass, per block (f32):
+// none keeps up (64 B), dropout (64 B) and the output (32 B), 160 B;
+// selective the up projection and the output, 96 B; full the output,
+// 32 B. Cheapest first: selective for layers.0 meets 300 B (256 B kept);
+// 200 B needs both selective (192 B); 0 B is out of reach (64 B with
+// both in full), a warning.
+// MIXED: accel.recompute_plan = {kept_bytes = 256 : i64, layers.0 = "selective", layers.1 = "none"}
+// MIXED-COUNT-3: accel.gelu
+// MIXED-NOT: accel.gelu
+// MIXED: return
+// SELBUDGET: accel.recompute_plan = {kept_bytes = 192 : i64, layers.0 = "selective", layers.1 = "selective"}
+// SELBUDGET-COUNT-4: accel.gelu
+// SELBUDGET: accel.adamw
+// TIGHT: warning: accel-recompute: the blocks keep 64 bytes for the backward pass even when each is recomputed in full, more than the budget of 0 bytes
+// TIGHT: accel.recompute_plan = {kept_bytes = 64 : i64, layers.0 = "full", layers.1 = "full"}
+// NOBUDGET: error: 'func.func' op accel-recompute: mode=budget needs budget=<bytes>
 
 // ORDER: accel-recompute: needs the gradient form of the step
 func.func @main(%x: tensor<2x4xf32> {accel.input = "x"},

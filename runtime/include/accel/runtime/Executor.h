@@ -117,6 +117,9 @@ private:
   // Owned from the start of construction, so a constructor that throws
   // (a missing weight, say) frees it.
   DeviceBuffer arena;
+  // Weights the model stores narrower than its file holds them (fp32 in
+  // the file, bf16/fp16 parameters: accel-store-weights), rounded once here.
+  std::vector<std::unique_ptr<uint16_t[]>> narrowedWeights;
   bool profiling = false;
   std::map<std::string, std::pair<double, int64_t>> kernelTimes;
 };

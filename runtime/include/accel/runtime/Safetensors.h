@@ -74,6 +74,10 @@ public:
   /// element size when the writer aligned it, as this runtime's and the
   /// Hugging Face writers do. Throws FormatError when there is no such tensor.
   TensorView tensor(const std::string &name) const;
+  /// Drops the mapped pages that lie wholly inside `view` (a tensor of this
+  /// file) from memory: a tensor copied elsewhere (narrowed at load) then
+  /// costs no resident memory; reading it again pages it back in.
+  void release(const TensorView &view) const;
   /// The "__metadata__" string map (empty when the header has none).
   const std::map<std::string, std::string> &metadata() const { return meta; }
 
