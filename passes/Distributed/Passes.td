@@ -61,6 +61,14 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
     column-parallel projection, a reduce-scatter after each row-parallel
     one).
 
+    A bf16 (`mixed-precision=bf16`) step shards as its fp32 one, with no
+    sum over ranks in bf16: a split contraction makes fp32 partial sums,
+    reduced in fp32 and rounded once after its bias; a parameter's gradient
+    is the fp32 sum itself (DDP's); ZeRO-3 gathers the bf16 cast of each
+    block (FSDP's `param_dtype`); the plan reads parameters through their
+    casts. A loss-scaled (fp16) step is refused: every rank would have to
+    agree on skipping a step.
+
     Each function records its grid as metadata (`grid_axes`, `grid_shape`)
     and each split argument its axes per dim (`accel.split = ["dp", ""]`)
     for the runtime and for `accel-report-layout`; which builds one communicator per axis and gives each
