@@ -2,6 +2,8 @@
 #ifndef ACCEL_DIALECTS_ACCEL_ACCELDIALECT_H
 #define ACCEL_DIALECTS_ACCEL_ACCELDIALECT_H
 
+#include "mlir/IR/TypeUtilities.h"
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
@@ -75,6 +77,13 @@ inline llvm::StringRef moduleScopeOf(mlir::Location loc) {
     if (auto scope = mlir::dyn_cast<mlir::NameLoc>(name.getChildLoc()))
       return scope.getName().getValue();
   return {};
+}
+
+/// Whether `type` (or a tensor's element type) is bf16 or fp16, the low
+/// precisions of mixed-precision training.
+inline bool isLowPrecisionFloat(mlir::Type type) {
+  mlir::Type element = mlir::getElementTypeOrSelf(type);
+  return element.isBF16() || element.isF16();
 }
 
 /// The bytes a tensor of `type` holds (a bool takes one, as in the runtime).

@@ -335,8 +335,7 @@ static bool isContractionResult(TypeRange inferred, TypeRange actual) {
     return false;
   auto want = dyn_cast<RankedTensorType>(inferred[0]);
   auto have = dyn_cast<RankedTensorType>(actual[0]);
-  Type element = want ? want.getElementType() : Type();
-  return want && have && (element.isBF16() || element.isF16()) &&
+  return want && have && isLowPrecisionFloat(want) &&
          have == want.clone(Float32Type::get(want.getContext()));
 }
 

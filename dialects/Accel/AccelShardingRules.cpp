@@ -115,9 +115,7 @@ Value Partitioning::allReduce(Value partial, ArrayRef<shard::GridAxis> axes,
                               shard::ReductionKind kind) const {
   Location loc = op->getLoc();
   auto type = cast<RankedTensorType>(partial.getType());
-  Type element = type.getElementType();
-  if (kind != shard::ReductionKind::Sum ||
-      !(element.isBF16() || element.isF16()))
+  if (kind != shard::ReductionKind::Sum || !isLowPrecisionFloat(type))
     return shard::AllReduceOp::create(b, loc, partial, grid().getValue(), axes,
                                       kind);
   Value wide = CastOp::create(b, loc, type.clone(b.getF32Type()), partial);
@@ -206,9 +204,8 @@ LogicalResult Partitioning::reduceAcrossRanks(
     return success();
   }
   RankedTensorType local = localType(0);
-  Type element = local.getElementType();
   bool wide = contraction && kind == shard::ReductionKind::Sum &&
-              (element.isBF16() || element.isF16());
+              isLowPrecisionFloat(local);
   Value whole = allReduce(partial(wide ? local.clone(b.getF32Type()) : local),
                           reduced, kind);
   if (finish)

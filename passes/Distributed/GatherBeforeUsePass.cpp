@@ -27,16 +27,11 @@ using namespace accel;
 
 namespace {
 
-bool isLowPrecision(Type type) {
-  Type element = cast<RankedTensorType>(type).getElementType();
-  return element.isBF16() || element.isF16();
-}
-
 /// cast(all_gather(p)) -> all_gather(cast(p)) for narrowing casts.
 void gatherNarrow(AllGatherOp gather) {
   for (Operation *user : llvm::make_early_inc_range(gather->getUsers())) {
     auto narrow = dyn_cast<CastOp>(user);
-    if (!narrow || !isLowPrecision(narrow.getType()))
+    if (!narrow || !isLowPrecisionFloat(narrow.getType()))
       continue;
     OpBuilder b(gather);
     auto block = cast<RankedTensorType>(gather.getOperand().getType());

@@ -176,20 +176,13 @@ private:
               return backward.contains(u) || blockOfOp.lookup(u) != block ||
                      recomputed(u);
             }))
-          bytes += byteSize(r.getType());
+          if (auto tensor = dyn_cast<RankedTensorType>(r.getType()))
+            bytes += tensorBytes(tensor);
       if (recomputed(op))
         if (auto cost = dyn_cast<CostOpInterface>(op))
           flops += cost.getFlops();
     }
     return {bytes, flops};
-  }
-
-  static int64_t byteSize(Type type) {
-    auto tensor = dyn_cast<RankedTensorType>(type);
-    if (!tensor || !tensor.hasStaticShape())
-      return 0;
-    return tensor.getNumElements() *
-           ((tensor.getElementType().getIntOrFloatBitWidth() + 7) / 8);
   }
 
   /// mode=budget: from none, the step with the most bytes saved per FLOP
