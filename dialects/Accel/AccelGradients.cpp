@@ -22,13 +22,17 @@ RankedTensorType tensorType(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 
-/// A scalar constant of `v`'s element type.
-Value scalar(OpBuilder &b, Location loc, Value like, double value) {
-  Type et = tensorType(like).getElementType();
+/// A scalar constant of element type `et`.
+Value scalarOf(OpBuilder &b, Location loc, Type et, double value) {
   auto type = RankedTensorType::get({}, et);
   return ConstantOp::create(
       b, loc, type,
       DenseElementsAttr::get(type, FloatAttr::get(et, value).getValue()));
+}
+
+/// A scalar constant of `v`'s element type.
+Value scalar(OpBuilder &b, Location loc, Value like, double value) {
+  return scalarOf(b, loc, tensorType(like).getElementType(), value);
 }
 
 /// Sums a cotangent of a broadcast result back to `target`'s shape: over the
@@ -53,6 +57,13 @@ Value sumToShape(OpBuilder &b, Location loc, Value g, RankedTensorType target) {
 
 Value mul(OpBuilder &b, Location loc, Value x, Value y) {
   return MulOp::create(b, loc, x, y);
+}
+
+/// `v` with element type `element` (itself when it has it).
+Value castElement(OpBuilder &b, Location loc, Value v, Type element) {
+  if (!v || tensorType(v).getElementType() == element)
+    return v;
+  return CastOp::create(b, loc, tensorType(v).clone(element), v);
 }
 
 /// Spreads the cotangent of a reduction over the reduced axes again.
@@ -689,8 +700,13 @@ LogicalResult LayerNormOp::buildGradient(OpBuilder &b, ValueRange grads,
                                          SmallVectorImpl<Value> &out) {
   // xhat = (x - mean) rstd; dx = rstd (dxhat - mean(dxhat) - xhat
   // mean(dxhat xhat)) with dxhat = g scale.
+  // A bf16/fp16 norm's gradient is computed in fp32 and rounded once, as
+  // its kernel.
   Location loc = getLoc();
-  Value x = getOperand(), g = grads[0];
+  Type f32 = b.getF32Type(), type = getType().getElementType();
+  Value x = castElement(b, loc, getOperand(), f32);
+  Value g = castElement(b, loc, grads[0], f32);
+  Value scaleValue = castElement(b, loc, getScale(), f32);
   SmallVector<int64_t> axes = trailingAxes(getAxis(), getType().getRank());
   Value mean = meanOver(b, loc, x, axes);
   Value xc = SubOp::create(b, loc, x, mean);
@@ -698,16 +714,21 @@ LogicalResult LayerNormOp::buildGradient(OpBuilder &b, ValueRange grads,
   Value eps = scalar(b, loc, x, getEpsilon().convertToDouble());
   Value rstd = RsqrtOp::create(b, loc, AddOp::create(b, loc, var, eps));
   Value xhat = mul(b, loc, xc, rstd);
-  Value dxhat = getScale() ? mul(b, loc, g, getScale()) : g;
+  Value dxhat = scaleValue ? mul(b, loc, g, scaleValue) : g;
   Value m1 = meanOver(b, loc, dxhat, axes);
   Value m2 = meanOver(b, loc, mul(b, loc, dxhat, xhat), axes);
   Value centered = SubOp::create(b, loc, dxhat, m1);
   Value inner = SubOp::create(b, loc, centered, mul(b, loc, xhat, m2));
-  out.push_back(mul(b, loc, rstd, inner));
-  if (Value scale = getScale())
-    out.push_back(sumToShape(b, loc, mul(b, loc, g, xhat), tensorType(scale)));
-  if (Value bias = getBias())
-    out.push_back(sumToShape(b, loc, g, tensorType(bias)));
+  out.push_back(castElement(b, loc, mul(b, loc, rstd, inner), type));
+  for (Value param : {getScale(), getBias()}) {
+    if (!param)
+      continue;
+    Value term = param == getScale() ? mul(b, loc, g, xhat) : g;
+    auto paramType = tensorType(param);
+    out.push_back(castElement(b, loc,
+                              sumToShape(b, loc, term, paramType.clone(f32)),
+                              paramType.getElementType()));
+  }
   return success();
 }
 
@@ -716,18 +737,25 @@ LogicalResult RmsNormOp::buildGradient(OpBuilder &b, ValueRange grads,
   // xhat = x r, r = rsqrt(mean(x^2) + eps); dx = r (dxhat - xhat
   // mean(dxhat xhat)).
   Location loc = getLoc();
-  Value x = getOperand(), g = grads[0];
+  Type f32 = b.getF32Type(), type = getType().getElementType();
+  Value x = castElement(b, loc, getOperand(), f32);
+  Value g = castElement(b, loc, grads[0], f32);
+  Value scaleValue = castElement(b, loc, getScale(), f32);
   SmallVector<int64_t> axes = trailingAxes(getAxis(), getType().getRank());
   Value ms = meanOver(b, loc, mul(b, loc, x, x), axes);
   Value eps = scalar(b, loc, x, getEpsilon().convertToDouble());
   Value r = RsqrtOp::create(b, loc, AddOp::create(b, loc, ms, eps));
   Value xhat = mul(b, loc, x, r);
-  Value dxhat = getScale() ? mul(b, loc, g, getScale()) : g;
+  Value dxhat = scaleValue ? mul(b, loc, g, scaleValue) : g;
   Value m = meanOver(b, loc, mul(b, loc, dxhat, xhat), axes);
   Value inner = SubOp::create(b, loc, dxhat, mul(b, loc, xhat, m));
-  out.push_back(mul(b, loc, r, inner));
-  if (Value scale = getScale())
-    out.push_back(sumToShape(b, loc, mul(b, loc, g, xhat), tensorType(scale)));
+  out.push_back(castElement(b, loc, mul(b, loc, r, inner), type));
+  if (Value scale = getScale()) {
+    auto scaleType = tensorType(scale);
+    out.push_back(castElement(
+        b, loc, sumToShape(b, loc, mul(b, loc, g, xhat), scaleType.clone(f32)),
+        scaleType.getElementType()));
+  }
   return success();
 }
 
@@ -740,25 +768,39 @@ LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange grads,
   // Recomputes the probabilities P from the decomposed formula, then
   // dV = P^T g, dP = g V^T, dS = P (dP - sum(dP P)), dQ = s dS K,
   // dK = s dS^T Q. (A fused backward kernel comes with the speed work.)
+  // bf16/fp16 operands, as the forward kernel: every product on
+  // low-precision operands with fp32 sums; scores, P, dP and dS in fp32,
+  // P and dS rounded to the low type where they enter a product.
   Location loc = getLoc();
   Value q = getQuery(), k = getKey(), v = getValue(), g = grads[0];
-  float s = getScaleOrDefault();
-  Value scaleValue = scalar(b, loc, q, s);
-  Value scores = MatmulOp::create(b, loc, q, k, /*transpose_lhs=*/false,
-                                  /*transpose_rhs=*/true);
+  Type low = isLowPrecisionFloat(q.getType()) ? tensorType(q).getElementType()
+                                              : Type();
+  auto product = [&](Value lhs, Value rhs, bool tl, bool tr, bool wide) {
+    auto p = MatmulOp::create(b, loc, lhs, rhs, tl, tr);
+    if (wide && low)
+      p.getResult().setType(tensorType(p).clone(b.getF32Type()));
+    return p.getResult();
+  };
+  auto narrow = [&](Value x) { return low ? castElement(b, loc, x, low) : x; };
+  Type scoreElement = low ? b.getF32Type() : tensorType(q).getElementType();
+  Value scaleValue = scalarOf(b, loc, scoreElement, getScaleOrDefault());
+  Value scores = product(q, k, /*tl=*/false, /*tr=*/true, /*wide=*/true);
   scores = mul(b, loc, scores, scaleValue);
   auto scoreType = tensorType(scores);
   int64_t sq = scoreType.getDimSize(2), sk = scoreType.getDimSize(3);
   auto additive = [&](Value keep) {
-    Value zero = scalar(b, loc, q, 0.0);
-    Value dropped = scalar(b, loc, q, -std::numeric_limits<double>::infinity());
+    Value zero = scalar(b, loc, scores, 0.0);
+    Value dropped =
+        scalar(b, loc, scores, -std::numeric_limits<double>::infinity());
     return WhereOp::create(b, loc, keep, zero, dropped).getResult();
   };
-  if (Value mask = getMask())
-    scores = AddOp::create(b, loc, scores,
-                           tensorType(mask).getElementType().isInteger(1)
-                               ? additive(mask)
-                               : mask);
+  if (Value mask = getMask()) {
+    Type maskType = tensorType(mask).getElementType();
+    Value added = maskType.isInteger(1) ? additive(mask) : mask;
+    if (maskType.isFloat())
+      added = castElement(b, loc, added, scoreType.getElementType());
+    scores = AddOp::create(b, loc, scores, added);
+  }
   if (getCausal()) {
     auto keepType = RankedTensorType::get({sq, sk}, b.getI1Type());
     SmallVector<bool> keep;
@@ -770,17 +812,15 @@ LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange grads,
     scores = AddOp::create(b, loc, scores, additive(causal));
   }
   Value p = SoftmaxOp::create(b, loc, scores, 3);
-  Value dv = MatmulOp::create(b, loc, p, g, /*transpose_lhs=*/true,
-                              /*transpose_rhs=*/false);
-  Value dp = MatmulOp::create(b, loc, g, v, /*transpose_lhs=*/false,
-                              /*transpose_rhs=*/true);
+  Value dv = product(narrow(p), g, /*tl=*/true, /*tr=*/false, /*wide=*/false);
+  Value dp = product(g, v, /*tl=*/false, /*tr=*/true, /*wide=*/true);
   Value dot = ReduceSumOp::create(b, loc, mul(b, loc, dp, p),
                                   b.getDenseI64ArrayAttr({3}),
                                   /*keep_dims=*/true);
   Value ds = mul(b, loc, p, SubOp::create(b, loc, dp, dot));
-  ds = mul(b, loc, ds, scaleValue);
-  Value dq = MatmulOp::create(b, loc, ds, k, false, false);
-  Value dk = MatmulOp::create(b, loc, ds, q, /*transpose_lhs=*/true, false);
+  ds = narrow(mul(b, loc, ds, scaleValue));
+  Value dq = product(ds, k, false, false, /*wide=*/false);
+  Value dk = product(ds, q, /*tl=*/true, false, /*wide=*/false);
   out.append({dq, dk, dv});
   if (getMask())
     out.push_back(Value()); // masks are not trained

@@ -131,6 +131,10 @@ LogicalResult checkNormParam(std::optional<Location> loc, Value operand,
                              shapeString(rankedType(param).getShape()),
                              " must equal the normalized dims ",
                              shapeString(want));
+  // fp32 parameters of a bf16/fp16 activation (PyTorch's mixed-type norms).
+  if (getElementTypeOrSelf(param.getType()).isF32() &&
+      isLowPrecisionFloat(operand.getType()))
+    return success();
   return sameElementType(loc, operand.getType(), param.getType());
 }
 
@@ -488,9 +492,12 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
       return emitOptionalError(loc, "mask shape ", shapeString(m.getShape()),
                                " does not broadcast to the scores ",
                                shapeString(scores));
-    if (!m.getElementType().isInteger(1) &&
-        m.getElementType() != q.getElementType())
-      return emitOptionalError(loc, "mask must be i1 or the query's type");
+    // A float mask is added to the scores, which are fp32 for a bf16/fp16
+    // query too.
+    Type maskType = m.getElementType();
+    if (!maskType.isInteger(1) && maskType != q.getElementType() &&
+        !(maskType.isF32() && isLowPrecisionFloat(q)))
+      return emitOptionalError(loc, "mask must be i1, f32 or the query's type");
   }
   out.push_back(RankedTensorType::get({qs[0], qs[1], qs[2], vs[3]},
                                       q.getElementType()));

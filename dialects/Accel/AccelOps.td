@@ -291,6 +291,11 @@ def Accel_AttentionOp : Accel_InferredOp<"attention", [Accel_Differentiable]> {
     `1/sqrt(D)`. The importer forms this op from the exporters' matmul /
     scale / mask / softmax / matmul subgraph.
 
+    With bf16 or fp16 query, key and value (accel-mixed-precision), the
+    products are summed in fp32, the scores, mask and softmax are fp32, the
+    probabilities are rounded to the low type for the second product and
+    the result is rounded once; a float mask is then f32 or the low type.
+
     ```mlir
     %o = accel.attention %q, %k, %v {causal} : (tensor<1x12x32x64xf32>, tensor<1x12x32x64xf32>, tensor<1x12x32x64xf32>) -> tensor<1x12x32x64xf32>
     ```

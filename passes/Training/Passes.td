@@ -133,21 +133,24 @@ def BuildLossPass : Pass<"accel-build-loss", "mlir::ModuleOp"> {
 }
 
 def MixedPrecisionPass : Pass<"accel-mixed-precision", "mlir::ModuleOp"> {
-  let summary = "Runs the step's GEMMs in bf16 or fp16 with fp32 master weights, like torch.autocast";
+  let summary = "Runs the step's GEMMs and attention in bf16 or fp16 with fp32 master weights, like torch.autocast";
   let description = [{
     Mixed precision on the loss form of `@train_step` (and on `@eval_step`),
     before `accel-add-gradients`, so that the gradients follow from the
     casts, as under `torch.autocast`: the ops of the policy
-    (`PrecisionPolicy.cpp`: `linear`, `matmul` and the fused LM head
-    `linear_cross_entropy`, whose logits and loss stay fp32) take their
-    floating-point operands cast to bf16 and give bf16 results, products
-    summed in fp32; each result is cast back to fp32 for the ops after it,
-    which all run in fp32 (norms, softmax, losses, reductions, elementwise
-    ops, and later the gradient norm and the optimizer). Parameters stay
-    fp32 (master weights); each is cast once per step, where it is first
-    used, however many ops read it (and once per step under gradient
-    accumulation, which hoists the cast). A bf16 result read by another
-    bf16 op is passed on as it is, not cast to fp32 and back.
+    (`PrecisionPolicy.cpp`: `linear`, `matmul`, the fused LM head
+    `linear_cross_entropy`, whose logits and loss stay fp32, and
+    `attention`, whose scores and softmax stay fp32 and whose mask is not
+    cast) take their floating-point operands cast to bf16 and give bf16
+    results, products summed in fp32; each result is cast back to fp32 for
+    the ops after it, which all run in fp32 (norms, softmax, losses,
+    reductions, elementwise ops, and later the gradient norm and the
+    optimizer). Parameters stay fp32 (master weights); each is cast once
+    per step, where it is first used, however many ops read it (and once
+    per step under gradient accumulation, which hoists the cast). A bf16
+    result read by another bf16 op is passed on as it is, not cast to fp32
+    and back, also through the reshapes, transposes, slices, splits and
+    concats between them, which then move bf16 values.
 
     The gradients of the casts make the backward pass mixed too: a bf16
     op's gradient GEMMs run in bf16, and a parameter's gradient is its bf16

@@ -6,12 +6,14 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 using namespace mlir;
+using namespace accel;
 
-// The policy. torch.autocast runs GEMM-like ops in low precision and keeps
-// ops that sum many terms or lose range (losses, softmax, norms, reductions)
-// in fp32; accel does the same, keeping in fp32 also what CPU autocast
-// leaves in the input's type (elementwise ops, norms on CPU), so every
-// value that is not a GEMM's operand or result stays fp32:
+// The policy. torch.autocast runs GEMM-like ops and attention in low
+// precision and keeps ops that sum many terms or lose range (losses,
+// softmax, norms, reductions) in fp32; accel does the same, keeping in fp32
+// also what CPU autocast leaves in the input's type (elementwise ops, norms
+// on CPU), so every value that is not a policy op's operand or result, or
+// data moved between two of them, stays fp32:
 //
 // (The low type is bf16 or fp16, as accel-mixed-precision's dtype says.)
 //
@@ -20,14 +22,83 @@ using namespace mlir;
 //                                         (AMX more), products summed in fp32
 //   linear_cross_entropy       low        the fused LM head's three GEMMs;
 //                                         its logits and loss stay fp32
-//   attention                  fp32       bf16 kernel not written yet
+//   attention                  low        its two products; scores, mask and
+//                                         softmax fp32 inside the kernel
+//   reshape, transpose, slice,
+//   split, concat              as input   moving data between policy ops
+//                                         does not round: done in low
+//                                         precision, half the bytes
 //   cross_entropy, mse, norms,
 //   softmax, reductions        fp32       sums of many terms
 //   global_norm, optimizer     fp32       master weights and state are fp32
 //   everything else            fp32       elementwise ops keep fp32 values
 bool accel::runsInLowPrecision(Operation *op) {
-  return isa<LinearOp, MatmulOp, LinearCrossEntropyOp>(op);
+  return isa<LinearOp, MatmulOp, LinearCrossEntropyOp, AttentionOp>(op);
 }
+
+bool accel::takesLowPrecision(OpOperand &operand) {
+  if (!runsInLowPrecision(operand.getOwner()) ||
+      !isFloatTensor(operand.get().getType()))
+    return false;
+  // Attention adds its mask to fp32 scores.
+  if (isa<AttentionOp>(operand.getOwner()))
+    return operand.getOperandNumber() < 3;
+  return true;
+}
+
+namespace {
+
+/// Ops whose results are their operands' elements rearranged: the same in
+/// any element type.
+bool movesData(Operation *op) {
+  return isa<ReshapeOp, TransposeOp, SliceOp, SplitOp, ConcatOp>(op);
+}
+
+/// The low-precision value `v` widens, if it is a cast from bf16/fp16.
+Value widenedFrom(Value v, Type low) {
+  auto up = v.getDefiningOp<CastOp>();
+  if (!up || getElementTypeOrSelf(up.getOperand().getType()) != low)
+    return Value();
+  return up.getOperand();
+}
+
+/// Moves the widening casts of `widened` (results of a policy op, cast to
+/// fp32) below the data movement that reads them, repeatedly: a reshape or
+/// transpose between two policy ops (attention's heads, between the QKV
+/// projection and attention) then runs on low-precision values, and the
+/// consumer reads them without a round trip.
+void sinkWideningCasts(ArrayRef<Value> widened, Type low) {
+  SmallVector<Value> work(widened.begin(), widened.end());
+  while (!work.empty()) {
+    Value wide = work.pop_back_val();
+    for (Operation *user : llvm::make_early_inc_range(wide.getUsers())) {
+      if (!movesData(user))
+        continue;
+      SmallVector<Value> narrow;
+      for (Value operand : user->getOperands())
+        if (Value from = widenedFrom(operand, low))
+          narrow.push_back(from);
+      if (narrow.size() != user->getNumOperands())
+        continue; // a concat of values not all low precision
+      OpBuilder b(user);
+      Operation *moved = b.clone(*user);
+      moved->setOperands(narrow);
+      for (auto [from, to] :
+           llvm::zip(user->getResults(), moved->getResults())) {
+        auto type = cast<RankedTensorType>(from.getType());
+        to.setType(type.clone(low));
+        Value back = CastOp::create(b, user->getLoc(), type, to);
+        from.replaceAllUsesWith(back);
+        work.push_back(back);
+      }
+      user->erase();
+    }
+    if (Operation *cast = wide.getDefiningOp(); cast && cast->use_empty())
+      cast->erase();
+  }
+}
+
+} // namespace
 
 Type accel::lowPrecisionType(MLIRContext *context, LowPrecisionType dtype) {
   if (dtype == LowPrecisionType::FP16)
@@ -60,8 +131,10 @@ LogicalResult accel::applyPrecisionPolicy(func::FuncOp f, Type low) {
   for (Operation *op : policyOps) {
     OpBuilder b(op);
     SmallVector<Value> operands;
-    for (Value v : op->getOperands())
-      operands.push_back(isFloatTensor(v.getType()) ? castTo(b, v, low) : v);
+    for (OpOperand &operand : op->getOpOperands())
+      operands.push_back(takesLowPrecision(operand)
+                             ? castTo(b, operand.get(), low)
+                             : operand.get());
     Operation *lowered = b.clone(*op);
     lowered->setOperands(operands);
     // The op's own type rule gives its results (a head's loss stays fp32).
@@ -73,13 +146,25 @@ LogicalResult accel::applyPrecisionPolicy(func::FuncOp f, Type low) {
       return failure();
     for (auto [r, type] : llvm::zip(lowered->getResults(), types))
       r.setType(type);
+    SmallVector<Value> widened;
     for (auto [from, to] : llvm::zip(op->getResults(), lowered->getResults())) {
       Value back = to;
-      if (from.getType() != to.getType())
+      if (from.getType() != to.getType()) {
         back = CastOp::create(b, op->getLoc(), from.getType(), to);
+        widened.push_back(back);
+      }
       from.replaceAllUsesWith(back);
     }
     op->erase();
+    sinkWideningCasts(widened, low);
   }
+  // Widened values a later policy op now reads in low precision.
+  SmallVector<CastOp> unused;
+  f.walk([&](CastOp cast) {
+    if (cast->use_empty())
+      unused.push_back(cast);
+  });
+  for (CastOp cast : unused)
+    cast->erase();
   return success();
 }

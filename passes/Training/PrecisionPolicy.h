@@ -20,13 +20,19 @@ namespace accel {
 /// the kernels). Every other op runs in fp32.
 bool runsInLowPrecision(mlir::Operation *op);
 
+/// Whether the policy casts `operand` to the low type: the floating-point
+/// operands of a policy op, except attention's mask (added in fp32).
+bool takesLowPrecision(mlir::OpOperand &operand);
+
 /// The element type of `dtype` (bf16 or fp16; not None).
 mlir::Type lowPrecisionType(mlir::MLIRContext *context, LowPrecisionType dtype);
 
 /// Runs every op of the policy in `f` on `low` (bf16 or fp16) operands,
 /// with casts around it: one cast per value (a weight read by several ops
 /// is cast once), a low-precision result read by another policy op passed
-/// on as it is, every other op on fp32 values.
+/// on as it is (also through reshapes, transposes, slices, splits and
+/// concats, which then move low-precision values), every other op on fp32
+/// values.
 mlir::LogicalResult applyPrecisionPolicy(mlir::func::FuncOp f, mlir::Type low);
 
 } // namespace accel

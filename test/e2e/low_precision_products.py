@@ -1,12 +1,13 @@
 # RUN: %python %s
 # REQUIRES: python-ml
 # bf16 and fp16 products compiled and run (accel.cast to the type,
-# accel.matmul, accel.linear and the fused LM head on its operands, products
-# summed in fp32: oneDNN's bf16/fp16 kernel, or sgemm on fp32 copies where
-# the CPU has none): against PyTorch's matmul / F.linear in the same type
-# and the float64 product of the rounded operands. Each result element is
-# within the type's rounding (2^-8 relative for bf16, 2^-11 for fp16) plus
-# fp32 accumulation of the float64 product, as PyTorch's is.
+# accel.matmul, accel.linear, the fused LM head and attention on its
+# operands, products summed in fp32: oneDNN's bf16/fp16 kernel, or sgemm on
+# fp32 copies where the CPU has none): against PyTorch's matmul / F.linear /
+# scaled_dot_product_attention in the same type and the float64 result of
+# the rounded operands. Each result element is within the type's rounding
+# (2^-8 relative for bf16, 2^-11 for fp16) plus fp32 accumulation of the
+# float64 product, as PyTorch's is.
 import os
 
 import numpy as np
@@ -133,5 +134,66 @@ def check(e, dt, eps):
     print(f"{e} head loss: accel {out['loss']:.7f}, float64 {loss.item():.7f}")
 
 
+def check_attention(e, dt, eps):
+    """accel.attention on q, k, v in type e: causal, with an f32 additive
+    mask (keys padded out) and with a bool mask. Each element is within two
+    roundings of the float64 attention of the rounded operands: P rounded to
+    the type for P V (eps of sum |P V|) and the result's (eps of |O|), plus
+    fp32 scores and softmax (2^-20 of sum |P V|)."""
+    d = workdir(f"{e}-attention")
+    rng = np.random.default_rng(5)
+    b, h, sq, sk, dim = 2, 3, 40, 40, 16
+    shape = lambda *s: "x".join(map(str, s))
+    cases = [("causal", "{causal}", None),
+             ("f32 mask", "", np.where(rng.random((b, 1, 1, sk)) < 0.2, -np.inf, 0.0).astype(np.float32)),
+             ("bool mask", "", rng.random((b, 1, sq, sk)) < 0.8)]
+    for i, (name, attrs, mask) in enumerate(cases):
+        if mask is not None:
+            mask[..., 0] = True if mask.dtype == bool else 0.0  # a key every row sees
+        mask_type = None if mask is None else f"tensor<{shape(*mask.shape)}x{'i1' if mask.dtype == bool else 'f32'}>"
+        qkv = f"tensor<{shape(b, h, sq, dim)}x{e}>"
+        qkv32 = f"tensor<{shape(b, h, sq, dim)}xf32>"
+        mask_arg = "" if mask is None else f', %m: {mask_type} {{accel.input = "m"}}'
+        mask_use = "" if mask is None else ", %m"
+        mask_sig = "" if mask is None else f", {mask_type}"
+        src = os.path.join(d, f"case{i}.mlir")
+        open(src, "w").write(f"""
+    func.func @main(%q: {qkv32} {{accel.input = "q"}}, %k: {qkv32} {{accel.input = "k"}}, %v: {qkv32} {{accel.input = "v"}}{mask_arg}) -> ({qkv32} {{accel.output = "o"}}) {{
+      %qb = accel.cast %q : ({qkv32}) -> {qkv}
+      %kb = accel.cast %k : ({qkv32}) -> {qkv}
+      %vb = accel.cast %v : ({qkv32}) -> {qkv}
+      %ob = accel.attention %qb, %kb, %vb{mask_use} {attrs} : ({qkv}, {qkv}, {qkv}{mask_sig}) -> {qkv}
+      %o = accel.cast %ob : ({qkv}) -> {qkv32}
+      return %o : {qkv32}
+    }}
+    """)
+        inputs = {n: (2 * rng.standard_normal((b, h, sq, dim))).astype(np.float32) for n in "qkv"}
+        if mask is not None:
+            inputs["m"] = mask
+        args = []
+        for n, value in inputs.items():
+            np.save(os.path.join(d, f"{n}.npy"), value)
+            args += ["--input", f"{n}={d}/{n}.npy"]
+        run(["accel-run", src, *args, "--output-dir", os.path.join(d, f"out{i}"), "--quiet"])
+        got = np.load(os.path.join(d, f"out{i}", "o.npy")).astype(np.float64)
+        q, k, v = (torch.from_numpy(inputs[n]).to(dt) for n in "qkv")
+        torch_mask = None if mask is None else torch.from_numpy(mask)
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+        torch_low = sdpa(q, k, v, attn_mask=torch_mask, is_causal=mask is None).double().numpy()
+        qd, kd, vd = q.double(), k.double(), v.double()
+        exact = sdpa(qd, kd, vd, attn_mask=None if mask is None else torch_mask if mask.dtype == bool
+                     else torch_mask.double(), is_causal=mask is None)
+        p_abs_v = sdpa(qd, kd, vd.abs(), attn_mask=None if mask is None else torch_mask if mask.dtype == bool
+                       else torch_mask.double(), is_causal=mask is None).numpy()
+        exact = exact.numpy()
+        bound = eps * np.abs(exact) + (eps + 2.0 ** -20) * p_abs_v
+        worst = float(np.max(np.abs(got - exact) / bound))
+        assert worst <= 1.0, f"attention ({name}): accel's {e} result is {worst:.2f}x outside {e} rounding"
+        torch_worst = float(np.max(np.abs(torch_low - exact) / bound))
+        print(f"{e} attention ({name}) {[b, h, sq, dim]}: max |accel - float64| {np.abs(got - exact).max():.3g} "
+              f"({worst:.2f} of the bound), PyTorch {e} {np.abs(torch_low - exact).max():.3g} ({torch_worst:.2f})")
+
+
 for e, dt, eps in (("bf16", torch.bfloat16, 2.0 ** -8), ("f16", torch.float16, 2.0 ** -11)):
     check(e, dt, eps)
+    check_attention(e, dt, eps)

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -49,6 +50,17 @@ std::string fileNameFor(const std::string &name) {
         c != '.')
       c = '_';
   return out.empty() ? "output" : out;
+}
+
+/// A bf16 tensor's values as float32 (exact: bf16 is float32's top half).
+std::vector<float> widenBFloat16(const rt::TensorView &t) {
+  std::vector<float> wide(static_cast<size_t>(t.numel()));
+  const auto *bits = static_cast<const uint16_t *>(t.data);
+  for (size_t i = 0; i < wide.size(); ++i) {
+    uint32_t u = static_cast<uint32_t>(bits[i]) << 16;
+    std::memcpy(&wide[i], &u, sizeof u);
+  }
+  return wide;
 }
 
 /// NAME=file.npy specs as a map; false (after reporting) on a bad one.
@@ -250,8 +262,21 @@ int accel::runDriver(int argc, char **argv, const std::string &tool,
                               (fileNameFor(executor.outputNames()[i]) + ".npy"))
                                  .string()});
       rt::refuseInputsAsOutputs(written, read);
-      for (size_t i = 0; i < outputs.size(); ++i)
-        rt::writeNpy(written[i].second, outputs[i]);
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        if (outputs[i].dtype != rt::DType::BF16) {
+          rt::writeNpy(written[i].second, outputs[i]);
+          continue;
+        }
+        // .npy has no bf16 (NumPy lacks the type): float32 holds every
+        // bf16 value exactly.
+        std::vector<float> wide = widenBFloat16(outputs[i]);
+        rt::writeNpy(
+            written[i].second,
+            rt::TensorView{wide.data(), rt::DType::F32, outputs[i].shape});
+        if (!opts.quiet)
+          std::cerr << tool << ": " << written[i].second
+                    << ": bf16 output written as float32 (exactly)\n";
+      }
     }
     if (!opts.quiet) {
       using ms = std::chrono::duration<double, std::milli>;

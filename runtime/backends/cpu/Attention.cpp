@@ -6,6 +6,11 @@
 // sgemm. Causal blocks only compute the key columns some row of the block
 // can see.
 //
+// bf16/fp16 q, k, v (PyTorch's CPU flash attention does the same): both
+// GEMMs on low-precision operands with fp32 sums, the scores, mask and
+// softmax in fp32, P rounded to the operands' type for P V, and O rounded
+// once.
+//
 //===----------------------------------------------------------------------===//
 #include "CpuKernels.h"
 #include "KernelUtils.h"
@@ -48,9 +53,14 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
                const TensorView &mask, const TensorView &out, bool causal,
                float scale, ThreadPool &pool) {
   const char *kernel = "attention";
-  for (const TensorView *t : {&q, &k, &v, &out})
-    if (t->dtype != DType::F32)
-      unsupportedType(kernel, t->dtype);
+  const DType type = q.dtype;
+  if (type != DType::F32 && !isHalfFloat(type))
+    unsupportedType(kernel, type);
+  for (const TensorView *t : {&k, &v, &out})
+    require(t->dtype == type, kernel,
+            std::string("q, k, v and out must share one type, got ") +
+                dtypeName(type) + " and " + dtypeName(t->dtype));
+  const bool half = isHalfFloat(type);
   require(q.rank() == 4 && k.rank() == 4 && v.rank() == 4 && out.rank() == 4,
           kernel, "q, k, v and out must have rank 4");
   int64_t b = q.shape[0], h = q.shape[1], sq = q.shape[2], d = q.shape[3];
@@ -86,10 +96,11 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
   if (causal)
     rowBlock = std::min(rowBlock, kCausalRowBlock);
   int64_t blocksPerPair = (sq + rowBlock - 1) / rowBlock;
-  const float *pq = q.as<float>();
-  const float *pk = k.as<float>();
-  const float *pv = v.as<float>();
-  float *po = out.as<float>();
+  const int64_t elem = dtypeSize(type);
+  const char *pq = static_cast<const char *>(q.data);
+  const char *pk = static_cast<const char *>(k.data);
+  const char *pv = static_cast<const char *>(v.data);
+  char *po = static_cast<char *>(out.data);
   const bool boolMask = hasMask && mask.dtype == DType::Bool;
   const char *pm = static_cast<const char *>(mask.data);
   const int64_t maskElem = hasMask ? dtypeSize(mask.dtype) : 0;
@@ -97,17 +108,23 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
 
   pool.parallelFor(pairs * blocksPerPair, 1, [&](int64_t u0, int64_t u1) {
     thread_local std::vector<float> scratch;
+    thread_local std::vector<uint16_t> roundedP;
+    if (half)
+      oneOpenMPThread();
     for (int64_t u = u0; u < u1; ++u) {
       int64_t pair = u / blocksPerPair;
       int64_t i0 = (u % blocksPerPair) * rowBlock;
       int64_t rows = std::min(rowBlock, sq - i0);
       int64_t bi = pair / h, hi = pair % h;
-      float *o = po + (pair * sq + i0) * dv;
+      char *o = po + (pair * sq + i0) * dv * elem;
+      const char *qBlock = pq + (pair * sq + i0) * d * elem;
+      const char *kPair = pk + pair * sk * d * elem;
+      const char *vPair = pv + pair * sk * dv * elem;
       int64_t kLen = sk;
       if (causal)
         kLen = std::clamp<int64_t>(i0 + rows + causalShift, 0, sk);
       if (kLen == 0) { // every key is in the future of every row
-        std::memset(o, 0, rows * dv * sizeof(float));
+        std::memset(o, 0, rows * dv * elem);
         continue;
       }
       if (scratch.size() < static_cast<size_t>(rows * kLen))
@@ -115,12 +132,21 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
       float *s = scratch.data();
       if (d == 0) // empty dot products (BLAS would not write s)
         std::memset(s, 0, rows * kLen * sizeof(float));
+      else if (half)
+        gemmHalf(type, false, true, rows, kLen, d,
+                 reinterpret_cast<const uint16_t *>(qBlock), d,
+                 reinterpret_cast<const uint16_t *>(kPair), d, false, s,
+                 DType::F32, kLen);
       else
-        sgemm(false, true, rows, kLen, d, scale, pq + (pair * sq + i0) * d, d,
-              pk + pair * sk * d, d, 0.0f, s, kLen);
+        sgemm(false, true, rows, kLen, d, scale,
+              reinterpret_cast<const float *>(qBlock), d,
+              reinterpret_cast<const float *>(kPair), d, 0.0f, s, kLen);
       for (int64_t r = 0; r < rows; ++r) {
         int64_t i = i0 + r;
         float *row = s + r * kLen;
+        if (half && d > 0) // the fp32 sums, scaled as sgemm's alpha does
+          for (int64_t j = 0; j < kLen; ++j)
+            row[j] *= scale;
         if (hasMask) {
           const char *m = pm + (bi * maskStrides[0] + hi * maskStrides[1] +
                                 i * maskStrides[2]) *
@@ -143,8 +169,19 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
             row[j] = -std::numeric_limits<float>::infinity();
         softmaxScores(row, kLen);
       }
-      sgemm(false, false, rows, dv, kLen, 1.0f, s, kLen, pv + pair * sk * dv,
-            dv, 0.0f, o, dv);
+      if (!half) {
+        sgemm(false, false, rows, dv, kLen, 1.0f, s, kLen,
+              reinterpret_cast<const float *>(vPair), dv, 0.0f,
+              reinterpret_cast<float *>(o), dv);
+        continue;
+      }
+      if (roundedP.size() < static_cast<size_t>(rows * kLen))
+        roundedP.resize(rows * kLen);
+      for (int64_t j = 0; j < rows * kLen; ++j)
+        roundedP[j] = floatToHalfBits(type, s[j]);
+      gemmHalf(type, false, false, rows, dv, kLen, roundedP.data(), kLen,
+               reinterpret_cast<const uint16_t *>(vPair), dv, false, o, type,
+               dv);
     }
   });
 }

@@ -4,7 +4,9 @@
 // compiler has already checked and computed (static shapes), so kernels only
 // assert cheap invariants. Outputs never alias inputs unless stated.
 //
-// Element types: floating-point math is float32; data movement (transpose,
+// Element types: floating-point math is float32; binary, unary, softmax,
+// the norms, reductions, GEMMs and attention also take bf16/fp16 tensors,
+// computing in fp32 and rounding each result once; data movement (transpose,
 // slice, concat, gather, broadcast, reshape copies) works on any element size;
 // elementwise add/sub/mul/div/max/min/neg/abs, compare, where and reductions
 // sum/max also accept int64 and int32. A kernel given a type it does not
@@ -79,12 +81,13 @@ void softmax(const TensorView &x, const TensorView &out, int64_t axis,
 /// Normalizes over the trailing `normalizedRank` dims:
 /// (x - mean) / sqrt(var + eps) * scale + bias. scale/bias may be null (data
 /// == nullptr) and otherwise have the trailing shape. var is biased (1/N).
+/// A bf16/fp16 x (and out) takes parameters of its type or f32.
 void layerNorm(const TensorView &x, const TensorView &scale,
                const TensorView &bias, const TensorView &out,
                int64_t normalizedRank, float epsilon, ThreadPool &pool);
 
 /// x / sqrt(mean(x^2) + eps) * scale over the trailing `normalizedRank` dims;
-/// scale may be null.
+/// scale may be null (types as layerNorm).
 void rmsNorm(const TensorView &x, const TensorView &scale,
              const TensorView &out, int64_t normalizedRank, float epsilon,
              ThreadPool &pool);
@@ -135,10 +138,12 @@ void broadcastTo(const TensorView &x, const TensorView &out, ThreadPool &pool);
 void reduce(ReduceKind kind, const TensorView &x, const TensorView &out,
             const std::vector<int64_t> &axes, ThreadPool &pool);
 
-/// Scaled dot-product attention, float32, one head per (batch, head) pair.
+/// Scaled dot-product attention, one head per (batch, head) pair. q, k, v
+/// and out share one type: float32, or bf16/fp16 with fp32 sums, scores and
+/// softmax (P rounded to the type for P V, out rounded once).
 /// q: [B, H, Sq, D], k: [B, H, Sk, D], v: [B, H, Sk, Dv], out: [B, H, Sq, Dv].
 /// mask (optional, data == nullptr when absent) broadcasts to [B, H, Sq, Sk]:
-/// Bool (true = keep) or F32 (added to the scores). causal masks j > i +
+/// Bool (true = keep) or F32 (added to the fp32 scores). causal masks j > i +
 /// (Sk - Sq). Rows with every score masked give zeros.
 void attention(const TensorView &q, const TensorView &k, const TensorView &v,
                const TensorView &mask, const TensorView &out, bool causal,

@@ -47,26 +47,41 @@ uint64_t dropoutStreamSeed(uint64_t seed, uint64_t step) {
 
 void dropout(const TensorView &x, const TensorView &out, float p, uint64_t seed,
              ThreadPool &pool, uint64_t offset) {
-  if (x.dtype != DType::F32)
-    unsupportedType("dropout", x.dtype);
-  require(out.dtype == DType::F32 && out.shape == x.shape, "dropout",
+  const DType type = x.dtype;
+  if (type != DType::F32 && !isHalfFloat(type))
+    unsupportedType("dropout", type);
+  require(out.dtype == type && out.shape == x.shape, "dropout",
           "output must match the input");
   require(p >= 0.0f && p <= 1.0f, "dropout",
           "probability " + std::to_string(p) + " outside [0, 1]");
   if (p == 0.0f)
     return copy(x, out, pool);
-  const float *px = x.as<float>();
-  float *po = out.as<float>();
   if (p == 1.0f) {
-    std::memset(po, 0, out.bytes());
+    std::memset(out.data, 0, out.bytes());
     return;
   }
   const float keepScale = 1.0f / (1.0f - p);
+  auto kept = [&](int64_t i) {
+    return uniformFromCounter(seed, offset + static_cast<uint64_t>(i)) >= p;
+  };
+  if (type == DType::F32) {
+    const float *px = x.as<float>();
+    float *po = out.as<float>();
+    pool.parallelFor(x.numel(), kGrainMedium, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        po[i] = kept(i) ? px[i] * keepScale : 0.0f;
+    });
+    return;
+  }
+  // bf16/fp16: the kept element scaled in fp32 and rounded once.
+  const auto *px = static_cast<const uint16_t *>(x.data);
+  auto *po = static_cast<uint16_t *>(out.data);
   pool.parallelFor(x.numel(), kGrainMedium, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      po[i] = uniformFromCounter(seed, offset + static_cast<uint64_t>(i)) >= p
-                  ? px[i] * keepScale
-                  : 0.0f;
+      po[i] =
+          kept(i)
+              ? floatToHalfBits(type, halfBitsToFloat(type, px[i]) * keepScale)
+              : 0;
   });
 }
 

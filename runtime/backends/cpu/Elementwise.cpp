@@ -605,6 +605,12 @@ void unary(UnaryKind kind, const TensorView &x, const TensorView &out,
   switch (x.dtype) {
   case DType::F32:
     return unaryF32(kind, x, out, pool);
+  case DType::BF16:
+  case DType::F16: { // in fp32, one rounding
+    Widened wide = widenToF32(x, pool), result = f32Like(out);
+    unaryF32(kind, wide.view, result.view, pool);
+    return cast(result.view, out, pool);
+  }
   case DType::I64:
     return unaryInt<int64_t>(kind, x, out, pool);
   case DType::I32:

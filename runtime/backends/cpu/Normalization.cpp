@@ -3,7 +3,9 @@
 // Row-wise kernels: rows are split over the thread pool, and each row is
 // reduced with the vectorized double-accumulating helpers of VectorMath.h.
 // Softmax subtracts the row maximum before exponentiating; layer norm uses a
-// two-pass (mean, then squared deviations) variance.
+// two-pass (mean, then squared deviations) variance. bf16/fp16 rows are
+// widened to fp32 one at a time, normalized in fp32 with fp32 (or widened)
+// parameters and rounded once, as PyTorch's CPU kernels for those types.
 //
 //===----------------------------------------------------------------------===//
 #include "CpuKernels.h"
@@ -85,14 +87,15 @@ void softmaxColumns(const float *__restrict x, float *__restrict y,
 }
 
 /// Rows and row length of a normalization over the trailing dims; checks
-/// the optional affine parameters.
+/// the optional affine parameters (the input's type, or f32 for a bf16/fp16
+/// input).
 std::pair<int64_t, int64_t>
 normalizedRows(const char *kernel, const TensorView &x, const TensorView &out,
                int64_t normalizedRank,
                std::initializer_list<const TensorView *> params) {
-  if (x.dtype != DType::F32)
+  if (x.dtype != DType::F32 && !isHalfFloat(x.dtype))
     unsupportedType(kernel, x.dtype);
-  require(out.dtype == DType::F32 && out.shape == x.shape, kernel,
+  require(out.dtype == x.dtype && out.shape == x.shape, kernel,
           "output must match the input");
   require(normalizedRank >= 1 && normalizedRank <= x.rank(), kernel,
           "normalized rank out of range");
@@ -102,13 +105,51 @@ normalizedRows(const char *kernel, const TensorView &x, const TensorView &out,
   for (const TensorView *p : params) {
     if (!p->data)
       continue;
-    if (p->dtype != DType::F32)
+    if (p->dtype != DType::F32 && p->dtype != x.dtype)
       unsupportedType(kernel, p->dtype);
     require(p->numel() == n, kernel,
             "parameter shape " + shapeToString(p->shape) +
                 " does not match the normalized size");
   }
   return {n == 0 ? 0 : x.numel() / n, n};
+}
+
+/// A normalization's parameter as fp32 (widened once when it has the
+/// input's low-precision type).
+struct F32Param {
+  Widened wide;
+  const float *data = nullptr;
+  F32Param(const TensorView &p, ThreadPool &pool) {
+    if (!p.data)
+      return;
+    wide = widenToF32(p, pool);
+    data = wide.view.as<float>();
+  }
+};
+
+/// Runs `row(xr, yr)` (fp32 rows of n elements) over rows [r0, r1) of x
+/// into out: in place on fp32 data, through per-thread fp32 copies of one
+/// row at a time for bf16/fp16 (each result rounded once).
+template <typename Row>
+void forRowsAsF32(const TensorView &x, const TensorView &out, int64_t n,
+                  int64_t r0, int64_t r1, Row row) {
+  if (x.dtype == DType::F32) {
+    for (int64_t r = r0; r < r1; ++r)
+      row(x.as<float>() + r * n, out.as<float>() + r * n);
+    return;
+  }
+  thread_local std::vector<float> wideX, wideY;
+  wideX.resize(n);
+  wideY.resize(n);
+  const auto *px = static_cast<const uint16_t *>(x.data);
+  auto *po = static_cast<uint16_t *>(out.data);
+  for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t i = 0; i < n; ++i)
+      wideX[i] = halfBitsToFloat(x.dtype, px[r * n + i]);
+    row(wideX.data(), wideY.data());
+    for (int64_t i = 0; i < n; ++i)
+      po[r * n + i] = floatToHalfBits(x.dtype, wideY[i]);
+  }
 }
 
 /// y = d * scale + bias over a row, with d given per element by delta(i)
@@ -143,6 +184,12 @@ inline void affineRowDispatch(float *y, const float *scale, const float *bias,
 
 void softmax(const TensorView &x, const TensorView &out, int64_t axis, bool log,
              ThreadPool &pool) {
+  if (isHalfFloat(x.dtype)) { // in fp32, one rounding
+    require(out.dtype == x.dtype, "softmax", "output must match the input");
+    Widened wide = widenToF32(x, pool), result = f32Like(out);
+    softmax(wide.view, result.view, axis, log, pool);
+    return cast(result.view, out, pool);
+  }
   if (x.dtype != DType::F32)
     unsupportedType("softmax", x.dtype);
   require(out.dtype == DType::F32 && out.shape == x.shape, "softmax",
@@ -187,27 +234,25 @@ void layerNorm(const TensorView &x, const TensorView &scale,
   const auto shape =
       normalizedRows("layerNorm", x, out, normalizedRank, {&scale, &bias});
   const int64_t rows = shape.first, n = shape.second;
-  const float *px = x.as<float>();
-  const float *ps = scale.as<float>();
-  const float *pb = bias.as<float>();
-  float *po = out.as<float>();
+  const F32Param s(scale, pool), b(bias, pool);
+  const float *ps = s.data, *pb = b.data;
+  auto normalize = [&](const float *xr, float *yr) {
+    double mean = rowSum(xr, n) / n;
+    double var = rowSumOf(xr, n,
+                          [mean](auto v) {
+                            auto d = v - mean;
+                            return d * d;
+                          }) /
+                 n;
+    double inv = 1.0 / std::sqrt(var + epsilon);
+    // The centring runs in double: subtracting a float-rounded mean would
+    // lose relative accuracy when |mean| >> stddev.
+    affineRowDispatch(yr, ps, pb, n, [&](int64_t i) {
+      return static_cast<float>((static_cast<double>(xr[i]) - mean) * inv);
+    });
+  };
   pool.parallelFor(rows, rowGrainFor(n), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float *xr = px + r * n;
-      double mean = rowSum(xr, n) / n;
-      double var = rowSumOf(xr, n,
-                            [mean](auto v) {
-                              auto d = v - mean;
-                              return d * d;
-                            }) /
-                   n;
-      double inv = 1.0 / std::sqrt(var + epsilon);
-      // The centring runs in double: subtracting a float-rounded mean would
-      // lose relative accuracy when |mean| >> stddev.
-      affineRowDispatch(po + r * n, ps, pb, n, [&](int64_t i) {
-        return static_cast<float>((static_cast<double>(xr[i]) - mean) * inv);
-      });
-    }
+    forRowsAsF32(x, out, n, r0, r1, normalize);
   });
 }
 
@@ -217,17 +262,16 @@ void rmsNorm(const TensorView &x, const TensorView &scale,
   const auto shape =
       normalizedRows("rmsNorm", x, out, normalizedRank, {&scale});
   const int64_t rows = shape.first, n = shape.second;
-  const float *px = x.as<float>();
-  const float *ps = scale.as<float>();
-  float *po = out.as<float>();
+  const F32Param s(scale, pool);
+  const float *ps = s.data;
+  auto normalize = [&](const float *xr, float *yr) {
+    double meanSquare = rowSumOf(xr, n, [](auto v) { return v * v; }) / n;
+    float inv = static_cast<float>(1.0 / std::sqrt(meanSquare + epsilon));
+    affineRowDispatch(yr, ps, nullptr, n,
+                      [&](int64_t i) { return xr[i] * inv; });
+  };
   pool.parallelFor(rows, rowGrainFor(n), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float *xr = px + r * n;
-      double meanSquare = rowSumOf(xr, n, [](auto v) { return v * v; }) / n;
-      float inv = static_cast<float>(1.0 / std::sqrt(meanSquare + epsilon));
-      affineRowDispatch(po + r * n, ps, nullptr, n,
-                        [&](int64_t i) { return xr[i] * inv; });
-    }
+    forRowsAsF32(x, out, n, r0, r1, normalize);
   });
 }
 

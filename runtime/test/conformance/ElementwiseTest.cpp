@@ -136,11 +136,7 @@ TEST(Binary, HalfComputesInFp32AndRoundsOnce) {
       for (const auto &[as, bs] : kBinaryShapes) {
         HostTensor a = toHalf(binaryOperand(kind, false, as, rng), half);
         HostTensor b = toHalf(binaryOperand(kind, true, bs, rng), half);
-        HostTensor a32(DType::F32, as), b32(DType::F32, bs);
-        for (int64_t i = 0; i < a.numel(); ++i)
-          a32.data<float>()[i] = static_cast<float>(elementAsDouble(a, i));
-        for (int64_t i = 0; i < b.numel(); ++i)
-          b32.data<float>()[i] = static_cast<float>(elementAsDouble(b, i));
+        HostTensor a32 = toF32(a), b32 = toF32(b);
         ThreadPool one(1);
         HostTensor wide(DType::F32, broadcastShapes(as, bs));
         backend::binary(kind, a32.view(), b32.view(), wide.view(), one);

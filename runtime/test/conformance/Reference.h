@@ -193,6 +193,14 @@ inline double elementAsDouble(const HostTensor &t, int64_t i) {
   return std::numeric_limits<double>::quiet_NaN();
 }
 
+/// A bf16 or fp16 tensor's values as fp32 (exact).
+inline HostTensor toF32(const HostTensor &t) {
+  HostTensor wide(DType::F32, t.shape);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    wide.data<float>()[i] = static_cast<float>(elementAsDouble(t, i));
+  return wide;
+}
+
 inline std::vector<double> toDoubles(const HostTensor &t) {
   std::vector<double> v(t.numel());
   for (int64_t i = 0; i < t.numel(); ++i)

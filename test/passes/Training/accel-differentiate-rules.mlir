@@ -563,6 +563,40 @@ func.func @attention(%q: tensor<1x2x4x8xf32> {accel.input = "q"}, %k: tensor<1x2
   return %0 : tensor<1x2x4x8xf32>
 }
 
+// bf16 attention (accel-mixed-precision): each product on bf16 operands,
+// the scores and their softmax fp32, P and dS rounded to bf16 for the
+// products, the operands' gradients bf16
+// CHECK-LABEL: func.func @attention_bf16_grad
+// CHECK: accel.constant dense<0.353553385> : tensor<f32>
+// CHECK: %[[S:.*]] = accel.matmul {{.*}} {transpose_rhs} : (tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>) -> tensor<1x2x4x4xf32>
+// CHECK: %[[P:.*]] = accel.softmax {{.*}} -> tensor<1x2x4x4xf32>
+// CHECK: %[[PB:.*]] = accel.cast %[[P]] : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xbf16>
+// CHECK: accel.matmul %[[PB]], {{.*}} {transpose_lhs} : (tensor<1x2x4x4xbf16>, tensor<1x2x4x8xbf16>) -> tensor<1x2x4x8xbf16>
+// CHECK: accel.matmul {{.*}} {transpose_rhs} : (tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>) -> tensor<1x2x4x4xf32>
+// CHECK: %[[DS:.*]] = accel.cast {{.*}} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xbf16>
+// CHECK: accel.matmul %[[DS]], {{.*}} -> tensor<1x2x4x8xbf16>
+// CHECK: accel.matmul %[[DS]], {{.*}} -> tensor<1x2x4x8xbf16>
+// CHECK: return
+func.func @attention_bf16(%q: tensor<1x2x4x8xbf16> {accel.input = "q"}, %k: tensor<1x2x4x8xbf16> {accel.input = "k"}, %v: tensor<1x2x4x8xbf16> {accel.input = "v"}, %m: tensor<1x1x1x4xf32> {accel.input = "m"}) -> tensor<1x2x4x8xbf16> {
+  %0 = accel.attention %q, %k, %v, %m : (tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x8xbf16>
+  return %0 : tensor<1x2x4x8xbf16>
+}
+
+// bf16 layer_norm with fp32 parameters: the rule runs on fp32 copies of x
+// and g, dx rounded to bf16 once, the parameters' gradients fp32
+// CHECK-LABEL: func.func @layer_norm_bf16_grad
+// CHECK: accel.cast %{{.*}} : (tensor<2x8xbf16>) -> tensor<2x8xf32>
+// CHECK: accel.cast %{{.*}} : (tensor<2x8xbf16>) -> tensor<2x8xf32>
+// CHECK-NOT: bf16
+// CHECK: accel.cast %{{.*}} : (tensor<2x8xf32>) -> tensor<2x8xbf16>
+// CHECK: accel.reduce_sum {{.*}} -> tensor<8xf32>
+// CHECK: accel.reduce_sum {{.*}} -> tensor<8xf32>
+// CHECK: return
+func.func @layer_norm_bf16(%x: tensor<2x8xbf16> {accel.input = "x"}, %g: tensor<8xf32> {accel.param = "g"}, %b: tensor<8xf32> {accel.param = "b"}) -> tensor<2x8xbf16> {
+  %0 = accel.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32, operandSegmentSizes = array<i32: 1, 1, 1>} : (tensor<2x8xbf16>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x8xbf16>
+  return %0 : tensor<2x8xbf16>
+}
+
 // gather: dtable = scatter_add of g at the indices
 // CHECK-LABEL: func.func @gather_grad
 // CHECK: accel.scatter_add
