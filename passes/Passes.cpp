@@ -14,6 +14,7 @@ using namespace mlir;
 void accel::buildLowerToRuntimePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createAccumulateInPlacePass());
   pm.addNestedPass<func::FuncOp>(createPlanBuffersPass());
 }
 

@@ -834,7 +834,7 @@ LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange grads,
 LogicalResult GatherOp::buildGradient(OpBuilder &b, ValueRange grads,
                                       SmallVectorImpl<Value> &out) {
   out.push_back(ScatterAddOp::create(b, getLoc(), getOperand().getType(),
-                                     grads[0], getIndices(), getAxis(),
+                                     grads[0], getIndices(), Value(), getAxis(),
                                      getPaddingIdxAttr()));
   out.push_back(Value()); // indices
   return success();
@@ -860,5 +860,7 @@ LogicalResult ScatterAddOp::buildGradient(OpBuilder &b, ValueRange grads,
   out.push_back(GatherOp::create(b, getLoc(), grads[0], getIndices(), getAxis(),
                                  IntegerAttr()));
   out.push_back(Value()); // indices
+  if (getInit())
+    out.push_back(grads[0]); // what the slices were added to
   return success();
 }

@@ -913,6 +913,9 @@ LogicalResult ScatterAddOp::verify() {
                                 << result.getRank();
   if (updates.getElementType() != result.getElementType())
     return emitOpError("updates and result element types differ");
+  if (Value init = getInit(); init && init.getType() != result)
+    return emitOpError("init ")
+           << init.getType() << " must be the result type " << result;
   // updates = result.shape[:axis] + indices.shape + result.shape[axis+1:]
   SmallVector<int64_t> expected(result.getShape().take_front(axis));
   llvm::append_range(expected, indices.getShape());
@@ -926,6 +929,7 @@ LogicalResult ScatterAddOp::verify() {
                          result.getDimSize(axis));
 }
 int64_t ScatterAddOp::getFlops() { return numel(getUpdates().getType()); }
+Value ScatterAddOp::getTiedOperand(unsigned) { return getInit(); }
 
 #define GET_OP_CLASSES
 #include "dialects/Accel/AccelOps.cpp.inc"

@@ -532,12 +532,15 @@ def Accel_GatherOp : Accel_InferredOp<"gather", [Accel_Differentiable]> {
   let hasVerifier = 1;
 }
 
-def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable]> {
+def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable,
+    DeclareOpInterfaceMethods<Accel_InPlaceOpInterface>]> {
   let summary = "Adds slices into zeros at the given indices: gather's adjoint";
   let description = [{
-    The result (its type gives the shape) starts as zeros; each slice of
-    `updates` is added at its index along `axis`, so repeated indices
-    accumulate. With `updates` shaped like `gather(result, indices, axis)`
+    The result (its type gives the shape) starts as zeros, or as `init`
+    when given (written in place when nothing reads `init` later:
+    `accel-accumulate-in-place` forms it from `add(x, scatter_add(...))`,
+    a tied embedding's two gradients); each slice of `updates` is added at
+    its index along `axis`, so repeated indices accumulate. With `updates` shaped like `gather(result, indices, axis)`
     this is the gradient of `accel.gather` (an embedding's weight gradient).
     The runtime adds in index order, so results are deterministic.
     Slices whose index equals `skip_index` are not added (the gradient of a
@@ -548,6 +551,7 @@ def Accel_ScatterAddOp : Accel_PureOp<"scatter_add", [Accel_Differentiable]> {
     ```
   }];
   let arguments = (ins Accel_NumericTensor:$updates, Accel_IndexTensor:$indices,
+                       Optional<Accel_NumericTensor>:$init,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$axis,
                        OptionalAttr<I64Attr>:$skip_index);
   let results = (outs Accel_NumericTensor:$result);

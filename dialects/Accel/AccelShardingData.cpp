@@ -266,19 +266,25 @@ struct ScatterAddRules {
     updates.append(out.begin() + axis + 1, out.end());
     nest.index(updates);
     nest.index(index);
+    if (op.getInit())
+      nest.index(out);
     nest.index(out);
     return nest;
   }
   static LogicalResult partition(ScatterAddOp op, Partitioning &p) {
+    // accel-accumulate-in-place forms `init` after sharding, at lowering.
+    if (op.getInit())
+      return op.emitOpError("with init is formed after sharding; shard the "
+                            "step before accel-accumulate-in-place");
     int64_t axis = op.getAxis();
     SmallVector<shard::GridAxis> rows =
         p.axesOf({getAffineDimExpr(axis, op->getContext())});
     if (rows.empty())
       return p.reduceAcrossRanks(
           shard::ReductionKind::Sum, [&](RankedTensorType local) -> Value {
-            return ScatterAddOp::create(p.b, op.getLoc(), local, p.operands[0],
-                                        p.operands[1], op.getAxisAttr(),
-                                        op.getSkipIndexAttr());
+            return ScatterAddOp::create(
+                p.b, op.getLoc(), local, p.operands[0], p.operands[1], Value(),
+                op.getAxisAttr(), op.getSkipIndexAttr());
           });
     // Indices split too (a batch over dp, the rows over tp): each rank
     // adds its rows of its part of the updates, an all-reduce over the
@@ -302,8 +308,9 @@ struct ScatterAddRules {
     Value mask = maskAt(p, block->inside, axis, updates.getRank(),
                         updates.getElementType());
     Value kept = MulOp::create(p.b, loc, p.operands[0], mask);
-    Value scattered = ScatterAddOp::create(p.b, loc, local, kept, block->shifted,
-                                           op.getAxisAttr(), IntegerAttr());
+    Value scattered =
+        ScatterAddOp::create(p.b, loc, local, kept, block->shifted, Value(),
+                             op.getAxisAttr(), IntegerAttr());
     p.map.map(op.getResult(),
               summed.empty() ? scattered
                              : p.allReduce(scattered, summed,

@@ -48,7 +48,7 @@ Value countAcrossRanks(Partitioning &p, Value labels, int64_t ignoreIndex,
 /// to the grid axes that split them; otherwise runs the op as it is and
 /// returns a null value. A loss given its count (accumulated micro-batches
 /// divide by the whole step's) keeps it: the count is replicated, already
-/// over every rank's labels. The count is each loss op's last operand.
+/// over every rank's labels.
 template <typename Op>
 FailureOr<Value> splitRows(Op op, Partitioning &p, Value localLabels,
                            SmallVectorImpl<shard::GridAxis> &axes) {
@@ -60,8 +60,9 @@ FailureOr<Value> splitRows(Op op, Partitioning &p, Value localLabels,
     p.keepAsIs();
     return Value();
   }
-  if (op.getCount())
-    return p.operands.back();
+  if (Value count = op.getCount())
+    return p
+        .operands[llvm::find(op->getOperands(), count) - op->operand_begin()];
   return countAcrossRanks(p, localLabels, op.getIgnoreIndex(), axes);
 }
 
@@ -314,6 +315,8 @@ struct LinearCrossEntropyRules {
     nest.index(rows);
     if (op.getCount())
       nest.index({});
+    if (op.getCotangent())
+      nest.index({});
     nest.index({});
     nest.index(append(rows, k));
     nest.index(weight);
@@ -346,14 +349,19 @@ struct LinearCrossEntropyRules {
           p, logits, p.operands[2], shapeOf(op.getWeight())[inOut ? 1 : 0],
           op.getIgnoreIndex(), op.getLabelSmoothing().convertToDouble(),
           classAxes, /*gradient=*/true,
-          op.getCount() ? p.operands.back() : Value());
+          op.getCount() ? p.operands[3] : Value());
       if (failed(loss))
         return failure();
       auto rounded = [&](Value v, Type type) -> Value {
         return v.getType() == type ? v : CastOp::create(p.b, loc, type, v);
       };
-      Value dLogits =
-          rounded(loss->dLogits, RankedTensorType::get(logitsShape, element));
+      // The loss's cotangent scales the fp32 logit gradients before they
+      // are rounded (a loss scale keeps fp16 gradients from underflowing).
+      Value dLogits = loss->dLogits;
+      if (op.getCotangent())
+        dLogits =
+            MulOp::create(p.b, loc, dLogits, p.operands[op.getCount() ? 4 : 3]);
+      dLogits = rounded(dLogits, RankedTensorType::get(logitsShape, element));
       // input_grad: a partial sum over the classes; weight_grad: this
       // rank's block, summed over every rank's rows.
       Value inputGrad = rounded(
@@ -400,6 +408,7 @@ struct LinearCrossEntropyRules {
         p.b, op.getLoc(),
         TypeRange{p.localType(0), p.localType(1), p.localType(2)},
         p.operands[0], p.operands[1], p.operands[2], *count,
+        op.getCotangent() ? p.operands.back() : Value(),
         op.getIgnoreIndexAttr(), op.getLabelSmoothingAttr(),
         op.getWeightInOutAttr());
     p.map.map(op.getLoss(), p.allReduce(local.getLoss(), axes,
@@ -465,6 +474,53 @@ struct GlobalNormRules {
   }
 };
 
+/// unscale_gradients: elementwise over each gradient (with its unscaled
+/// result), the gradients sharing no loops, as global_norm's operands. Each
+/// rank checks its own blocks, and found_inf is the max over the grid axes
+/// that split any gradient, so every rank skips the step together.
+struct UnscaleGradientsRules {
+  static LoopNest describe(UnscaleGradientsOp op) {
+    LoopNest nest(op->getContext());
+    nest.independentValues();
+    SmallVector<SmallVector<AffineExpr>> loops;
+    for (Value g : op.getGrads())
+      loops.push_back(nest.parallel(shapeOf(g).size()));
+    nest.index({});
+    for (auto &l : loops)
+      nest.index(l);
+    nest.index({});
+    for (auto &l : loops)
+      nest.index(l);
+    return nest;
+  }
+  static LogicalResult partition(UnscaleGradientsOp op, Partitioning &p) {
+    SmallVector<AffineExpr> all;
+    for (unsigned loop = 0; loop < p.loopAxes.size(); ++loop)
+      all.push_back(getAffineDimExpr(loop, op->getContext()));
+    SmallVector<shard::GridAxis> axes = p.axesOf(all);
+    if (axes.empty()) {
+      p.keepAsIs();
+      return success();
+    }
+    llvm::sort(axes);
+    OpBuilder &b = p.b;
+    Location loc = op.getLoc();
+    auto local = UnscaleGradientsOp::create(b, loc, p.operands.front(),
+                                            p.operands.drop_front());
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    Value any = p.allReduce(CastOp::create(b, loc, scalar, local.getFoundInf()),
+                            axes, shard::ReductionKind::Max);
+    Value zero = ConstantOp::create(
+        b, loc, scalar,
+        DenseElementsAttr::get(scalar, b.getF32FloatAttr(0.0f)));
+    p.map.map(op.getFoundInf(),
+              CompareOp::create(b, loc, any, zero, CompareDirection::GT));
+    for (auto [whole, block] : llvm::zip(op.getUnscaled(), local.getUnscaled()))
+      p.map.map(whole, block);
+    return success();
+  }
+};
+
 /// Optimizer updates (adamw, sgd): elementwise over the parameter; its
 /// gradient and state are shaped like it, the rest are scalars. Also the
 /// all-scalar lr_schedule.
@@ -492,5 +548,6 @@ void sharding::attachTrainingModels(MLIRContext *ctx) {
   attach<CrossEntropyGradRules, CrossEntropyGradOp>(ctx);
   attach<LinearCrossEntropyRules, LinearCrossEntropyOp>(ctx);
   attach<GlobalNormRules, GlobalNormOp>(ctx);
-  attach<UpdateRules, AdamWOp, SgdOp, LrScheduleOp>(ctx);
+  attach<UnscaleGradientsRules, UnscaleGradientsOp>(ctx);
+  attach<UpdateRules, AdamWOp, SgdOp, LrScheduleOp, UpdateLossScaleOp>(ctx);
 }

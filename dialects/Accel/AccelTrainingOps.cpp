@@ -138,7 +138,8 @@ LogicalResult LinearCrossEntropyOp::inferReturnTypes(
     return emitOptionalError(loc, "labels ", labels,
                              " must have the shape of the input ", input,
                              " without the feature dim");
-  if (failed(checkScalar(loc, adaptor.getCount(), "count")))
+  if (failed(checkScalar(loc, adaptor.getCount(), "count")) ||
+      failed(checkScalar(loc, adaptor.getCotangent(), "cotangent")))
     return failure();
   // A low-precision head's loss is fp32, as autocast computes losses.
   Type element = input.getElementType();
@@ -160,26 +161,41 @@ int64_t LinearCrossEntropyOp::getFlops() {
 LogicalResult LinearCrossEntropyOp::buildGradient(OpBuilder &b,
                                                   ValueRange grads,
                                                   SmallVectorImpl<Value> &out) {
-  // Only the loss is differentiable; its gradients were computed with the
-  // loss, for a cotangent of 1.
-  if (!grads[0])
+  // Only the loss is differentiable; its gradients are computed with the
+  // loss, for the op's cotangent.
+  Value seed = grads[0];
+  if (!seed)
     return emitOpError("only its loss has a gradient");
-  // A low-precision head's gradients are scaled in the loss's fp32 and
-  // rounded once (a cotangent of 1 folds away).
-  Type lossElement = cast<RankedTensorType>(grads[0].getType()).getElementType();
-  for (Value grad : {getInputGrad(), getWeightGrad()}) {
-    auto type = cast<RankedTensorType>(grad.getType());
-    if (type.getElementType() == lossElement) {
-      out.push_back(MulOp::create(b, getLoc(), grad, grads[0]));
-      continue;
+  // The cotangent as the op's operand when it exists before the op (the
+  // step's loss.grad argument): the kernel scales the logit gradients
+  // before rounding them, as a scaled backward pass does.
+  Operation *def = seed.getDefiningOp();
+  bool available =
+      !getCotangent() && (!def || (def->getBlock() == (*this)->getBlock() &&
+                                   def->isBeforeInBlock(*this)));
+  if (available) {
+    getCotangentMutable().assign(seed);
+    out.append({getInputGrad(), getWeightGrad()});
+  } else {
+    // Otherwise the gradients are scaled after, in the loss's fp32 and
+    // rounded once.
+    Type lossElement = cast<RankedTensorType>(seed.getType()).getElementType();
+    for (Value grad : {getInputGrad(), getWeightGrad()}) {
+      auto type = cast<RankedTensorType>(grad.getType());
+      if (type.getElementType() == lossElement) {
+        out.push_back(MulOp::create(b, getLoc(), grad, seed));
+        continue;
+      }
+      Value wide = CastOp::create(b, getLoc(), type.clone(lossElement), grad);
+      Value scaled = MulOp::create(b, getLoc(), wide, seed);
+      out.push_back(CastOp::create(b, getLoc(), type, scaled));
     }
-    Value wide = CastOp::create(b, getLoc(), type.clone(lossElement), grad);
-    Value scaled = MulOp::create(b, getLoc(), wide, grads[0]);
-    out.push_back(CastOp::create(b, getLoc(), type, scaled));
   }
   out.push_back(nullptr); // labels are indices
   if (getCount())
     out.push_back(nullptr); // and so is the count
+  if (getCotangent())
+    out.push_back(nullptr);
   return success();
 }
 

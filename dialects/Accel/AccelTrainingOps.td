@@ -69,17 +69,22 @@ def Accel_CrossEntropyGradOp : Accel_InferredOp<"cross_entropy_grad",
 }
 
 def Accel_LinearCrossEntropyOp : Accel_InferredOp<"linear_cross_entropy",
-    [Accel_Differentiable]> {
+    [AttrSizedOperandSegments, Accel_Differentiable]> {
   let summary = "A language-model head and its cross-entropy, with gradients, blockwise";
   let description = [{
     `cross_entropy(linear(input, weight), labels)` (no bias; `weight` is
     `[C, K]`, or `[K, C]` with `weight_in_out`), together with the gradients
-    of that loss with respect to `input` and `weight` for a loss cotangent
-    of 1. The kernel works through blocks of rows: each block's logits are
-    computed, turned into their gradient in place and multiplied back into
+    of that loss with respect to `input` and `weight` for the loss
+    cotangent `cotangent` (an f32 scalar; 1 when absent). The kernel works
+    through blocks of rows: each block's logits are computed, turned into
+    their gradient in place (times the cotangent) and multiplied back into
     `input_grad` and `weight_grad`, so the `[..., C]` logits (a GPT's
     largest tensor) never exist whole and no GEMM is repeated. The gradient
-    rule scales the precomputed gradients by the actual cotangent.
+    rule hands the op its cotangent (the step's `loss.grad`), so a loss
+    scale multiplies the logit gradients before they are rounded to fp16,
+    as `GradScaler`'s scaled backward pass does: unscaled, the gradients
+    of a large vocabulary (about 1e-8 at 50257 classes and 2048 rows)
+    would flush to zero in fp16.
 
     The training-step pass forms this op from a bias-free `accel.linear`
     that produces the logits; attributes and `count` as
@@ -89,16 +94,24 @@ def Accel_LinearCrossEntropyOp : Accel_InferredOp<"linear_cross_entropy",
 
     ```mlir
     %loss, %dh, %dw = accel.linear_cross_entropy %h, %w, %labels : (tensor<8x256x384xf32>, tensor<50257x384xf32>, tensor<8x256xi64>) -> (tensor<f32>, tensor<8x256x384xf32>, tensor<50257x384xf32>)
+    // Rows split over ranks (their count), under a loss scale:
+    %l, %dhs, %dws = accel.linear_cross_entropy %hs, %w, %ys count %n cotangent %scale : (tensor<4x256x384xf16>, tensor<50257x384xf16>, tensor<4x256xi64>, tensor<i64>, tensor<f32>) -> (tensor<f32>, tensor<4x256x384xf16>, tensor<50257x384xf16>)
     ```
   }];
   let arguments = (ins Accel_FloatTensor:$input, Accel_FloatTensor:$weight,
                        Accel_IndexTensor:$labels,
                        Optional<RankedTensorOf<[I64]>>:$count,
+                       Optional<RankedTensorOf<[F32]>>:$cotangent,
                        DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
                        DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing,
                        UnitAttr:$weight_in_out);
   let results = (outs Accel_FloatTensor:$loss, Accel_FloatTensor:$input_grad,
                       Accel_FloatTensor:$weight_grad);
+  // The optional scalars by keyword: `count %n`, `cotangent %s`.
+  let assemblyFormat = [{
+    $input `,` $weight `,` $labels (`count` $count^)? (`cotangent` $cotangent^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -169,6 +169,12 @@ private:
         if (cast<RankedTensorType>(operand.getType()).getRank() > 0)
           tpDimOf[operand] = d;
     });
+    // Loss scaling: a scaled gradient is split as the unscaled one its
+    // update reads.
+    func.walk([&](UnscaleGradientsOp op) {
+      for (auto [scaled, unscaled] : llvm::zip(op.getGrads(), op.getUnscaled()))
+        tpDimOf[scaled] = tpDimOf.lookup_or(unscaled, -1);
+    });
     return success();
   }
 
@@ -305,24 +311,31 @@ private:
     // under ZeRO over dp where they divide, so each rank updates its shard.
     std::map<std::tuple<void *, int64_t, int64_t>, Value> annotatedFor;
     func.walk([&](Operation *op) {
-      if (!isa<GlobalNormOp, AdamWOp, SgdOp>(op))
+      if (!isa<GlobalNormOp, UnscaleGradientsOp, AdamWOp, SgdOp>(op))
         return;
+      // Gradients (global_norm's, unscale_gradients') are split as their
+      // parameters; an update's operands as its parameter.
+      bool readsGradients = isa<GlobalNormOp, UnscaleGradientsOp>(op);
       b.setInsertionPoint(op);
       for (OpOperand &operand : op->getOpOperands()) {
         Value v = operand.get();
         auto type = dyn_cast<RankedTensorType>(v.getType());
         if (!type || type.getRank() == 0)
           continue;
-        int64_t tpDim = isa<GlobalNormOp>(op) ? tpDimOf.lookup_or(v, -1)
-                                              : tpDimOfUpdate.lookup(op);
+        int64_t tpDim = readsGradients ? tpDimOf.lookup_or(v, -1)
+                                       : tpDimOfUpdate.lookup(op);
         Layout layout{tpDim, zero >= 1 ? zeroDim(type, tpDim) : -1};
         if (layout.dpDim >= 0 && ownShard.count(v)) {
           operand.set(ownShard[v]);
           continue;
         }
+        // An argument stored as the update reads it (said for its users; a
+        // result's annotation, as the unscaled gradients', is said again
+        // for this op, or propagation would try both ways for each).
         auto argument = v.getDefiningOp<shard::ShardOp>();
-        if (argument && argument.getSharding() == sharding(layout))
-          continue; // an argument stored as the update reads it
+        if (argument && argument.getAnnotateForUsers() &&
+            argument.getSharding() == sharding(layout))
+          continue;
         Value &annotated =
             annotatedFor[{v.getAsOpaquePointer(), layout.tpDim, layout.dpDim}];
         if (!annotated && layout.dpDim >= 0 && !argument) {
@@ -341,7 +354,8 @@ private:
         }
         operand.set(annotated);
       }
-      // An update's results are split as its operands are.
+      // An update's results (and the unscaled gradients) are split as its
+      // operands are.
       if (isa<GlobalNormOp>(op))
         return;
       b.setInsertionPointAfter(op);
@@ -349,9 +363,12 @@ private:
         auto type = dyn_cast<RankedTensorType>(result.getType());
         if (!type || type.getRank() == 0)
           continue;
-        int64_t tpDim = tpDimOfUpdate.lookup(op);
+        int64_t tpDim = readsGradients ? tpDimOf.lookup_or(result, -1)
+                                       : tpDimOfUpdate.lookup(op);
         Layout layout{tpDim, zero >= 1 ? zeroDim(type, tpDim) : -1};
-        if (layout == Layout{})
+        // Every unscaled gradient is said, whole ones too: propagation
+        // tries both ways for each one left open (2^n combinations).
+        if (layout == Layout{} && !readsGradients)
           continue;
         auto annotated =
             shard::ShardOp::create(b, loc, result, sharding(layout));

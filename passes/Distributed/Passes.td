@@ -66,8 +66,12 @@ def ShardPass : Pass<"accel-shard", "mlir::ModuleOp"> {
     reduced in fp32 and rounded once after its bias; a parameter's gradient
     is the fp32 sum itself (DDP's); ZeRO-3 gathers the bf16 cast of each
     block (FSDP's `param_dtype`); the plan reads parameters through their
-    casts. A loss-scaled (fp16) step is refused: every rank would have to
-    agree on skipping a step.
+    casts. A loss-scaled (fp16) step shards too: each rank checks its own
+    blocks of the scaled gradients for inf/NaN and `found_inf` is agreed
+    over the axes that split any gradient (a max all-reduce) before the
+    update, so every rank skips the same steps and keeps the same scale;
+    under dp each rank's scaled gradients are computed over its rows, as
+    DDP's are.
 
     Each function records its grid as metadata (`grid_axes`, `grid_shape`)
     and each split argument its axes per dim (`accel.split = ["dp", ""]`)

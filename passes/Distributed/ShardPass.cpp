@@ -58,16 +58,6 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       }
     if (shape.empty())
       return;
-    // Loss scaling's inf/NaN check would have to be agreed by all ranks
-    // before any of them skips a step.
-    WalkResult scaled = module.walk([&](UnscaleGradientsOp op) {
-      op->emitOpError("accel-shard: a layout of a loss-scaled step is not "
-                      "supported yet (every rank would have to agree on "
-                      "skipping a step); shard a step without loss-scale");
-      return WalkResult::interrupt();
-    });
-    if (scaled.wasInterrupted())
-      return signalPassFailure();
     if (SymbolTable::lookupSymbolIn(module, kGridSymbol)) {
       module.emitError("accel-shard: the module is already sharded (it has "
                        "a symbol @grid)");

@@ -56,4 +56,29 @@ def PlanBuffersPass : Pass<"accel-plan-buffers", "mlir::func::FuncOp"> {
   let dependentDialects = ["::accel::AccelDialect"];
 }
 
+def AccumulateInPlacePass : Pass<"accel-accumulate-in-place", "mlir::func::FuncOp"> {
+  let summary = "Adds a scatter_add's slices into the tensor it is summed with";
+  let description = [{
+    `add(x, scatter_add(u, i))`, where nothing else reads the scatter,
+    becomes `scatter_add(u, i, init = x)`: the slices are added into `x`
+    (in place when nothing reads `x` afterwards, `InPlaceOpInterface`)
+    instead of into a zeroed tensor that is then added to `x`. It is the
+    gradient of a tied embedding (GPT-2's `wte`, read by the embedding and
+    the LM head): the head's weight gradient plus the embedding's
+    scatter_add, two vocabulary-sized tensors and their sum at the end of
+    the backward pass, where a training step's memory peaks under
+    recomputation. The sum is taken in another order (the slices into `x`
+    rather than into zeros then `x`): equal within fp32 rounding, not
+    bitwise. Part of `accel-lower-to-runtime`, after sharding.
+
+    ```mlir
+    %s = accel.scatter_add %u, %ids {axis = 0 : i64} : (tensor<2x4x8xf32>, tensor<2x4xi64>) -> tensor<16x8xf32>
+    %g = accel.add %dw, %s : (tensor<16x8xf32>, tensor<16x8xf32>) -> tensor<16x8xf32>
+    // becomes
+    %g = accel.scatter_add %u, %ids, %dw {axis = 0 : i64} : (tensor<2x4x8xf32>, tensor<2x4xi64>, tensor<16x8xf32>) -> tensor<16x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::accel::AccelDialect"];
+}
+
 #endif // ACCEL_PASSES_MEMORY_PASSES

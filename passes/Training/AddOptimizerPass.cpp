@@ -144,6 +144,11 @@ private:
   void seed(func::FuncOp f, Value scale) {
     unsigned lossGrad = *findArgument(f, kInputAttr, kLossGradInput);
     BlockArgument seed = f.getArgument(lossGrad);
+    // A fused head takes a cotangent of 1 as no cotangent.
+    if (!scale)
+      for (Operation *user : llvm::make_early_inc_range(seed.getUsers()))
+        if (auto head = dyn_cast<LinearCrossEntropyOp>(user))
+          head.getCotangentMutable().clear();
     Operation *first = nullptr;
     for (Operation *user : seed.getUsers())
       if (!first || user->isBeforeInBlock(first))

@@ -248,7 +248,7 @@ private:
     if (fuseHead && loss == LossKind::CrossEntropy && head && !head.getBias() &&
         output.use_empty()) {
       auto fused = LinearCrossEntropyOp::create(
-          b, loc, head.getInput(), head.getWeight(), labels, Value(),
+          b, loc, head.getInput(), head.getWeight(), labels, Value(), Value(),
           ignoreIndex, APFloat(double(labelSmoothing)), head.getWeightInOut());
       llvm::erase(ops, head.getOperation());
       head.erase();

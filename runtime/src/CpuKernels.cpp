@@ -298,11 +298,13 @@ void registerCpuKernels(KernelRegistry &registry) {
   });
   registry.add("scatter_add", [](const KernelSite &site) -> BoundKernel {
     [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-    expectArity(inst, 2, 1);
+    bool init = operandCount(inst) == 3; // the tensor added into
+    expectArity(inst, init ? 3 : 2, 1);
     int64_t axis = attrs.integer("axis");
     std::optional<int64_t> skip = attrs.optionalInteger("skip_index");
-    return [axis, skip](const Views &o, const Views &r, KernelContext &c) {
-      cpu::scatterAdd(o[0], o[1], r[0], axis, c.pool, skip);
+    return [=](const Views &o, const Views &r, KernelContext &c) {
+      cpu::scatterAdd(o[0], o[1], r[0], axis, c.pool, skip,
+                      init ? &o[2] : nullptr);
     };
   });
   for (const char *name : {"cross_entropy", "cross_entropy_grad"})
@@ -328,15 +330,16 @@ void registerCpuKernels(KernelRegistry &registry) {
   registry.add(
       "linear_cross_entropy", [](const KernelSite &site) -> BoundKernel {
         [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
-        bool counted = operandCount(inst) == 4;
-        expectArity(inst, counted ? 4 : 3, 3);
+        bool counted = attrs.integer("has_count");
+        bool scaled = attrs.integer("has_cotangent");
+        expectArity(inst, 3 + counted + scaled, 3);
         int64_t ignore = attrs.integer("ignore_index");
         double smoothing = attrs.number("label_smoothing");
         bool inOut = attrs.integer("weight_in_out");
         return [=](const Views &o, const Views &r, KernelContext &c) {
           cpu::linearCrossEntropy(o[0], o[1], o[2], counted ? &o[3] : nullptr,
-                                  r[0], r[1], r[2], ignore, smoothing, inOut,
-                                  c.pool);
+                                  scaled ? &o[3 + counted] : nullptr, r[0],
+                                  r[1], r[2], ignore, smoothing, inOut, c.pool);
         };
       });
   registry.add("global_norm", [](const KernelSite &site) -> BoundKernel {

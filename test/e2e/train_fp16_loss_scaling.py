@@ -10,13 +10,14 @@
 # short growth interval (the scale grows back until it overflows again), and,
 # for the MLP, one example whose feature overflows fp16 in the forward pass.
 # Held exactly: the steps skipped and the scale after every step equal
-# GradScaler's. Held within rounding: measured against PyTorch fp32 taking the
+# GradScaler's, for GPT-2 also under dp=2 zero=3 and tp=2. Held within rounding: measured against PyTorch fp32 taking the
 # same steps (the same ones skipped), accel's loss and final parameters
 # deviate no more than 1.5x autocast's (losses step by step against the
 # larger of autocast's largest deviation so far and its RMS, as in
 # train_mixed_precision.py).
 import copy
 import os
+import re
 
 import numpy as np
 import torch
@@ -28,9 +29,12 @@ from accel_testing import run, workdir
 from training_reference import batch_ids, read_log
 
 
-def torch_run(model, loop, batches, loss_fn, scaler_args, fp16, skips=()):
+def torch_run(model, loop, batches, loss_fn, scaler_args, fp16, skips=(), ranks=1):
     """The GradScaler loop (fp16) or fp32 skipping the given steps; returns
-    losses, skipped steps, scales and the model."""
+    losses, skipped steps, scales and the model. With `ranks`, DDP's: each
+    rank's backward over its contiguous block of the batch (its loss that
+    block's share of the batch mean), the fp32 gradients summed, then
+    unscale_ on the sum."""
     import transformers
     m = copy.deepcopy(model)
     opt = torch.optim.AdamW(m.parameters(), lr=loop.lr, weight_decay=loop.weight_decay)
@@ -39,10 +43,13 @@ def torch_run(model, loop, batches, loss_fn, scaler_args, fp16, skips=()):
     losses, skipped, scales = [], [], []
     for t, (inputs, labels) in enumerate(batches()):
         opt.zero_grad()
-        with torch.autocast("cpu", dtype=torch.float16, enabled=fp16):
-            loss = loss_fn(m(inputs), labels)
+        loss = 0.0
+        for x, y in zip(inputs.chunk(ranks), labels.chunk(ranks)):
+            with torch.autocast("cpu", dtype=torch.float16, enabled=fp16):
+                share = loss_fn(m(x), y) * (len(x) / len(inputs))
+            (scaler.scale(share) if fp16 else share).backward()
+            loss += share.item()
         if fp16:
-            scaler.scale(loss).backward()
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(m.parameters(), loop.clip)
             before = scaler.get_scale()
@@ -51,27 +58,39 @@ def torch_run(model, loop, batches, loss_fn, scaler_args, fp16, skips=()):
             skip = scaler.get_scale() < before  # a found inf backs the scale off
             scales.append(scaler.get_scale())
         else:
-            loss.backward()
             skip = t in skips
             if not skip:
                 torch.nn.utils.clip_grad_norm_(m.parameters(), loop.clip)
                 opt.step()
         if not skip:
             sched.step()
-        losses.append(loss.item())
+        losses.append(loss)
         skipped.append(bool(skip))
     return np.array(losses), skipped, scales, m
 
 
-def compare(name, model, loop, mlir, data_args, batches, loss_fn, scaler_args, d, forced=None, extra=()):
-    ck = fidelity.accel_train(d, mlir, data_args, loop, name=f"ck{loop.seed}", extra=extra)
+torch_runs = {}
+
+
+def compare(name, model, loop, mlir, data_args, batches, loss_fn, scaler_args, d, forced=None, extra=(),
+            layout=None):
+    tag = re.sub(r"\W+", "-", layout) if layout else "single"
+    ck = fidelity.accel_train(d, mlir, data_args, loop, layout=layout, name=f"ck{loop.seed}-{tag}", extra=extra)
     log = read_log(os.path.join(ck, "log.jsonl"))
     accel_losses = np.array([r["loss"] for r in log])
     accel_skipped = [bool(r.get("skipped", False)) for r in log]
     accel_scales = [r["loss_scale"] for r in log]
-    ac_losses, ac_skipped, ac_scales, m16 = torch_run(model, loop, batches, loss_fn, scaler_args, fp16=True)
+    # Under dp the GradScaler loop is DDP's: each rank's fp16 backward sees
+    # half the batch, so its sums overflow where the whole batch's would
+    # not (and the steps skipped differ from one process's).
+    ranks = 2 if layout and "dp=2" in layout else 1
+    key = (id(model), loop.seed, ranks)
+    if key not in torch_runs:  # the PyTorch runs, once for every layout
+        ac = torch_run(model, loop, batches, loss_fn, scaler_args, fp16=True, ranks=ranks)
+        skips = {t for t, s in enumerate(ac[1]) if s}
+        torch_runs[key] = ac, torch_run(model, loop, batches, loss_fn, scaler_args, fp16=False, skips=skips)
+    (ac_losses, ac_skipped, ac_scales, m16), (fp32, _, _, m32) = torch_runs[key]
     skips = {t for t, s in enumerate(ac_skipped) if s}
-    fp32, _, _, m32 = torch_run(model, loop, batches, loss_fn, scaler_args, fp16=False, skips=skips)
 
     print(f"{name}: step, scale after it (GradScaler, accel), skipped (GradScaler, accel)")
     for t in range(loop.steps):
@@ -93,7 +112,7 @@ def compare(name, model, loop, mlir, data_args, batches, loss_fn, scaler_args, d
 
     # The final parameters and the losses of the steps taken, against the
     # fp32 run taking the same steps.
-    final = load_file(os.path.join(ck, f"checkpoint-{loop.steps}", "model.safetensors"))
+    final = load_file(os.path.join(fidelity.whole_checkpoint(ck, loop.steps), "model.safetensors"))
     ok &= fidelity.low_precision_parameters_ok(name, model, final, m32, m16)
     taken = np.array([not s for s in ac_skipped])
     dev_accel, dev_ac = np.abs(accel_losses - fp32)[taken], np.abs(ac_losses - fp32)[taken]
@@ -162,11 +181,11 @@ ok &= held and losses_ok("mlp", [dev])
 
 # The scale and growth tracker are optimizer state: a run resumed from step
 # 12 (scale 2^18, tracker 2) reaches the uninterrupted run's bytes.
-ck = os.path.join(d, f"ck{loop.seed}")
+ck = os.path.join(d, f"ck{loop.seed}-single")
 state = load_file(os.path.join(ck, "checkpoint-12", "optimizer.safetensors"))
 print(f"mlp: checkpoint-12 holds scaler.scale {float(state['scaler.scale'])}, "
       f"scaler.growth_tracker {int(state['scaler.growth_tracker'])}")
-run(["accel-run", os.path.join(d, f"train-ck{loop.seed}.mlir"), "--data-array", f"x={d}/x.npy",
+run(["accel-run", os.path.join(d, f"train-ck{loop.seed}-single.mlir"), "--data-array", f"x={d}/x.npy",
      "--data-array", f"labels={d}/labels.npy", "--steps", loop.steps, "--num-threads", 2,
      "--resume", os.path.join(ck, "checkpoint-12"), "--save-dir", os.path.join(d, "resumed"), "--quiet"])
 for f in ["model.safetensors", "optimizer.safetensors"]:
@@ -177,22 +196,28 @@ for f in ["model.safetensors", "optimizer.safetensors"]:
         ok = False
 
 # GPT-2: the language-model head's logit gradients are the first fp16
-# values of the backward pass to overflow. Three batch orders.
+# values of the backward pass to overflow. Three batch orders, on one
+# process and under the layouts (dp=2 with ZeRO-3, tp=2): every rank checks
+# its own blocks of the gradients and found_inf is agreed over the ranks
+# (max) before any of them skips a step, so the skipped steps and scales
+# are GradScaler's there too.
 gpt2 = hf_families.build("gpt2", perturb=True)
 d = workdir("fp16-loss-scaling-gpt2")
 onnx, mlir = os.path.join(d, "model.onnx"), os.path.join(d, "model.mlir")
-devs = []
-for seed in (7, 8, 9):
-    loop = fidelity.Loop(steps=30, precision="fp16", options=options, seed=seed)
-    data_args, batches, loss_fn = fidelity._data("gpt2", loop, d)
-    if seed == 7:
-        hf_families.export(gpt2, onnx, torch.zeros((loop.batch, loop.seq), dtype=torch.int64), optimize=False,
-                           config=True)
-        run(["accel-translate", "--import-onnx", onnx, "-o", mlir])
-    held, *dev = compare(f"gpt2 order {seed}", gpt2, loop, mlir, data_args, batches, loss_fn, scaler_args, d)
-    ok &= held
-    devs.append(dev)
-ok &= losses_ok("gpt2", devs)
+for layout in (None, "dp=2 zero=3", "tp=2"):
+    devs = []
+    for seed in (7, 8, 9):
+        loop = fidelity.Loop(steps=30, precision="fp16", options=options, seed=seed)
+        data_args, batches, loss_fn = fidelity._data("gpt2", loop, d)
+        if not os.path.exists(mlir):
+            hf_families.export(gpt2, onnx, torch.zeros((loop.batch, loop.seq), dtype=torch.int64), optimize=False,
+                               config=True)
+            run(["accel-translate", "--import-onnx", onnx, "-o", mlir])
+        label = f"gpt2 {layout or 'one process'} order {seed}"
+        held, *dev = compare(label, gpt2, loop, mlir, data_args, batches, loss_fn, scaler_args, d, layout=layout)
+        ok &= held
+        devs.append(dev)
+    ok &= losses_ok(f"gpt2 {layout or 'one process'}", devs)
 
 assert ok, "fp16 loss scaling does not follow GradScaler"
 print("ok")

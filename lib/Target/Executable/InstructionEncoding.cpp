@@ -169,6 +169,10 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(floatAttr(
             "label_smoothing", l.getLabelSmoothing().convertToDouble()));
         inst.attrs.push_back(intAttr("weight_in_out", {l.getWeightInOut()}));
+        // Both optional operands are scalars: which ones are given.
+        inst.attrs.push_back(intAttr("has_count", {l.getCount() != nullptr}));
+        inst.attrs.push_back(
+            intAttr("has_cotangent", {l.getCotangent() != nullptr}));
       })
       .Case<LrScheduleOp>([&](LrScheduleOp l) {
         inst.attrs.push_back(

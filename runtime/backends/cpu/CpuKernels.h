@@ -111,10 +111,12 @@ void cumsum(const TensorView &x, const TensorView &out, int64_t axis,
 /// out.shape[axis+1:]). Repeated indices accumulate in index order, so the
 /// result is the same on any thread count. Out-of-range indices throw.
 /// Slices at index `skip` (counted like the indices) are not added: the
-/// gradient of an embedding with a padding index.
+/// gradient of an embedding with a padding index. With `init` the output
+/// starts as init instead of zeros (init may be out's own buffer).
 void scatterAdd(const TensorView &updates, const TensorView &indices,
                 const TensorView &out, int64_t axis, ThreadPool &pool,
-                std::optional<int64_t> skip = std::nullopt);
+                std::optional<int64_t> skip = std::nullopt,
+                const TensorView *init = nullptr);
 
 /// out[i_perm[0], ...] = x[i_0, ...]: out.shape[k] = x.shape[perm[k]].
 void transpose(const TensorView &x, const TensorView &out,
@@ -184,12 +186,13 @@ void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
                       double smoothing, ThreadPool &pool);
 
 /// loss = crossEntropy(linear(input, weight), labels) without a bias, and
-/// the gradients of that loss (cotangent 1) for input and weight, computed
-/// block of rows by block of rows so the logits never exist whole. weight is
-/// [C, K], or [K, C] with weightInOut.
+/// the gradients of that loss for input and weight, for the loss cotangent
+/// `cotangent` (one float32; nullptr: 1), computed block of rows by block of
+/// rows so the logits never exist whole. weight is [C, K], or [K, C] with
+/// weightInOut.
 void linearCrossEntropy(const TensorView &input, const TensorView &weight,
                         const TensorView &labels, const TensorView *count,
-                        const TensorView &loss,
+                        const TensorView *cotangent, const TensorView &loss,
                         const TensorView &inputGrad,
                         const TensorView &weightGrad, int64_t ignoreIndex,
                         double smoothing, bool weightInOut, ThreadPool &pool);

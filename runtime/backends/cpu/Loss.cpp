@@ -167,7 +167,7 @@ void crossEntropyGrad(const TensorView &logits, const TensorView &labels,
 
 void linearCrossEntropy(const TensorView &input, const TensorView &weight,
                         const TensorView &labels, const TensorView *count,
-                        const TensorView &loss,
+                        const TensorView *cotangent, const TensorView &loss,
                         const TensorView &inputGrad,
                         const TensorView &weightGrad, int64_t ignoreIndex,
                         double smoothing, bool weightInOut, ThreadPool &pool) {
@@ -198,7 +198,15 @@ void linearCrossEntropy(const TensorView &input, const TensorView &weight,
               shapeToString(input.shape));
   const int64_t counted =
       divisor(kernel, count, countedRows(kernel, labels, rows, ignoreIndex));
-  const float scale = 1.0f / static_cast<float>(counted);
+  // The logit gradients times the loss's cotangent (a loss scale) before
+  // a low-precision head rounds them, as crossEntropyGrad's dloss.
+  float seed = 1.0f;
+  if (cotangent) {
+    require(cotangent->dtype == DType::F32 && cotangent->numel() == 1, kernel,
+            "the cotangent must be one float32");
+    seed = cotangent->as<float>()[0];
+  }
+  const float scale = seed / static_cast<float>(counted);
   const float offValue = static_cast<float>(smoothing / c);
   const float onValue = static_cast<float>(1 - smoothing) + offValue;
   const size_t elementBytes = dtypeSize(operand);

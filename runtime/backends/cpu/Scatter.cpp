@@ -16,7 +16,7 @@ using namespace detail;
 
 void scatterAdd(const TensorView &updates, const TensorView &indices,
                 const TensorView &out, int64_t axis, ThreadPool &pool,
-                std::optional<int64_t> skip) {
+                std::optional<int64_t> skip, const TensorView *init) {
   const char *kernel = "scatter_add";
   if (updates.dtype != DType::F32 || out.dtype != DType::F32)
     unsupportedType(kernel, updates.dtype);
@@ -47,7 +47,13 @@ void scatterAdd(const TensorView &updates, const TensorView &indices,
 
   const float *src = updates.as<float>();
   float *dst = out.as<float>();
-  std::memset(dst, 0, out.bytes());
+  if (!init)
+    std::memset(dst, 0, out.bytes());
+  else if (init->data != out.data) {
+    require(init->dtype == out.dtype && init->shape == out.shape, kernel,
+            "init must match the output");
+    copy(*init, out, pool);
+  }
   constexpr int64_t kColumns = 256;
   int64_t blocks = (inner + kColumns - 1) / kColumns;
   pool.parallelFor(outer * blocks, 1, [&](int64_t u0, int64_t u1) {

@@ -81,3 +81,28 @@ TEST(ScatterAdd, OutOfRangeIndexIsAnError) {
   EXPECT_THROW(backend::scatterAdd(upd.view(), idx.view(), out.view(), 0, pool),
                KernelError);
 }
+
+// With init the slices are added into init's values (a tied embedding's
+// gradient added into the head's), into a copy or in init's own buffer.
+TEST(ScatterAdd, AddsIntoInitInPlaceOrCopied) {
+  std::mt19937_64 rng(4);
+  HostTensor upd = randomF32({3, 4}, rng, -1, 1);
+  HostTensor idx = makeTensor<int64_t>(DType::I64, {3}, {2, 0, 2});
+  HostTensor init = randomF32({5, 4}, rng, -1, 1);
+  std::vector<double> expected = toDoubles(init);
+  for (int64_t j = 0; j < 3; ++j)
+    for (int64_t c = 0; c < 4; ++c)
+      expected[idx.data<int64_t>()[j] * 4 + c] += upd.data<float>()[j * 4 + c];
+  forEachPool([&](ThreadPool &pool) {
+    HostTensor copied(DType::F32, {5, 4});
+    TensorView from = init.view();
+    backend::scatterAdd(upd.view(), idx.view(), copied.view(), 0, pool,
+                        std::nullopt, &from);
+    expectClose(copied, expected, 1e-6, 1e-7, "into a copy of init");
+    HostTensor inPlace = init;
+    TensorView view = inPlace.view();
+    backend::scatterAdd(upd.view(), idx.view(), view, 0, pool, std::nullopt,
+                        &view);
+    EXPECT_EQ(inPlace.storage, copied.storage);
+  });
+}

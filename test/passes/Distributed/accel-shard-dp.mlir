@@ -17,7 +17,7 @@
 // CHECK: %[[ONES:.*]] = accel.cast %[[NE]]
 // CHECK: %[[LOCAL:.*]] = accel.reduce_sum %[[ONES]]
 // CHECK: %[[COUNT:.*]] = accel.all_reduce %[[LOCAL]] {group = "dp", reduction = #accel<reduction sum>} : (tensor<i64>) -> tensor<i64>
-// CHECK: %[[LOSS:.*]], %{{.*}}, %[[DW:.*]] = accel.linear_cross_entropy %{{.*}}, %{{.*}}, %{{.*}}, %[[COUNT]]
+// CHECK: %[[LOSS:.*]], %{{.*}}, %[[DW:.*]] = accel.linear_cross_entropy %{{.*}}, %{{.*}}, %{{.*}} count %[[COUNT]]
 // CHECK: accel.all_reduce %[[LOSS]] {group = "dp", reduction = #accel<reduction sum>} : (tensor<f32>) -> tensor<f32>
 // CHECK: %[[POS:.*]] = accel.all_reduce_start %{{.*}} : (tensor<4x8xf32>) -> tensor<4x8xf32>
 // CHECK: accel.wait %[[POS]]

@@ -30,13 +30,3 @@ func.func @main(%x: tensor<3x8xf32> {accel.input = "x"},
   %y = accel.linear %x, %w : (tensor<3x8xf32>, tensor<4x8xf32>) -> tensor<3x4xf32>
   return %y : tensor<3x4xf32>
 }
-
-// -----
-
-// A loss-scaled step is refused under a layout: each rank would decide
-// alone to skip it.
-func.func @train_step(%g: tensor<8x8xf32> {accel.input = "g"}, %s: tensor<f32> {accel.input = "s"}) -> tensor<8x8xf32> {
-  // expected-error@+1 {{accel-shard: a layout of a loss-scaled step is not supported yet}}
-  %found, %u = accel.unscale_gradients %s, %g : (tensor<f32>, tensor<8x8xf32>) -> (tensor<i1>, tensor<8x8xf32>)
-  return %u : tensor<8x8xf32>
-}

@@ -643,12 +643,13 @@ func.func @cross_entropy(%x: tensor<4x10xf32> {accel.input = "x"}, %y: tensor<4x
   return %0 : tensor<f32>
 }
 
-// linear_cross_entropy: the gradients computed with the loss, scaled by its cotangent
+// linear_cross_entropy: the gradients computed with the loss, for the
+// cotangent the rule hands it (the logit gradients scaled before rounding)
 // CHECK-LABEL: func.func @linear_cross_entropy_grad
-// CHECK: %[[LOSS:.*]], %[[DH:.*]], %[[DW:.*]] = accel.linear_cross_entropy
-// CHECK: %[[GH:.*]] = accel.mul %[[DH]], %{{.*}}
-// CHECK: %[[GW:.*]] = accel.mul %[[DW]], %{{.*}}
-// CHECK: return %[[GH]], %[[GW]]
+// CHECK-SAME: %[[SEED:[^:]*]]: tensor<f32> {accel.input = "output.grad"}
+// CHECK: %[[LOSS:.*]], %[[DH:.*]], %[[DW:.*]] = accel.linear_cross_entropy %{{.*}}, %{{.*}}, %{{.*}} cotangent %[[SEED]]
+// CHECK-NOT: accel.mul
+// CHECK: return %[[DH]], %[[DW]]
 func.func @linear_cross_entropy(%h: tensor<4x8xf32> {accel.input = "h"}, %w: tensor<10x8xf32> {accel.input = "w"}, %y: tensor<4xi64> {accel.input = "y"}) -> tensor<f32> {
   %0:3 = accel.linear_cross_entropy %h, %w, %y : (tensor<4x8xf32>, tensor<10x8xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<4x8xf32>, tensor<10x8xf32>)
   return %0#0 : tensor<f32>
