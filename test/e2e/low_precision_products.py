@@ -193,24 +193,33 @@ def check_attention(e, dt, eps):
     rng = np.random.default_rng(5)
     b, h, sq, sk, dim = 2, 3, 40, 40, 16
     shape = lambda *s: "x".join(map(str, s))
+    padding = lambda: np.where(rng.random((b, 1, 1, sk)) < 0.2, -np.inf, 0.0).astype(np.float32)
     cases = [("causal", "{causal}", None),
-             ("f32 mask", "", np.where(rng.random((b, 1, 1, sk)) < 0.2, -np.inf, 0.0).astype(np.float32)),
+             ("f32 mask", "", padding()),
+             (f"{e} mask", "", padding()),  # a low-precision export's mask, cast in the IR
              ("bool mask", "", rng.random((b, 1, sq, sk)) < 0.8)]
     for i, (name, attrs, mask) in enumerate(cases):
         if mask is not None:
             mask[..., 0] = True if mask.dtype == bool else 0.0  # a key every row sees
-        mask_type = None if mask is None else f"tensor<{shape(*mask.shape)}x{'i1' if mask.dtype == bool else 'f32'}>"
+        stored = None if mask is None else "i1" if mask.dtype == bool else "f32"
+        mask_type = None if mask is None else f"tensor<{shape(*mask.shape)}x{stored}>"
         qkv = f"tensor<{shape(b, h, sq, dim)}x{e}>"
         qkv32 = f"tensor<{shape(b, h, sq, dim)}xf32>"
         mask_arg = "" if mask is None else f', %m: {mask_type} {{accel.input = "m"}}'
         mask_use = "" if mask is None else ", %m"
         mask_sig = "" if mask is None else f", {mask_type}"
+        cast_mask = ""
+        if name == f"{e} mask":
+            low_mask = f"tensor<{shape(*mask.shape)}x{e}>"
+            cast_mask = f"%ml = accel.cast %m : ({mask_type}) -> {low_mask}"
+            mask_use, mask_sig = ", %ml", f", {low_mask}"
         src = os.path.join(d, f"case{i}.mlir")
         open(src, "w").write(f"""
     func.func @main(%q: {qkv32} {{accel.input = "q"}}, %k: {qkv32} {{accel.input = "k"}}, %v: {qkv32} {{accel.input = "v"}}{mask_arg}) -> ({qkv32} {{accel.output = "o"}}) {{
       %qb = accel.cast %q : ({qkv32}) -> {qkv}
       %kb = accel.cast %k : ({qkv32}) -> {qkv}
       %vb = accel.cast %v : ({qkv32}) -> {qkv}
+      {cast_mask}
       %ob = accel.attention %qb, %kb, %vb{mask_use} {attrs} : ({qkv}, {qkv}, {qkv}{mask_sig}) -> {qkv}
       %o = accel.cast %ob : ({qkv}) -> {qkv32}
       return %o : {qkv32}

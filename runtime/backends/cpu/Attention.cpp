@@ -50,9 +50,15 @@ void softmaxScores(float *s, int64_t n) {
 } // namespace
 
 void attention(const TensorView &q, const TensorView &k, const TensorView &v,
-               const TensorView &mask, const TensorView &out, bool causal,
-               float scale, ThreadPool &pool) {
+               const TensorView &maskOperand, const TensorView &out,
+               bool causal, float scale, ThreadPool &pool) {
   const char *kernel = "attention";
+  // A bf16/fp16 additive mask (a low-precision export's) is added to the
+  // fp32 scores as its exact fp32 values.
+  Widened wideMask{{}, maskOperand};
+  if (maskOperand.data && isHalfFloat(maskOperand.dtype))
+    wideMask = widenToF32(maskOperand, pool);
+  const TensorView &mask = wideMask.view;
   const DType type = q.dtype;
   if (type != DType::F32 && !isHalfFloat(type))
     unsupportedType(kernel, type);
@@ -75,7 +81,7 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
   std::vector<int64_t> maskStrides(4, 0);
   if (hasMask) {
     require(mask.dtype == DType::Bool || mask.dtype == DType::F32, kernel,
-            std::string("mask must be bool or f32, got ") +
+            std::string("mask must be bool or a float type, got ") +
                 dtypeName(mask.dtype));
     maskStrides = broadcastStrides(kernel, mask.shape, {b, h, sq, sk});
   }

@@ -145,8 +145,8 @@ void reduce(ReduceKind kind, const TensorView &x, const TensorView &out,
 /// softmax (P rounded to the type for P V, out rounded once).
 /// q: [B, H, Sq, D], k: [B, H, Sk, D], v: [B, H, Sk, Dv], out: [B, H, Sq, Dv].
 /// mask (optional, data == nullptr when absent) broadcasts to [B, H, Sq, Sk]:
-/// Bool (true = keep) or F32 (added to the fp32 scores). causal masks j > i +
-/// (Sk - Sq). Rows with every score masked give zeros.
+/// Bool (true = keep) or a float type (added to the fp32 scores). causal masks
+/// j > i + (Sk - Sq). Rows with every score masked give zeros.
 void attention(const TensorView &q, const TensorView &k, const TensorView &v,
                const TensorView &mask, const TensorView &out, bool causal,
                float scale, ThreadPool &pool);
