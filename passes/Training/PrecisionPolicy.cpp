@@ -54,7 +54,8 @@ bool movesData(Operation *op) {
   return isa<ReshapeOp, TransposeOp, SliceOp, SplitOp, ConcatOp>(op);
 }
 
-/// The low-precision value `v` widens, if it is a cast from bf16/fp16.
+/// The value of element type `low` that `v` widens, if `v` is a cast of
+/// one.
 Value widenedFrom(Value v, Type low) {
   auto up = v.getDefiningOp<CastOp>();
   if (!up || getElementTypeOrSelf(up.getOperand().getType()) != low)
@@ -93,8 +94,6 @@ void sinkWideningCasts(ArrayRef<Value> widened, Type low) {
       }
       user->erase();
     }
-    if (Operation *cast = wide.getDefiningOp(); cast && cast->use_empty())
-      cast->erase();
   }
 }
 
@@ -113,11 +112,8 @@ LogicalResult accel::applyPrecisionPolicy(func::FuncOp f, Type low) {
     if (type.getElementType() == element)
       return v;
     // fp32 made from a low-precision value: that value itself (exact).
-    if (auto up = v.getDefiningOp<CastOp>();
-        up &&
-        cast<RankedTensorType>(up.getOperand().getType()).getElementType() ==
-            element)
-      return up.getOperand();
+    if (Value from = widenedFrom(v, element))
+      return from;
     Value &known = casts[{v, element}];
     if (!known)
       known = CastOp::create(b, v.getLoc(), type.clone(element), v);
@@ -158,7 +154,8 @@ LogicalResult accel::applyPrecisionPolicy(func::FuncOp f, Type low) {
     op->erase();
     sinkWideningCasts(widened, low);
   }
-  // Widened values a later policy op now reads in low precision.
+  // Widened values a later policy op now reads in low precision (and the
+  // casts data movement was moved above).
   SmallVector<CastOp> unused;
   f.walk([&](CastOp cast) {
     if (cast->use_empty())

@@ -52,17 +52,6 @@ std::string fileNameFor(const std::string &name) {
   return out.empty() ? "output" : out;
 }
 
-/// A bf16 tensor's values as float32 (exact: bf16 is float32's top half).
-std::vector<float> widenBFloat16(const rt::TensorView &t) {
-  std::vector<float> wide(static_cast<size_t>(t.numel()));
-  const auto *bits = static_cast<const uint16_t *>(t.data);
-  for (size_t i = 0; i < wide.size(); ++i) {
-    uint32_t u = static_cast<uint32_t>(bits[i]) << 16;
-    std::memcpy(&wide[i], &u, sizeof u);
-  }
-  return wide;
-}
-
 /// NAME=file.npy specs as a map; false (after reporting) on a bad one.
 bool parseArraySpecs(const std::vector<std::string> &specs, const char *flag,
                      std::map<std::string, std::string> &out) {
@@ -269,10 +258,10 @@ int accel::runDriver(int argc, char **argv, const std::string &tool,
         }
         // .npy has no bf16 (NumPy lacks the type): float32 holds every
         // bf16 value exactly.
-        std::vector<float> wide = widenBFloat16(outputs[i]);
-        rt::writeNpy(
-            written[i].second,
-            rt::TensorView{wide.data(), rt::DType::F32, outputs[i].shape});
+        std::vector<float> wide(static_cast<size_t>(outputs[i].numel()));
+        rt::TensorView wideView{wide.data(), rt::DType::F32, outputs[i].shape};
+        rt::cpu::cast(outputs[i], wideView, pool);
+        rt::writeNpy(written[i].second, wideView);
         if (!opts.quiet)
           std::cerr << tool << ": " << written[i].second
                     << ": bf16 output written as float32 (exactly)\n";
