@@ -280,13 +280,13 @@ def RecomputePass : Pass<"accel-recompute", "mlir::ModuleOp"> {
       recomputed: most of the memory for a few percent of the time.
     - `mode=budget` with `budget=<bytes>`: each block gets none, selective
       or full so that the activations the blocks keep for the backward
-      pass fit in the budget, recomputing as few FLOPs as it can (like
-      torchtitan's memory budget). Starting from none, the pass takes the
-      step with the most bytes saved per FLOP recomputed (a block from none
-      to selective, or from its mode to full) until the kept bytes fit; a
-      budget that even full recomputation misses is a warning, and every
-      block is recomputed in full. The choice is recorded on the step as
-      `accel.recompute_plan` (block -> mode) with the bytes kept.
+      pass fit in the budget with the fewest FLOPs recomputed (like
+      torchtitan's memory budget). The choice is exact (a multiple-choice
+      knapsack, solved over the blocks keeping the Pareto frontier of
+      kept bytes and FLOPs); a budget that even full recomputation misses
+      is a warning, and each block keeps the least it can. The choice is
+      recorded on the step as `accel.recompute_plan` (block -> mode) with
+      `kept_bytes` and `recomputed_flops`.
     - `mode=none` (the default) changes nothing.
 
     The clones are the same ops on the same operands, and dropout's mask is

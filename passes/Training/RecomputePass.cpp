@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Accel/AccelOps.h"
 #include "passes/Training/Passes.h"
+#include "passes/Training/RecomputeBudget.h"
 #include "passes/Training/StepSignature.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -185,9 +186,8 @@ private:
     return {bytes, flops};
   }
 
-  /// mode=budget: from none, the step with the most bytes saved per FLOP
-  /// recomputed first (none -> selective, or -> full), until the blocks'
-  /// kept activations fit in the budget.
+  /// mode=budget: the modes with the fewest FLOPs recomputed whose kept
+  /// activations fit in the budget (RecomputeBudget.h).
   LogicalResult chooseWithinBudget(
       func::FuncOp f,
       const llvm::MapVector<StringRef, SmallVector<Operation *>> &blocks,
@@ -201,60 +201,36 @@ private:
              "blocks may keep for the backward pass";
       return failure();
     }
-    using Cost = std::pair<int64_t, int64_t>;
-    DenseMap<StringRef, std::array<Cost, 3>> costs; // none, selective, full
-    int64_t kept = 0;
-    for (auto &[block, ops] : blocks) {
-      auto &c = costs[block];
-      int i = 0;
-      for (RecomputeMode m :
-           {RecomputeMode::None, RecomputeMode::Selective, RecomputeMode::Full})
-        c[i++] = costOf(block, ops, m, blockOfOp, backward, batchDependent);
-      modes[block] = RecomputeMode::None;
-      kept += c[0].first;
-    }
-    auto level = [](RecomputeMode m) {
-      return m == RecomputeMode::None        ? 0
-             : m == RecomputeMode::Selective ? 1
-                                             : 2;
-    };
-    const RecomputeMode byLevel[] = {
+    const RecomputeMode byIndex[] = {
         RecomputeMode::None, RecomputeMode::Selective, RecomputeMode::Full};
-    while (kept > budget) {
-      StringRef best;
-      int bestTo = 0;
-      double bestRatio = -1;
-      for (auto &[block, ops] : blocks) {
-        auto &c = costs[block];
-        int from = level(modes[block]);
-        for (int to = from + 1; to < 3; ++to) {
-          int64_t saved = c[from].first - c[to].first;
-          int64_t extra = std::max<int64_t>(c[to].second - c[from].second, 1);
-          double ratio = static_cast<double>(saved) / extra;
-          if (saved > 0 && ratio > bestRatio) {
-            best = block;
-            bestTo = to;
-            bestRatio = ratio;
-          }
-        }
+    std::vector<BlockRecomputeCosts> costs;
+    for (auto &[block, ops] : blocks) {
+      BlockRecomputeCosts &c = costs.emplace_back();
+      for (int i = 0; i < 3; ++i) {
+        auto [bytes, flops] =
+            costOf(block, ops, byIndex[i], blockOfOp, backward, batchDependent);
+        c[i] = RecomputeCost{bytes, flops};
       }
-      if (best.empty())
-        break;
-      auto &c = costs[best];
-      kept -= c[level(modes[best])].first - c[bestTo].first;
-      modes[best] = byLevel[bestTo];
     }
-    if (kept > budget)
+    RecomputeChoice choice =
+        chooseRecomputeModes(costs, static_cast<int64_t>(budget));
+    for (auto [i, entry] : llvm::enumerate(blocks))
+      modes[entry.first] = byIndex[choice.modes[i]];
+    if (!choice.fits)
       emitWarning(f.getLoc(), getArgument())
-          << ": the blocks keep " << kept << " bytes for the backward pass "
-          << "even when each is recomputed in full, more than the budget of "
+          << ": the blocks keep " << choice.keptBytes
+          << " bytes for the backward pass even when each is recomputed in "
+             "full, more than the budget of "
           << static_cast<int64_t>(budget) << " bytes";
     Builder b(f.getContext());
     SmallVector<NamedAttribute> plan;
     for (auto &[block, ops] : blocks)
       plan.push_back(
           b.getNamedAttr(block, b.getStringAttr(stringifyMode(modes[block]))));
-    plan.push_back(b.getNamedAttr("kept_bytes", b.getI64IntegerAttr(kept)));
+    plan.push_back(
+        b.getNamedAttr("kept_bytes", b.getI64IntegerAttr(choice.keptBytes)));
+    plan.push_back(
+        b.getNamedAttr("recomputed_flops", b.getI64IntegerAttr(choice.flops)));
     f->setAttr("accel.recompute_plan", b.getDictionaryAttr(plan));
     return success();
   }

@@ -61,18 +61,20 @@
 // budget: what the blocks keep for the backward pass, per block (f32):
 // none keeps up (64 B), dropout (64 B) and the output (32 B), 160 B;
 // selective the up projection and the output, 96 B; full the output,
-// 32 B. Cheapest first: selective for layers.0 meets 300 B (256 B kept);
-// 200 B needs both selective (192 B); 0 B is out of reach (64 B with
-// both in full), a warning.
-// MIXED: accel.recompute_plan = {kept_bytes = 256 : i64, layers.0 = "selective", layers.1 = "none"}
+// 32 B; selective recomputes 160 FLOPs per block, full 416. Fewest FLOPs
+// that fit: selective for layers.0 meets 300 B (256 B kept, 160 FLOPs);
+// 200 B: both selective (192 B, 320 FLOPs) rather than one in full and one
+// not (192 B, 416 FLOPs); 0 B is out of reach (64 B with both in full), a
+// warning.
+// MIXED: accel.recompute_plan = {kept_bytes = 256 : i64, layers.0 = "selective", layers.1 = "none", recomputed_flops = 160 : i64}
 // MIXED-COUNT-3: accel.gelu
 // MIXED-NOT: accel.gelu
 // MIXED: return
-// SELBUDGET: accel.recompute_plan = {kept_bytes = 192 : i64, layers.0 = "selective", layers.1 = "selective"}
+// SELBUDGET: accel.recompute_plan = {kept_bytes = 192 : i64, layers.0 = "selective", layers.1 = "selective", recomputed_flops = 320 : i64}
 // SELBUDGET-COUNT-4: accel.gelu
 // SELBUDGET: accel.adamw
 // TIGHT: warning: accel-recompute: the blocks keep 64 bytes for the backward pass even when each is recomputed in full, more than the budget of 0 bytes
-// TIGHT: accel.recompute_plan = {kept_bytes = 64 : i64, layers.0 = "full", layers.1 = "full"}
+// TIGHT: accel.recompute_plan = {kept_bytes = 64 : i64, layers.0 = "full", layers.1 = "full", recomputed_flops = 832 : i64}
 // NOBUDGET: error: 'func.func' op accel-recompute: mode=budget needs budget=<bytes>
 
 // ORDER: accel-recompute: needs the gradient form of the step
