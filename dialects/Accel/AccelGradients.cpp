@@ -765,63 +765,12 @@ LogicalResult RmsNormOp::buildGradient(OpBuilder &b, ValueRange grads,
 
 LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange grads,
                                          SmallVectorImpl<Value> &out) {
-  // Recomputes the probabilities P from the decomposed formula, then
-  // dV = P^T g, dP = g V^T, dS = P (dP - sum(dP P)), dQ = s dS K,
-  // dK = s dS^T Q. (A fused backward kernel comes with the speed work.)
-  // bf16/fp16 operands, as the forward kernel: every product on
-  // low-precision operands with fp32 sums; scores, P, dP and dS in fp32,
-  // P and dS rounded to the low type where they enter a product.
-  Location loc = getLoc();
-  Value q = getQuery(), k = getKey(), v = getValue(), g = grads[0];
-  Type low = isLowPrecisionFloat(q.getType()) ? tensorType(q).getElementType()
-                                              : Type();
-  auto product = [&](Value lhs, Value rhs, bool tl, bool tr, bool wide) {
-    auto p = MatmulOp::create(b, loc, lhs, rhs, tl, tr);
-    if (wide && low)
-      p.getResult().setType(tensorType(p).clone(b.getF32Type()));
-    return p.getResult();
-  };
-  auto narrow = [&](Value x) { return low ? castElement(b, loc, x, low) : x; };
-  Type scoreElement = low ? b.getF32Type() : tensorType(q).getElementType();
-  Value scaleValue = scalarOf(b, loc, scoreElement, getScaleOrDefault());
-  Value scores = product(q, k, /*tl=*/false, /*tr=*/true, /*wide=*/true);
-  scores = mul(b, loc, scores, scaleValue);
-  auto scoreType = tensorType(scores);
-  int64_t sq = scoreType.getDimSize(2), sk = scoreType.getDimSize(3);
-  auto additive = [&](Value keep) {
-    Value zero = scalar(b, loc, scores, 0.0);
-    Value dropped =
-        scalar(b, loc, scores, -std::numeric_limits<double>::infinity());
-    return WhereOp::create(b, loc, keep, zero, dropped).getResult();
-  };
-  if (Value mask = getMask()) {
-    Type maskType = tensorType(mask).getElementType();
-    Value added = maskType.isInteger(1) ? additive(mask) : mask;
-    if (maskType.isFloat())
-      added = castElement(b, loc, added, scoreType.getElementType());
-    scores = AddOp::create(b, loc, scores, added);
-  }
-  if (getCausal()) {
-    auto keepType = RankedTensorType::get({sq, sk}, b.getI1Type());
-    SmallVector<bool> keep;
-    for (int64_t i = 0; i < sq; ++i)
-      for (int64_t j = 0; j < sk; ++j)
-        keep.push_back(j <= i + (sk - sq));
-    Value causal = ConstantOp::create(b, loc, keepType,
-                                      DenseElementsAttr::get(keepType, keep));
-    scores = AddOp::create(b, loc, scores, additive(causal));
-  }
-  Value p = SoftmaxOp::create(b, loc, scores, 3);
-  Value dv = product(narrow(p), g, /*tl=*/true, /*tr=*/false, /*wide=*/false);
-  Value dp = product(g, v, /*tl=*/false, /*tr=*/true, /*wide=*/true);
-  Value dot = ReduceSumOp::create(b, loc, mul(b, loc, dp, p),
-                                  b.getDenseI64ArrayAttr({3}),
-                                  /*keep_dims=*/true);
-  Value ds = mul(b, loc, p, SubOp::create(b, loc, dp, dot));
-  ds = narrow(mul(b, loc, ds, scaleValue));
-  Value dq = product(ds, k, false, false, /*wide=*/false);
-  Value dk = product(ds, q, /*tl=*/true, false, /*wide=*/false);
-  out.append({dq, dk, dv});
+  // The fused backward kernel computes P again block by block; the
+  // decomposed graph would hold P, dP and dS as [B, H, Sq, Sk] tensors.
+  auto grad = AttentionGradOp::create(b, getLoc(), getQuery(), getKey(),
+                                      getValue(), grads[0], getMask(),
+                                      getCausalAttr(), getScaleAttr());
+  out.append(grad->result_begin(), grad->result_end());
   if (getMask())
     out.push_back(Value()); // masks are not trained
   return success();

@@ -462,12 +462,11 @@ int64_t LinearOp::getFlops() {
   return 2 * numel(getType()) * k + (getBias() ? numel(getType()) : 0);
 }
 
-LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &out) {
-  auto q = rankedType(adaptor.getQuery()), k = rankedType(adaptor.getKey()),
-       v = rankedType(adaptor.getValue());
+/// The result type of attention over these operands, or an error.
+static FailureOr<RankedTensorType> inferAttention(std::optional<Location> loc,
+                                                  Value query, Value key,
+                                                  Value value, Value mask) {
+  auto q = rankedType(query), k = rankedType(key), v = rankedType(value);
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
     return emitOptionalError(loc, "query, key and value must be rank 4 "
                                   "[batch, heads, seq, dim]");
@@ -484,7 +483,7 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
   if (ks[2] != vs[2])
     return emitOptionalError(loc, "key length ", ks[2],
                              " differs from value length ", vs[2]);
-  if (Value mask = adaptor.getMask()) {
+  if (mask) {
     auto m = rankedType(mask);
     SmallVector<int64_t> scores = {qs[0], qs[1], qs[2], ks[2]};
     auto b = broadcastShapes(m.getShape(), scores);
@@ -499,15 +498,31 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
         !(maskType.isF32() && isLowPrecisionFloat(q)))
       return emitOptionalError(loc, "mask must be i1, f32 or the query's type");
   }
-  out.push_back(RankedTensorType::get({qs[0], qs[1], qs[2], vs[3]},
-                                      q.getElementType()));
+  return RankedTensorType::get({qs[0], qs[1], qs[2], vs[3]},
+                               q.getElementType());
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &out) {
+  auto result = inferAttention(loc, adaptor.getQuery(), adaptor.getKey(),
+                               adaptor.getValue(), adaptor.getMask());
+  if (failed(result))
+    return failure();
+  out.push_back(*result);
   return success();
+}
+
+/// The default scale of attention over `query`: 1/sqrt(D).
+static float defaultAttentionScale(Value query) {
+  return 1.0f / std::sqrt(float(rankedType(query).getShape().back()));
 }
 
 float AttentionOp::getScaleOrDefault() {
   if (auto s = getScale())
     return s->convertToFloat();
-  return 1.0f / std::sqrt(float(getQuery().getType().getShape().back()));
+  return defaultAttentionScale(getQuery());
 }
 
 int64_t AttentionOp::getFlops() {
@@ -515,6 +530,40 @@ int64_t AttentionOp::getFlops() {
   ArrayRef<int64_t> v = getValue().getType().getShape();
   int64_t scores = q[0] * q[1] * q[2] * v[2];
   return 2 * scores * q[3] + 2 * scores * v[3] + 5 * scores;
+}
+
+LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &out) {
+  auto result = inferAttention(loc, adaptor.getQuery(), adaptor.getKey(),
+                               adaptor.getValue(), adaptor.getMask());
+  if (failed(result))
+    return failure();
+  if (adaptor.getGrad().getType() != *result)
+    return emitOptionalError(loc,
+                             "grad must be typed as the attention's "
+                             "result, ",
+                             *result, ", got ", adaptor.getGrad().getType());
+  for (Value operand :
+       {adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()})
+    out.push_back(operand.getType());
+  return success();
+}
+
+float AttentionGradOp::getScaleOrDefault() {
+  if (auto s = getScale())
+    return s->convertToFloat();
+  return defaultAttentionScale(getQuery());
+}
+
+int64_t AttentionGradOp::getFlops() {
+  // P again (Q K^T), dP = g V^T, dV = P^T g, dQ = dS K, dK = dS^T Q, and
+  // the softmax and dS elementwise.
+  ArrayRef<int64_t> q = rankedType(getQuery()).getShape();
+  ArrayRef<int64_t> v = rankedType(getValue()).getShape();
+  int64_t scores = q[0] * q[1] * q[2] * v[2];
+  return 6 * scores * q[3] + 4 * scores * v[3] + 9 * scores;
 }
 
 std::optional<double> accel::matchScalarConstant(Value v) {

@@ -312,6 +312,38 @@ def Accel_AttentionOp : Accel_InferredOp<"attention", [Accel_Differentiable]> {
   let hasCanonicalizer = 1;
 }
 
+def Accel_AttentionGradOp : Accel_InferredOp<"attention_grad"> {
+  let summary = "Gradient of accel.attention with respect to query, key and value";
+  let description = [{
+    The reverse of `accel.attention` with the same operands, attributes and
+    precision, for the result's cotangent `grad`: with the probabilities
+    `P = softmax(query key^T * scale + mask)` computed again as the forward
+    kernel computes them, `dV = P^T grad`, `dP = grad V^T`,
+    `dS = P (dP - rowsum(dP P)) * scale`, `dQ = dS K`, `dK = dS^T Q`.
+    The kernel works one block of query rows at a time, so neither `P` nor
+    `dS` exists whole (`[B, H, Sq, Sk]` each, the largest tensors of a
+    decomposed backward pass); `dK` and `dV` are summed over the blocks in
+    fp32. bf16/fp16 operands: products on low-precision operands with fp32
+    sums, `P` and `dS` rounded to the low type where they enter a product,
+    the results rounded once.
+
+    ```mlir
+    %dq, %dk, %dv = accel.attention_grad %q, %k, %v, %g {causal} : (tensor<1x12x32x64xf32>, tensor<1x12x32x64xf32>, tensor<1x12x32x64xf32>, tensor<1x12x32x64xf32>) -> (tensor<1x12x32x64xf32>, tensor<1x12x32x64xf32>, tensor<1x12x32x64xf32>)
+    ```
+  }];
+  let arguments = (ins Accel_FloatTensor:$query, Accel_FloatTensor:$key,
+                       Accel_FloatTensor:$value, Accel_FloatTensor:$grad,
+                       Optional<RankedTensorOf<[Accel_Float, I1]>>:$mask,
+                       UnitAttr:$causal, OptionalAttr<F32Attr>:$scale);
+  let results = (outs Accel_FloatTensor:$query_grad,
+                      Accel_FloatTensor:$key_grad,
+                      Accel_FloatTensor:$value_grad);
+  let extraClassDeclaration = [{
+    /// The scale applied to the scores: the attribute or 1/sqrt(D).
+    float getScaleOrDefault();
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Normalizations
 //===----------------------------------------------------------------------===//

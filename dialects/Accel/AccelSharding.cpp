@@ -241,13 +241,17 @@ template <typename Op> struct AlongAxisRules : LocalRules {
   }
 };
 
-/// attention: out[b..., q, e] = softmax_k(Q[b..., q, :] K[b..., k, :]) V.
-/// Batch and head dims split (heads for tensor parallelism when query and
-/// key heads agree); the sequence and feature dims are fixed.
-struct AttentionRules : LocalRules {
-  static LoopNest describe(AttentionOp op) {
+/// attention: out[b..., q, e] = softmax_k(Q[b..., q, :] K[b..., k, :]) V,
+/// and its gradient (the result's cotangent indexed as the result; dQ, dK,
+/// dV as Q, K, V). Batch and head dims split (heads for tensor parallelism
+/// when query and key heads agree); the sequence and feature dims are
+/// fixed.
+template <typename Op> struct AttentionRules : LocalRules {
+  static constexpr bool kGradient = std::is_same_v<Op, AttentionGradOp>;
+  static LoopNest describe(Op op) {
     LoopNest nest(op->getContext());
-    ArrayRef<int64_t> out = op.getType().getShape();
+    SmallVector<int64_t> out(shapeOf(op.getQuery()));
+    out.back() = shapeOf(op.getValue()).back();
     int64_t batch = out.size() - 2;
     SmallVector<AffineExpr> lead = nest.parallel(batch);
     AffineExpr q = nest.fixed("the query sequence"),
@@ -271,6 +275,11 @@ struct AttentionRules : LocalRules {
     nest.index(with(leadOf(op.getQuery()), q, d));
     nest.index(with(leadOf(op.getKey()), k, d));
     nest.index(with(leadOf(op.getValue()), k, e));
+    SmallVector<AffineExpr> result(lead.begin(), lead.end());
+    result.push_back(q);
+    result.push_back(e);
+    if constexpr (kGradient)
+      nest.index(result); // the cotangent
     if (Value mask = op.getMask()) {
       SmallVector<int64_t> scores(out.begin(), out.end());
       scores.back() = shapeOf(op.getKey())[batch];
@@ -279,10 +288,13 @@ struct AttentionRules : LocalRules {
       loops.push_back(k);
       nest.indexBroadcast(mask.getType(), scores, loops);
     }
-    SmallVector<AffineExpr> result(lead.begin(), lead.end());
-    result.push_back(q);
-    result.push_back(e);
-    nest.index(result);
+    if constexpr (kGradient) {
+      nest.index(with(leadOf(op.getQuery()), q, d));
+      nest.index(with(leadOf(op.getKey()), k, d));
+      nest.index(with(leadOf(op.getValue()), k, e));
+    } else {
+      nest.index(result);
+    }
     return nest;
   }
 };
@@ -306,7 +318,8 @@ void sharding::attachComputeModels(MLIRContext *ctx) {
   attach<AlongAxisRules<SoftmaxOp>, SoftmaxOp>(ctx);
   attach<AlongAxisRules<LogSoftmaxOp>, LogSoftmaxOp>(ctx);
   attach<AlongAxisRules<CumSumOp>, CumSumOp>(ctx);
-  attach<AttentionRules, AttentionOp>(ctx);
+  attach<AttentionRules<AttentionOp>, AttentionOp>(ctx);
+  attach<AttentionRules<AttentionGradOp>, AttentionGradOp>(ctx);
 }
 
 void accel::registerShardingInterfaces(DialectRegistry &registry) {

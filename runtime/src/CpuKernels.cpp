@@ -209,6 +209,16 @@ void registerCpuKernels(KernelRegistry &registry) {
       cpu::attention(o[0], o[1], o[2], o[3], r[0], causal, scale, c.pool);
     };
   });
+  registry.add("attention_grad", [](const KernelSite &site) -> BoundKernel {
+    [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;
+    expectArity(inst, 5, 3, /*optional mask*/ {4});
+    bool causal = attrs.integer("causal");
+    float scale = static_cast<float>(attrs.number("scale"));
+    return [causal, scale](const Views &o, const Views &r, KernelContext &c) {
+      cpu::attentionGrad(o[0], o[1], o[2], o[3], o[4], r[0], r[1], r[2], causal,
+                         scale, c.pool);
+    };
+  });
   for (const char *name : {"softmax", "log_softmax"})
     registry.add(name, [](const KernelSite &site) -> BoundKernel {
       [[maybe_unused]] const auto &[kernel, inst, attrs, groups] = site;

@@ -94,6 +94,12 @@ FailureOr<EncodedInstruction> accel::encodeInstruction(Operation *op) {
         inst.attrs.push_back(intAttr("causal", {a.getCausal()}));
         inst.attrs.push_back(floatAttr("scale", a.getScaleOrDefault()));
       })
+      .Case<AttentionGradOp>([&](AttentionGradOp a) {
+        inst.operands = {a.getQuery(), a.getKey(), a.getValue(), a.getGrad(),
+                         a.getMask()};
+        inst.attrs.push_back(intAttr("causal", {a.getCausal()}));
+        inst.attrs.push_back(floatAttr("scale", a.getScaleOrDefault()));
+      })
       .Case<SoftmaxOp, LogSoftmaxOp>([&](auto s) {
         inst.attrs.push_back(intAttr("axis", {int64_t(s.getAxis())}));
       })

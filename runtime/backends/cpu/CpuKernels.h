@@ -151,6 +151,17 @@ void attention(const TensorView &q, const TensorView &k, const TensorView &v,
                const TensorView &mask, const TensorView &out, bool causal,
                float scale, ThreadPool &pool);
 
+/// The gradient of attention for the result's cotangent `grad` (shaped as
+/// out): dq, dk, dv shaped and typed as q, k, v. P is computed again as
+/// attention computes it, one block of query rows at a time; dK and dV are
+/// summed over the blocks in fp32 and rounded once (bf16/fp16: P and dS
+/// rounded to the type where they enter a product, as in the forward).
+void attentionGrad(const TensorView &q, const TensorView &k,
+                   const TensorView &v, const TensorView &grad,
+                   const TensorView &mask, const TensorView &dq,
+                   const TensorView &dk, const TensorView &dv, bool causal,
+                   float scale, ThreadPool &pool);
+
 /// Inverted dropout with a counter-based generator: element i is kept with
 /// probability 1 - p from (seed, i) alone, so results do not depend on the
 /// thread count. Kept elements are scaled by 1 / (1 - p). p == 0 copies.

@@ -394,8 +394,46 @@ inline std::vector<double> refNorm(const std::vector<double> &x, int64_t n,
   return y;
 }
 
-/// Attention for one layout [B, H, S, D]; mask (empty when absent) is
-/// either bool (keep) or additive, already broadcast to [B, H, Sq, Sk].
+/// Attention's probabilities for row i of (batch, head) pair p of one
+/// layout [B, H, S, D]: mask (empty when absent) is either bool (keep) or
+/// additive, already broadcast to [B, H, Sq, Sk]. A fully masked row is
+/// zeros.
+inline std::vector<double>
+refAttentionRow(const std::vector<double> &qv, const std::vector<double> &kv,
+                int64_t p, int64_t i, int64_t sq, int64_t sk, int64_t d,
+                const std::vector<double> &mask, bool boolMask, bool causal,
+                double scale) {
+  std::vector<double> s(sk);
+  for (int64_t j = 0; j < sk; ++j) {
+    double dot = 0;
+    for (int64_t c = 0; c < d; ++c)
+      dot += qv[(p * sq + i) * d + c] * kv[(p * sk + j) * d + c];
+    s[j] = dot * scale;
+    bool keep = true;
+    if (!mask.empty()) {
+      double m = mask[(p * sq + i) * sk + j];
+      if (boolMask)
+        keep = m != 0;
+      else
+        s[j] += m;
+    }
+    if ((causal && j > i + (sk - sq)) || !keep)
+      s[j] = -INFINITY;
+  }
+  double mx = -INFINITY;
+  for (double x : s)
+    mx = std::max(mx, x);
+  if (mx == -INFINITY)
+    return std::vector<double>(sk, 0.0);
+  double sum = 0;
+  for (double x : s)
+    sum += std::exp(x - mx);
+  for (double &x : s)
+    x = std::exp(x - mx) / sum;
+  return s;
+}
+
+/// Attention for one layout [B, H, S, D] (mask as refAttentionRow's).
 inline std::vector<double>
 refAttention(const HostTensor &q, const HostTensor &k, const HostTensor &v,
              const std::vector<double> &mask, bool boolMask, bool causal,
@@ -406,40 +444,54 @@ refAttention(const HostTensor &q, const HostTensor &k, const HostTensor &v,
   std::vector<double> out(bh * sq * dv, 0.0);
   for (int64_t p = 0; p < bh; ++p)
     for (int64_t i = 0; i < sq; ++i) {
-      std::vector<double> s(sk);
-      std::vector<bool> keep(sk, true);
-      for (int64_t j = 0; j < sk; ++j) {
-        double dot = 0;
-        for (int64_t c = 0; c < d; ++c)
-          dot += qv[(p * sq + i) * d + c] * kv[(p * sk + j) * d + c];
-        s[j] = dot * scale;
-        if (!mask.empty()) {
-          double m = mask[(p * sq + i) * sk + j];
-          if (boolMask)
-            keep[j] = keep[j] && m != 0;
-          else
-            s[j] += m;
-        }
-        if (causal && j > i + (sk - sq))
-          keep[j] = false;
-        if (!keep[j])
-          s[j] = -INFINITY;
-      }
-      double mx = -INFINITY;
-      for (double x : s)
-        mx = std::max(mx, x);
-      if (mx == -INFINITY)
-        continue; // fully masked: zeros
-      double sum = 0;
-      for (double x : s)
-        sum += std::exp(x - mx);
-      for (int64_t j = 0; j < sk; ++j) {
-        double w = std::exp(s[j] - mx) / sum;
+      auto w = refAttentionRow(qv, kv, p, i, sq, sk, d, mask, boolMask, causal,
+                               scale);
+      for (int64_t j = 0; j < sk; ++j)
         for (int64_t c = 0; c < dv; ++c)
-          out[(p * sq + i) * dv + c] += w * vv[(p * sk + j) * dv + c];
-      }
+          out[(p * sq + i) * dv + c] += w[j] * vv[(p * sk + j) * dv + c];
     }
   return out;
+}
+
+/// Attention's gradients dq, dk, dv for the result's cotangent g.
+struct AttentionGrads {
+  std::vector<double> dq, dk, dv;
+};
+inline AttentionGrads refAttentionGrad(const HostTensor &q, const HostTensor &k,
+                                       const HostTensor &v, const HostTensor &g,
+                                       const std::vector<double> &mask,
+                                       bool boolMask, bool causal,
+                                       double scale) {
+  auto qv = toDoubles(q), kv = toDoubles(k), vv = toDoubles(v),
+       gv = toDoubles(g);
+  int64_t bh = q.shape[0] * q.shape[1], sq = q.shape[2], d = q.shape[3];
+  int64_t sk = k.shape[2], dv = v.shape[3];
+  AttentionGrads r{std::vector<double>(qv.size(), 0.0),
+                   std::vector<double>(kv.size(), 0.0),
+                   std::vector<double>(vv.size(), 0.0)};
+  for (int64_t p = 0; p < bh; ++p)
+    for (int64_t i = 0; i < sq; ++i) {
+      auto w = refAttentionRow(qv, kv, p, i, sq, sk, d, mask, boolMask, causal,
+                               scale);
+      const double *gi = &gv[(p * sq + i) * dv];
+      std::vector<double> dp(sk, 0.0);
+      double dot = 0;
+      for (int64_t j = 0; j < sk; ++j) {
+        for (int64_t c = 0; c < dv; ++c)
+          dp[j] += gi[c] * vv[(p * sk + j) * dv + c];
+        dot += dp[j] * w[j];
+      }
+      for (int64_t j = 0; j < sk; ++j) {
+        double ds = w[j] * (dp[j] - dot) * scale;
+        for (int64_t c = 0; c < d; ++c) {
+          r.dq[(p * sq + i) * d + c] += ds * kv[(p * sk + j) * d + c];
+          r.dk[(p * sk + j) * d + c] += ds * qv[(p * sq + i) * d + c];
+        }
+        for (int64_t c = 0; c < dv; ++c)
+          r.dv[(p * sk + j) * dv + c] += w[j] * gi[c];
+      }
+    }
+  return r;
 }
 
 /// Copies element bytes: out[i] = in[source(i)] for every output index.

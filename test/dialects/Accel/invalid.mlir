@@ -134,6 +134,15 @@ func.func @attention_dims(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x8xf32>) {
 
 // -----
 
+func.func @attention_grad_cotangent(%q: tensor<1x2x8x16xf32>, %g: tensor<1x2x8x8xf32>) {
+  // expected-error@+2 {{grad must be typed as the attention's result, 'tensor<1x2x8x16xf32>', got 'tensor<1x2x8x8xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0:3 = accel.attention_grad %q, %q, %q, %g : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>)
+  return
+}
+
+// -----
+
 func.func @attention_mask(%q: tensor<1x2x8x16xf32>, %m: tensor<1x1x8x4xi1>) {
   // expected-error@+2 {{mask shape [1, 1, 8, 4] does not broadcast to the scores [1, 2, 8, 8]}}
   // expected-error@+1 {{failed to infer returned types}}

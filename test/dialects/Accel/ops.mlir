@@ -90,7 +90,9 @@ func.func @contractions(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %x: 
   %4 = accel.attention %q, %k, %k {causal} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
   // CHECK: accel.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 5.000000e-01 : f32} :
   %5 = accel.attention %q, %k, %4, %mask {scale = 0.5 : f32} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x1x8xi1>) -> tensor<2x4x8x16xf32>
-  return %5 : tensor<2x4x8x16xf32>
+  // CHECK: accel.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 5.000000e-01 : f32} :
+  %dq, %dk, %dv = accel.attention_grad %q, %k, %4, %5, %mask {scale = 0.5 : f32} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x1x8xi1>) -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  return %dv : tensor<2x4x8x16xf32>
 }
 
 // CHECK-LABEL: func @normalizations
