@@ -219,8 +219,8 @@ private:
     if (!choice.fits)
       emitWarning(f.getLoc(), getArgument())
           << ": the blocks keep " << choice.keptBytes
-          << " bytes for the backward pass even when each is recomputed in "
-             "full, more than the budget of "
+          << " bytes for the backward pass even when each keeps the least "
+             "it can, more than the budget of "
           << static_cast<int64_t>(budget) << " bytes";
     Builder b(f.getContext());
     SmallVector<NamedAttribute> plan;

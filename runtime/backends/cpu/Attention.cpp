@@ -53,7 +53,8 @@ namespace detail {
 AttentionScores::AttentionScores(const char *kernel, const TensorView &qv,
                                  const TensorView &kv, const TensorView &vv,
                                  const TensorView &mask, const TensorView &out,
-                                 bool causal, float scale, ThreadPool &pool)
+                                 const char *outName, bool causal, float scale,
+                                 ThreadPool &pool)
     : dtype(qv.dtype), q(static_cast<const char *>(qv.data)),
       k(static_cast<const char *>(kv.data)), wideMask{{}, mask},
       maskStrides(4, 0), causal(causal), scale(scale) {
@@ -61,19 +62,20 @@ AttentionScores::AttentionScores(const char *kernel, const TensorView &qv,
     unsupportedType(kernel, dtype);
   for (const TensorView *t : {&kv, &vv, &out})
     require(t->dtype == dtype, kernel,
-            std::string("q, k, v and out must share one type, got ") +
-                dtypeName(dtype) + " and " + dtypeName(t->dtype));
+            std::string("q, k, v and ") + outName +
+                " must share one type, got " + dtypeName(dtype) + " and " +
+                dtypeName(t->dtype));
   require(qv.rank() == 4 && kv.rank() == 4 && vv.rank() == 4 && out.rank() == 4,
-          kernel, "q, k, v and out must have rank 4");
+          kernel, std::string("q, k, v and ") + outName + " must have rank 4");
   b = qv.shape[0], h = qv.shape[1], sq = qv.shape[2], d = qv.shape[3];
   sk = kv.shape[2], dv = vv.shape[3];
-  require(kv.shape == Shape({b, h, sk, d}) &&
-              vv.shape == Shape({b, h, sk, dv}) &&
-              out.shape == Shape({b, h, sq, dv}),
-          kernel,
-          "shapes q " + shapeToString(qv.shape) + ", k " +
-              shapeToString(kv.shape) + ", v " + shapeToString(vv.shape) +
-              ", out " + shapeToString(out.shape) + " do not match");
+  require(
+      kv.shape == Shape({b, h, sk, d}) && vv.shape == Shape({b, h, sk, dv}) &&
+          out.shape == Shape({b, h, sq, dv}),
+      kernel,
+      "shapes q " + shapeToString(qv.shape) + ", k " + shapeToString(kv.shape) +
+          ", v " + shapeToString(vv.shape) + ", " + outName + " " +
+          shapeToString(out.shape) + " do not match");
   // A bf16/fp16 additive mask (a low-precision export's) is added to the
   // fp32 scores as its exact fp32 values.
   if (mask.data && isHalfFloat(mask.dtype))
@@ -149,8 +151,8 @@ void AttentionScores::probabilities(int64_t pair, int64_t i0, int64_t rows,
 void attention(const TensorView &q, const TensorView &k, const TensorView &v,
                const TensorView &mask, const TensorView &out, bool causal,
                float scale, ThreadPool &pool) {
-  const AttentionScores scores("attention", q, k, v, mask, out, causal, scale,
-                               pool);
+  const AttentionScores scores("attention", q, k, v, mask, out, "out", causal,
+                               scale, pool);
   if (out.numel() == 0)
     return;
   ensureBlasSingleThreaded();

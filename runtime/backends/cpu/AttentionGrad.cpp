@@ -1,13 +1,13 @@
 //===- AttentionGrad.cpp - The gradient of scaled dot-product attention ---===//
 //
-// Per (batch, head) pair, one block of query rows at a time: P again (the
-// forward kernel's AttentionScores::probabilities, so bit for bit the P the
-// forward used), dP = G V^T, dV += P^T G, dS = P (dP - rowsum(dP P)) scale,
-// dQ = dS K, dK += dS^T Q. Only a block's P and dP exist at once (rows x Sk
-// per thread), never the [B, H, Sq, Sk] tensors of the decomposed graph.
-// dK and dV are summed over the blocks in fp32 (in the result for fp32;
-// in a per-thread buffer rounded once for bf16/fp16, where P and dS are
-// rounded to the operands' type for the products, as the forward rounds P).
+// Per (batch, head) pair, one block of query rows at a time: P again (with
+// the forward kernel's AttentionScores::probabilities), dP = G V^T, dV += P^T
+// G, dS = P (dP - rowsum(dP P)) scale, dQ = dS K, dK += dS^T Q. Only a block's
+// P and dP exist at once (rows x Sk per thread), never the [B, H, Sq, Sk]
+// tensors of the decomposed graph. dK and dV are summed over the blocks in fp32
+// (in the result for fp32; in a per-thread buffer rounded once for bf16/fp16,
+// where P and dS are rounded to the operands' type for the products, as the
+// forward rounds P).
 //
 //===----------------------------------------------------------------------===//
 #include "AttentionScores.h"
@@ -46,8 +46,8 @@ void attentionGrad(const TensorView &q, const TensorView &k,
                    const TensorView &dk, const TensorView &dv, bool causal,
                    float scale, ThreadPool &pool) {
   const char *kernel = "attention_grad";
-  const AttentionScores scores(kernel, q, k, v, mask, grad, causal, scale,
-                               pool);
+  const AttentionScores scores(kernel, q, k, v, mask, grad, "grad", causal,
+                               scale, pool);
   for (auto [result, operand] : {std::pair{&dq, &q}, {&dk, &k}, {&dv, &v}})
     require(result->dtype == operand->dtype && result->shape == operand->shape,
             kernel, "dq, dk and dv must be shaped and typed as q, k and v");
@@ -104,8 +104,10 @@ void attentionGrad(const TensorView &q, const TensorView &k,
       float *dvSum =
           half ? grow(dv32, sk * dvDim)
                : reinterpret_cast<float *>(pdv + pair * sk * dvDim * elem);
-      std::memset(dkSum, 0, sk * d * sizeof(float));
-      std::memset(dvSum, 0, sk * dvDim * sizeof(float));
+      if (d > 0) // (an empty buffer may have no address)
+        std::memset(dkSum, 0, sk * d * sizeof(float));
+      if (dvDim > 0)
+        std::memset(dvSum, 0, sk * dvDim * sizeof(float));
       for (int64_t i0 = 0; i0 < sq; i0 += rowBlock) {
         const int64_t rows = std::min(rowBlock, sq - i0);
         const char *qBlock = pq + (pair * sq + i0) * d * elem;

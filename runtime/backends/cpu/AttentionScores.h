@@ -1,9 +1,10 @@
-//===- AttentionScores.h - What attention's kernels share --------*- C++
-//-*-===//
+//===- AttentionScores.h - What attention's kernels share ------*- C++ -*-===//
 //
 // The forward and backward attention kernels check the same operands and
-// compute the probabilities P of a block of query rows the same way, so the
-// backward pass sees bit for bit the P the forward pass used.
+// compute the probabilities P of a block of query rows with one function.
+// (Their row blocks differ, so a causal row's softmax may sum over a
+// different number of keys, masked ones included: P agrees to the last few
+// bits, not always bit for bit.)
 //
 //===----------------------------------------------------------------------===//
 #ifndef ACCEL_RUNTIME_BACKENDS_CPU_ATTENTIONSCORES_H
@@ -19,12 +20,13 @@ namespace accel::rt::cpu::detail {
 /// checked, the mask widened to fp32 and its strides over [B, H, Sq, Sk].
 class AttentionScores {
 public:
-  /// Checks the operands (and that `out` is shaped [B, H, Sq, Dv] and typed
-  /// as q); errors name `kernel`.
+  /// Checks the operands (and that `out`, the result or its cotangent
+  /// named `outName`, is shaped [B, H, Sq, Dv] and typed as q); errors
+  /// name `kernel`.
   AttentionScores(const char *kernel, const TensorView &q, const TensorView &k,
                   const TensorView &v, const TensorView &mask,
-                  const TensorView &out, bool causal, float scale,
-                  ThreadPool &pool);
+                  const TensorView &out, const char *outName, bool causal,
+                  float scale, ThreadPool &pool);
 
   DType type() const { return dtype; }
   bool half() const { return isHalfFloat(dtype); }

@@ -106,6 +106,8 @@ TEST(Attention, CausalAndUnmasked) {
       {2, 2, 1, 9, 8, 8, true, MaskKind::None, {}},   // one new token
       {1, 1, 6, 4, 8, 8, true, MaskKind::None, {}}, // Sq > Sk: first rows empty
       {1, 2, 4, 6, 8, 12, false, MaskKind::None, {}},     // Dv != D
+      {1, 2, 4, 6, 8, 0, true, MaskKind::None, {}},       // Dv == 0
+      {1, 2, 4, 0, 8, 8, false, MaskKind::None, {}},      // no keys: zeros
       {1, 1, 100, 100, 16, 16, true, MaskKind::None, {}}, // row blocks
       {1, 1, 100, 130, 16, 8, false, MaskKind::None, {}},
       {1, 2, 130, 100, 16, 8, false, MaskKind::None, {}},

@@ -73,7 +73,7 @@
 // SELBUDGET: accel.recompute_plan = {kept_bytes = 192 : i64, layers.0 = "selective", layers.1 = "selective", recomputed_flops = 320 : i64}
 // SELBUDGET-COUNT-4: accel.gelu
 // SELBUDGET: accel.adamw
-// TIGHT: warning: accel-recompute: the blocks keep 64 bytes for the backward pass even when each is recomputed in full, more than the budget of 0 bytes
+// TIGHT: warning: accel-recompute: the blocks keep 64 bytes for the backward pass even when each keeps the least it can, more than the budget of 0 bytes
 // TIGHT: accel.recompute_plan = {kept_bytes = 64 : i64, layers.0 = "full", layers.1 = "full", recomputed_flops = 832 : i64}
 // NOBUDGET: error: 'func.func' op accel-recompute: mode=budget needs budget=<bytes>
 
