@@ -462,10 +462,12 @@ int64_t LinearOp::getFlops() {
   return 2 * numel(getType()) * k + (getBias() ? numel(getType()) : 0);
 }
 
-/// The result type of attention over these operands, or an error.
-static FailureOr<RankedTensorType> inferAttention(std::optional<Location> loc,
-                                                  Value query, Value key,
-                                                  Value value, Value mask) {
+/// The result types of attention over these operands (its result), or with
+/// the result's cotangent `grad` of its gradient (typed as query, key and
+/// value); or an error.
+static LogicalResult inferAttention(std::optional<Location> loc, Value query,
+                                    Value key, Value value, Value mask,
+                                    Value grad, SmallVectorImpl<Type> &out) {
   auto q = rankedType(query), k = rankedType(key), v = rankedType(value);
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
     return emitOptionalError(loc, "query, key and value must be rank 4 "
@@ -498,31 +500,37 @@ static FailureOr<RankedTensorType> inferAttention(std::optional<Location> loc,
         !(maskType.isF32() && isLowPrecisionFloat(q)))
       return emitOptionalError(loc, "mask must be i1, f32 or the query's type");
   }
-  return RankedTensorType::get({qs[0], qs[1], qs[2], vs[3]},
-                               q.getElementType());
+  auto result =
+      RankedTensorType::get({qs[0], qs[1], qs[2], vs[3]}, q.getElementType());
+  if (!grad) {
+    out.push_back(result);
+    return success();
+  }
+  if (grad.getType() != result)
+    return emitOptionalError(loc,
+                             "grad must be typed as the attention's result, ",
+                             result, ", got ", grad.getType());
+  out.append({q, k, v});
+  return success();
 }
 
 LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &out) {
-  auto result = inferAttention(loc, adaptor.getQuery(), adaptor.getKey(),
-                               adaptor.getValue(), adaptor.getMask());
-  if (failed(result))
-    return failure();
-  out.push_back(*result);
-  return success();
+  return inferAttention(loc, adaptor.getQuery(), adaptor.getKey(),
+                        adaptor.getValue(), adaptor.getMask(), Value(), out);
 }
 
-/// The default scale of attention over `query`: 1/sqrt(D).
-static float defaultAttentionScale(Value query) {
+/// The scale attention over `query` applies: `scale`, or 1/sqrt(D).
+static float attentionScale(std::optional<APFloat> scale, Value query) {
+  if (scale)
+    return scale->convertToFloat();
   return 1.0f / std::sqrt(float(rankedType(query).getShape().back()));
 }
 
 float AttentionOp::getScaleOrDefault() {
-  if (auto s = getScale())
-    return s->convertToFloat();
-  return defaultAttentionScale(getQuery());
+  return attentionScale(getScale(), getQuery());
 }
 
 int64_t AttentionOp::getFlops() {
@@ -536,25 +544,13 @@ LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *,
                                                 std::optional<Location> loc,
                                                 Adaptor adaptor,
                                                 SmallVectorImpl<Type> &out) {
-  auto result = inferAttention(loc, adaptor.getQuery(), adaptor.getKey(),
-                               adaptor.getValue(), adaptor.getMask());
-  if (failed(result))
-    return failure();
-  if (adaptor.getGrad().getType() != *result)
-    return emitOptionalError(loc,
-                             "grad must be typed as the attention's "
-                             "result, ",
-                             *result, ", got ", adaptor.getGrad().getType());
-  for (Value operand :
-       {adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()})
-    out.push_back(operand.getType());
-  return success();
+  return inferAttention(loc, adaptor.getQuery(), adaptor.getKey(),
+                        adaptor.getValue(), adaptor.getMask(),
+                        adaptor.getGrad(), out);
 }
 
 float AttentionGradOp::getScaleOrDefault() {
-  if (auto s = getScale())
-    return s->convertToFloat();
-  return defaultAttentionScale(getQuery());
+  return attentionScale(getScale(), getQuery());
 }
 
 int64_t AttentionGradOp::getFlops() {
